@@ -1,0 +1,443 @@
+"""The DuckDB store: reference data built from ``data/``, plus the user's own records.
+
+Reference tables (jurisdictions, deployments, sources, …) are rebuilt from the CSV files in one
+transaction, so a rebuild is idempotent and an interrupted one leaves the previous data intact.
+User tables (audit log, imports, scenarios, evidence, entered prices) survive rebuilds; imported
+deployments are re-applied on top of the seed after each rebuild.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import census
+from .errors import AmbiguousPeer, ReadOnlyStore, StoreBusy, StoreCorrupt, StoreError, UnknownPeer
+from .models import Deployment, Jurisdiction
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_DIR / "data"
+SCHEMA_VERSION = 1
+
+USER_TABLES = {
+    "audit_log": "CREATE TABLE IF NOT EXISTS audit_log (ts TIMESTAMP, who VARCHAR, action VARCHAR, detail VARCHAR)",
+    "deployment_overrides": "CREATE TABLE IF NOT EXISTS deployment_overrides (deployment_id VARCHAR PRIMARY KEY, record VARCHAR, ts TIMESTAMP)",
+    "scenarios": "CREATE TABLE IF NOT EXISTS scenarios (scenario_id VARCHAR PRIMARY KEY, name VARCHAR UNIQUE, payload VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP, version INTEGER)",
+    "evidence": "CREATE TABLE IF NOT EXISTS evidence (evidence_id VARCHAR PRIMARY KEY, scope VARCHAR, rule_id VARCHAR, note VARCHAR, document VARCHAR, link VARCHAR, who VARCHAR, ts TIMESTAMP)",
+    "user_price_items": "CREATE TABLE IF NOT EXISTS user_price_items (item_id VARCHAR PRIMARY KEY, scope VARCHAR, record VARCHAR, who VARCHAR, ts TIMESTAMP)",
+    "user_contacts": "CREATE TABLE IF NOT EXISTS user_contacts (contact_id VARCHAR PRIMARY KEY, deployment_id VARCHAR, record VARCHAR, who VARCHAR, ts TIMESTAMP)",
+}
+
+LIST_COLUMNS = {"deployments": ["module_codes", "source_urls"]}
+
+
+def default_db_path() -> Path:
+    env = os.environ.get("PIGGYBACK_DB")
+    return Path(env) if env else PROJECT_DIR / ".piggyback" / "piggyback.duckdb"
+
+
+def current_user() -> str:
+    try:
+        return os.environ.get("PIGGYBACK_USER") or getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+@dataclass
+class BuildReport:
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    data_hash: str = ""
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{k} {v:,}" for k, v in self.counts.items())
+        return f"built in {self.seconds:.1f} s: {parts}"
+
+
+def _split_list(value) -> list[str]:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    return [part.strip() for part in str(value).replace(" ; ", ";").split(";") if part.strip()]
+
+
+def _data_hash(data_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(data_dir.rglob("*")):
+        if path.is_file() and path.suffix in {".csv", ".gz"}:
+            digest.update(str(path.relative_to(data_dir)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def read_seed_deployments(data_dir: Path) -> pd.DataFrame:
+    df = pd.read_csv(data_dir / "peers" / "deployments.csv", dtype=str, keep_default_na=False)
+    return df
+
+
+def deployment_from_row(row: dict) -> Deployment:
+    """Validate one flat row (the steward interchange format) into a Deployment."""
+    from .models import normalize_country
+
+    def blank(v):
+        return v is None or (isinstance(v, float) and pd.isna(v)) or str(v).strip() == ""
+
+    clean = {k: (None if blank(v) else (v.strip() if isinstance(v, str) else v)) for k, v in row.items()}
+    if clean.get("country"):
+        clean["country"] = normalize_country(clean["country"])
+    clean["module_codes"] = _split_list(clean.get("module_codes"))
+    clean["source_urls"] = _split_list(clean.get("source_urls"))
+    clean["vehicle"] = clean.get("vehicle") or "unknown"
+    return Deployment.model_validate(clean)
+
+
+def _deployments_frame(records: list[Deployment]) -> pd.DataFrame:
+    rows = [r.model_dump() for r in records]
+    return pd.DataFrame(rows)
+
+
+def _facts_frame(deployments: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
+    """One row per known deployment fact with its sources and confidence (blank facts get none)."""
+    kind_of = dict(zip(sources["url"], sources["kind"]))
+    fields = ["vendor", "product", "modules", "module_codes", "replaced_system", "procurement_method",
+              "vehicle", "rfp_issued", "contract_award", "go_live", "contract_value", "currency",
+              "contract_term_years", "population"]
+    out = []
+    for rec in deployments.to_dict("records"):
+        urls = list(rec["source_urls"])
+        kinds = sorted({kind_of.get(u, "secondary") for u in urls})
+        for f in fields:
+            value = rec.get(f)
+            if value is None or (isinstance(value, float) and pd.isna(value)) or (isinstance(value, list) and not value):
+                continue
+            if f == "vehicle" and value == "unknown":
+                continue
+            derived = f in {"module_codes", "vehicle"}
+            out.append({
+                "entity": "deployment", "entity_id": rec["deployment_id"], "field": f,
+                "value": ";".join(value) if isinstance(value, list) else str(value),
+                "source_urls": urls, "confidence": rec["confidence"],
+                "kind": "derived" if derived else ("vendor-stated" if kinds == ["vendor-stated"] else ",".join(kinds)),
+                "note": "classified by the data steward from the source's wording" if derived else None,
+            })
+    return pd.DataFrame(out)
+
+
+class Store:
+    """One DuckDB connection per process; a cursor per query (thread-safe for Streamlit sessions)."""
+
+    def __init__(self, path: Path | str | None = None, read_only: bool = False, data_dir: Path | None = None):
+        self.path = Path(path) if path else default_db_path()
+        self.data_dir = Path(data_dir) if data_dir else DATA_DIR
+        self.read_only = read_only
+        self.notice: str | None = None
+        self._lock = threading.RLock()
+        self._cache: dict[str, pd.DataFrame] = {}
+        self.con = self._connect(read_only)
+
+    # -- connection -------------------------------------------------------------------------
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                raise StoreBusy(f"The database {self.path} is held by another process for writing. "
+                                "Close it (or wait) and try again.") from None
+            raise StoreCorrupt(f"The database {self.path} cannot be opened ({text.splitlines()[0]}). "
+                               "Rebuild it with `python -m piggyback build --force`.") from None
+        except (duckdb.Error, OSError) as exc:
+            raise StoreCorrupt(f"The database {self.path} cannot be opened ({str(exc).splitlines()[0]}). "
+                               "Rebuild it with `python -m piggyback build --force`.") from None
+
+    @classmethod
+    def open(cls, path: Path | str | None = None, *, data_dir: Path | None = None,
+             read_only: bool = False, allow_read_only_fallback: bool = False) -> "Store":
+        """Open the store, building it first when the file is missing or was never built.
+
+        With ``allow_read_only_fallback`` a store held by another writer opens read-only and says so
+        in ``notice`` (the app keeps serving; writes then fail with ReadOnlyStore).
+        """
+        path = Path(path) if path else default_db_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() and not read_only:
+            build(path, data_dir)
+        try:
+            store = cls(path, read_only=read_only, data_dir=data_dir)
+        except StoreBusy:
+            if not allow_read_only_fallback:
+                raise
+            store = cls(path, read_only=True, data_dir=data_dir)
+            store.notice = ("Another process is writing to the database: Piggyback is read-only for now. "
+                            "You can look at everything; saving will work again once it is done.")
+        if not store.is_built():
+            if store.read_only:
+                raise StoreError(f"The database {path} has not been built yet: run `python -m piggyback build`.")
+            store.close()
+            build(path, data_dir)
+            store = cls(path, read_only=read_only, data_dir=data_dir)
+        return store
+
+    def close(self) -> None:
+        try:
+            self.con.close()
+        except Exception:
+            pass
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.con.cursor()
+
+    def is_built(self) -> bool:
+        try:
+            row = self.cursor().execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.CatalogException:
+            return False
+        except duckdb.Error as exc:
+            raise StoreCorrupt(f"The database {self.path} is damaged ({str(exc).splitlines()[0]}). "
+                               "Rebuild it with `python -m piggyback build --force`.") from None
+        return bool(row) and int(row[0]) == SCHEMA_VERSION
+
+    def require_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyStore(self.notice or "The database is open read-only; nothing can be saved now.")
+
+    # -- queries ----------------------------------------------------------------------------
+    def query_df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
+        return self.cursor().execute(sql, params or []).df()
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.cursor().execute("SELECT key, value FROM meta").fetchall())
+
+    def _cached(self, key: str, sql: str) -> pd.DataFrame:
+        # Cached frames are shared between sessions: callers must not mutate them (copy first).
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self.query_df(sql)
+            return self._cache[key]
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def jurisdictions(self) -> pd.DataFrame:
+        return self._cached("jurisdictions", "SELECT * FROM jurisdictions ORDER BY population DESC NULLS LAST, display_name")
+
+    def jurisdiction(self, geo_id: str) -> Jurisdiction:
+        df = self.query_df("SELECT * FROM jurisdictions WHERE geo_id = ?", [geo_id])
+        if df.empty:
+            from .errors import UnknownAgency
+            raise UnknownAgency(f"No jurisdiction has the id {geo_id!r}.")
+        rec = {k: (None if pd.isna(v) else v) for k, v in df.iloc[0].to_dict().items() if k in Jurisdiction.model_fields}
+        return Jurisdiction.model_validate(rec)
+
+    def peers(self) -> pd.DataFrame:
+        """Deployments joined to their census jurisdiction (population from the census when linked)."""
+        return self._cached("peers", """
+            SELECT d.*, j.display_name AS census_name, j.jtype, j.population AS census_population,
+                   j.population_year AS census_population_year, j.population_label AS census_population_label,
+                   j.growth_pct, j.households, j.density, j.lat, j.lon, j.census_division,
+                   COALESCE(j.population, d.population) AS peer_population,
+                   (SELECT MAX(o.after) FROM outcomes o WHERE o.deployment_id = d.deployment_id
+                       AND o.metric = 'building permits a year') AS permit_volume
+            FROM deployments d LEFT JOIN jurisdictions j USING (geo_id)
+            ORDER BY d.jurisdiction""")
+
+    def deployment(self, deployment_id: str) -> Deployment:
+        df = self.query_df("SELECT * FROM deployments WHERE deployment_id = ?", [deployment_id])
+        if df.empty:
+            raise UnknownPeer(f"No peer deployment has the id {deployment_id!r}.")
+        rec = {k: _py(v) for k, v in df.iloc[0].to_dict().items()}
+        return Deployment.model_validate(rec)
+
+    def resolve_peer(self, query: str) -> str:
+        """A peer by id, its jurisdiction name, or a unique part of it -> deployment_id."""
+        from .census import fold
+
+        peers = self.peers()
+        q = fold(query)
+        if not q:
+            raise UnknownPeer("Name a peer: its id (e.g. ottawa-on) or its jurisdiction's name.")
+        by_id = peers[peers["deployment_id"] == query.strip().lower()]
+        if len(by_id) == 1:
+            return by_id.iloc[0]["deployment_id"]
+        names = peers["jurisdiction"].map(fold)
+        exact = peers[(names == q) | (names.str.replace(r"^(city|town|township|municipality|county) of ", "", regex=True) == q)]
+        if len(exact) == 1:
+            return exact.iloc[0]["deployment_id"]
+        part = peers[names.str.contains(q, regex=False)]
+        if len(part) == 1:
+            return part.iloc[0]["deployment_id"]
+        if len(part) > 1:
+            raise AmbiguousPeer(query, [f"{r.deployment_id} ({r.jurisdiction})" for r in part.itertuples()])
+        raise UnknownPeer(f"No peer deployment matches {query!r}. Known peers: "
+                          + ", ".join(peers["deployment_id"].tolist()))
+
+    def table(self, name: str) -> pd.DataFrame:
+        if name not in self.tables():
+            raise StoreError(f"No table {name!r} in the store.")
+        return self._cached(f"table:{name}", f'SELECT * FROM "{name}"')  # name checked against the catalogue
+
+    def tables(self) -> list[str]:
+        return [r[0] for r in self.cursor().execute("SELECT table_name FROM information_schema.tables").fetchall()]
+
+    def sources(self) -> pd.DataFrame:
+        return self.table("sources")
+
+    def facts(self, entity: str | None = None, entity_id: str | None = None) -> pd.DataFrame:
+        sql, params = "SELECT * FROM facts WHERE 1=1", []
+        if entity:
+            sql += " AND entity = ?"
+            params.append(entity)
+        if entity_id:
+            sql += " AND entity_id = ?"
+            params.append(entity_id)
+        return self.query_df(sql, params)
+
+    def assumptions(self, group: str | None = None) -> pd.DataFrame:
+        if "assumptions" not in self.tables():
+            return pd.DataFrame(columns=["assumption_id", "group_name", "name", "value", "low", "high",
+                                         "unit", "kind", "source_url", "note"])
+        if group:
+            return self.query_df("SELECT * FROM assumptions WHERE group_name = ? ORDER BY assumption_id", [group])
+        return self.query_df("SELECT * FROM assumptions ORDER BY group_name, assumption_id")
+
+    # -- writes -----------------------------------------------------------------------------
+    def audit(self, action: str, detail: dict | str, who: str | None = None, cur=None) -> None:
+        self.require_writable()
+        text = detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True, default=str)
+        (cur or self.cursor()).execute("INSERT INTO audit_log VALUES (?, ?, ?, ?)",
+                                       [dt.datetime.now(), who or current_user(), action, text])
+
+    def audit_log(self, limit: int = 200) -> pd.DataFrame:
+        return self.query_df("SELECT * FROM audit_log ORDER BY ts DESC LIMIT ?", [limit])
+
+
+def _py(value):
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    if value is None:
+        return None
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _register_and_replace(cur, name: str, df: pd.DataFrame) -> None:
+    cur.register("_frame", df)
+    cur.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM _frame')  # name from our own file list
+    cur.unregister("_frame")
+
+
+def build(path: Path | str | None = None, data_dir: Path | None = None, force: bool = False,
+          progress=None) -> BuildReport:
+    """(Re)build the reference tables from ``data/``. Idempotent; user tables are kept.
+
+    ``force`` deletes a file that cannot be opened (a corrupt database) before building.
+    ``progress(fraction, message)`` is called as the work goes on.
+    """
+    started = time.perf_counter()
+    path = Path(path) if path else default_db_path()
+    data_dir = Path(data_dir) if data_dir else DATA_DIR
+    say = progress or (lambda f, m: None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if force and path.exists():
+        try:
+            duckdb.connect(str(path)).close()
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusy(f"The database {path} is held by another process; close it first.") from None
+            path.unlink()
+            Path(str(path) + ".wal").unlink(missing_ok=True)
+        except duckdb.Error:
+            path.unlink()
+            Path(str(path) + ".wal").unlink(missing_ok=True)
+
+    say(0.05, "Reading census tables")
+    jur = census.load_jurisdictions(data_dir / "census")
+    say(0.45, "Reading peer deployments")
+    seed = read_seed_deployments(data_dir)
+    problems = []
+    records = []
+    for i, row in enumerate(seed.to_dict("records"), start=2):
+        try:
+            records.append(deployment_from_row(row))
+        except Exception as exc:  # the seed itself must be valid: say where it is not
+            problems.append(f"data/peers/deployments.csv row {i}: {exc}")
+    if problems:
+        raise StoreError("The seed data is invalid:\n" + "\n".join(problems))
+
+    extra: dict[str, pd.DataFrame] = {}
+    assumptions = []
+    for csv_path in sorted(data_dir.rglob("*.csv")):
+        rel = csv_path.relative_to(data_dir)
+        if rel.parts[0] == "census" or rel == Path("peers/deployments.csv"):
+            continue
+        frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False).replace("", None)
+        if rel.parts[0] == "assumptions":
+            assumptions.append(frame)
+        else:
+            extra[csv_path.stem] = frame
+    if assumptions:
+        frame = pd.concat(assumptions, ignore_index=True)
+        for col in ("value", "low", "high"):
+            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+        extra["assumptions"] = frame
+    for name, frame in extra.items():
+        for col in frame.columns:
+            if col in {"amount", "value", "before", "after", "escalation_pct", "price_year", "years",
+                       "term_years", "low", "high"}:
+                frame[col] = pd.to_numeric(frame[col], errors="coerce")
+
+    say(0.6, "Writing the database")
+    con = duckdb.connect(str(path))
+    try:
+        cur = con.cursor()
+        for ddl in USER_TABLES.values():
+            cur.execute(ddl)
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            _register_and_replace(cur, "jurisdictions", jur)
+            overrides = {r[0]: json.loads(r[1]) for r in cur.execute(
+                "SELECT deployment_id, record FROM deployment_overrides").fetchall()}
+            by_id = {r.deployment_id: r for r in records}
+            for dep_id, rec in overrides.items():
+                by_id[dep_id] = Deployment.model_validate(rec)
+            deployments = _deployments_frame(list(by_id.values()))
+            _register_and_replace(cur, "deployments", deployments)
+            for name, frame in extra.items():
+                _register_and_replace(cur, name, frame)
+            sources = extra.get("sources", pd.DataFrame(columns=["url", "kind"]))
+            _register_and_replace(cur, "facts", _facts_frame(deployments, sources))
+            cur.execute("CREATE OR REPLACE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            data_hash = _data_hash(data_dir)
+            cur.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ["schema_version", str(SCHEMA_VERSION)], ["built_at", dt.datetime.now().isoformat(timespec="seconds")],
+                ["data_hash", data_hash], ["imports_applied", str(len(overrides))]])
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        counts = {
+            "Canadian municipalities": int((jur["country"] == "CA").sum()),
+            "US counties": int(((jur["country"] == "US") & jur["geo_id"].str.startswith("US-CO-")).sum()),
+            "US states": int(jur["geo_id"].str.startswith("US-ST-").sum()),
+            "US cities and towns": int(jur["geo_id"].str.startswith(("US-PL-", "US-MCD-")).sum()),
+            "peer deployments": len(deployments),
+        }
+        for name in sorted(extra):
+            counts[name] = len(extra[name])
+    finally:
+        con.close()
+    say(1.0, "Done")
+    return BuildReport(counts=counts, seconds=time.perf_counter() - started, data_hash=data_hash)
