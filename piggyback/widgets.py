@@ -1,0 +1,192 @@
+"""The one module of ``piggyback`` that imports Streamlit: the shared frame and small widgets.
+
+Everything here is presentation; the work is done by the domain modules.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import streamlit as st
+
+from . import fmt
+from .errors import PiggybackError, StoreCorrupt, StoreError
+from .models import MODULES, AgencyProfile
+from .profile import DEFAULT_MODULES, inputs_from_query, profile_from_row, to_query
+from .store import Store, build, default_db_path
+
+PROFILE_KEYS = ("agency", "modules", "permits", "users", "system")
+
+MEETING_CSS = """
+<style>
+html, body, [data-testid="stAppViewContainer"] { font-size: 1.25rem; }
+[data-testid="stMetricValue"] { font-size: 3rem !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
+h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.9rem !important; }
+</style>
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def _open_store(path: str) -> Store:
+    return Store.open(path, allow_read_only_fallback=True)
+
+
+def db_path() -> str:
+    return str(default_db_path())
+
+
+def get_store() -> Store:
+    """The process's store. Builds it on first start (with progress); a damaged file offers a rebuild."""
+    path = db_path()
+    if not os.path.exists(path):
+        with st.status("First start: building the database from data/ …", expanded=True) as status:
+            bar = st.progress(0.0)
+            build(path, progress=lambda f, m: bar.progress(min(1.0, f), text=m))
+            status.update(label="Database built", state="complete", expanded=False)
+    try:
+        return _open_store(path)
+    except StoreCorrupt as exc:
+        st.error(str(exc))
+        if st.button("Rebuild the database from data/", type="primary"):
+            with st.spinner("Rebuilding …"):
+                build(path, force=True)
+            _open_store.clear()
+            st.rerun()
+        st.stop()
+    except StoreError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def _agency_labels(store: Store) -> tuple[list[str], dict[str, str]]:
+    # Built once per process: 33,600 labels for the type-ahead picker.
+    key = "_agency_labels"
+    cached = getattr(store, key, None)
+    if cached is None:
+        jur = store.jurisdictions()
+        pops = jur["population"].map(lambda v: "population unknown" if pd.isna(v) else f"{int(v):,}")
+        labels = dict(zip(jur["geo_id"], jur["display_name"] + " — " + jur["jtype"].fillna("") + ", " + pops))
+        cached = (jur["geo_id"].tolist(), labels)
+        setattr(store, key, cached)
+    return cached
+
+
+def _init_from_url() -> None:
+    """Load the profile from the URL once per session, so a shared link reopens the agency."""
+    if st.session_state.get("_url_loaded"):
+        return
+    st.session_state["_url_loaded"] = True
+    params = {k: st.query_params.get(k) for k in PROFILE_KEYS if st.query_params.get(k)}
+    if params.get("agency"):
+        st.session_state["agency_geo"] = params["agency"]
+    inputs = inputs_from_query(params)
+    st.session_state["in_modules"] = inputs.get("modules_needed", DEFAULT_MODULES)
+    st.session_state["in_permits"] = inputs.get("permit_volume")
+    st.session_state["in_users"] = inputs.get("staff_users")
+    st.session_state["in_system"] = inputs.get("current_system", "")
+    st.session_state["meeting"] = st.query_params.get("meeting") == "1"
+
+
+def _sync_url(profile: AgencyProfile | None) -> None:
+    wanted = to_query(profile) if profile else {}
+    for key in PROFILE_KEYS:
+        if key in wanted:
+            if st.query_params.get(key) != wanted[key]:
+                st.query_params[key] = wanted[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+    if st.session_state.get("meeting"):
+        st.query_params["meeting"] = "1"
+    elif "meeting" in st.query_params:
+        del st.query_params["meeting"]
+
+
+def frame(store: Store) -> AgencyProfile | None:
+    """The sidebar every page shares: the agency picker, its inputs, meeting mode, notices."""
+    _init_from_url()
+    options, labels = _agency_labels(store)
+    current = st.session_state.get("agency_geo")
+    if current is not None and current not in labels:
+        st.sidebar.warning("The agency in the link is not in the census data; pick it again.")
+        st.session_state["agency_geo"] = None
+    with st.sidebar:
+        if store.notice:
+            st.warning(store.notice, icon="🔒")
+        geo = st.selectbox(
+            "Your agency", options, index=None, key="agency_geo",
+            format_func=labels.__getitem__, placeholder="Type a municipality or county …",
+            help="Every Canadian municipality (2021 Census) and US county, city and town (2021 estimates).",
+        )
+        meeting = st.toggle("Meeting mode", key="meeting",
+                            help="Larger type and charts, decision figures only, no editing controls.")
+        profile = None
+        if geo:
+            with st.expander("What the census does not know", expanded=False):
+                st.multiselect("Modules needed", list(MODULES), format_func=MODULES.__getitem__, key="in_modules")
+                st.number_input("Permits a year", min_value=0, max_value=10_000_000, step=100, value=None,
+                                key="in_permits", placeholder="unknown")
+                st.number_input("Staff users", min_value=0, max_value=1_000_000, step=5, value=None,
+                                key="in_users", placeholder="unknown")
+                st.text_input("Current system", max_chars=200, key="in_system", placeholder="e.g. AMANDA, Hansen")
+            row = store.jurisdictions().set_index("geo_id").loc[geo]
+            profile = profile_from_row(
+                {**row.to_dict(), "geo_id": geo}, permit_volume=st.session_state.get("in_permits"),
+                staff_users=st.session_state.get("in_users"), modules_needed=st.session_state.get("in_modules"),
+                current_system=(st.session_state.get("in_system") or "").strip() or None)
+    if meeting:
+        st.html(MEETING_CSS)
+    _sync_url(profile)
+    st.session_state["profile"] = profile
+    return profile
+
+
+def current_profile() -> AgencyProfile | None:
+    return st.session_state.get("profile")
+
+
+def meeting_mode() -> bool:
+    return bool(st.session_state.get("meeting"))
+
+
+def require_profile() -> AgencyProfile:
+    profile = current_profile()
+    if profile is None:
+        st.info("Pick your agency in the sidebar (type its name) to see this page.", icon="👈")
+        st.stop()
+    return profile
+
+
+def show_error(exc: Exception) -> None:
+    st.error(str(exc) if isinstance(exc, PiggybackError) else f"Something went wrong: {exc}")
+
+
+def agency_card(profile: AgencyProfile, store: Store) -> None:
+    """The agency's census profile with its source, as four metrics."""
+    j = store.jurisdiction(profile.geo_id) if profile.geo_id else None
+    cols = st.columns(4)
+    cols[0].metric("Population", fmt.integer(profile.population),
+                   help=f"{j.population_label if j else ''}; source: {source_title(store, j.source_id) if j else 'entered'}")
+    cols[1].metric("Growth", fmt.pct(profile.growth_pct),
+                   help=(f"{j.population_prev_year}–{j.population_year}" if j and j.population_prev_year else "")
+                   + ("; derived from the 2020 count and 2021 estimate" if profile.country == "US" else " (as published)"))
+    cols[2].metric("Households", fmt.integer(profile.households),
+                   help="Private dwellings occupied by usual residents (census)" if profile.country == "CA"
+                   else "Not in the US files used here")
+    cols[3].metric("Province / state", f"{profile.region}, {'Canada' if profile.country == 'CA' else 'USA'}")
+
+
+def source_title(store: Store, source_id: str | None) -> str:
+    if not source_id:
+        return fmt.BLANK
+    src = store.sources()
+    hit = src[src["source_id"] == source_id]
+    if hit.empty:
+        return source_id
+    r = hit.iloc[0]
+    return f"{r['title'] or r['publisher']}"
+
+
+def link_column(label: str = "Source"):
+    return st.column_config.LinkColumn(label, display_text=r"https?://(?:www\.)?([^/]+)")

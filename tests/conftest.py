@@ -1,0 +1,156 @@
+"""Shared fixtures: one database built per test session, copies for tests that write, the app
+served by a real Streamlit process, and a headless Chromium (Debian's) driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="piggyback-tests-"))
+BUILT_DB = _SESSION_DIR / "built.duckdb"
+# Everything in this run (AppTest scripts included) uses the test database, never the user's.
+os.environ["PIGGYBACK_DB"] = str(BUILT_DB)
+os.environ.setdefault("PIGGYBACK_USER", "test-runner")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def built_db() -> Path:
+    """The database built once from data/ for the whole run (treat as read-only)."""
+    from piggyback.store import build
+
+    if not BUILT_DB.exists():
+        build(BUILT_DB)
+    return BUILT_DB
+
+
+@pytest.fixture(scope="session")
+def store(built_db):
+    from piggyback.store import Store
+
+    s = Store.open(built_db, read_only=True)
+    yield s
+    s.close()
+
+
+@pytest.fixture()
+def db_copy(built_db, tmp_path) -> Path:
+    """A private copy of the built database for a test that writes."""
+    target = tmp_path / "copy.duckdb"
+    shutil.copy(built_db, target)
+    return target
+
+
+@pytest.fixture()
+def writable_store(db_copy):
+    from piggyback.store import Store
+
+    s = Store.open(db_copy)
+    yield s
+    s.close()
+
+
+def run_cli(*args: str, db: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run ``python -m piggyback`` as a user would, returning the finished process."""
+    env = {**os.environ, "PIGGYBACK_DB": str(db or BUILT_DB)}
+    return subprocess.run([sys.executable, "-m", "piggyback", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(built_db, tmp_path_factory, browser):
+    """A real `streamlit run app.py` on a free loopback port, on a copy of the built database."""
+    db = tmp_path_factory.mktemp("server") / "app.duckdb"
+    shutil.copy(built_db, db)
+    port = _free_port()
+    env = {**os.environ, "PIGGYBACK_DB": str(db), "PIGGYBACK_ALLOW_EDITS": "1"}
+    log = open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.terminate()
+        raise RuntimeError(f"streamlit did not start; see {log.name}")
+    # Streamlit 1.67 with st.navigation drops the first widget change of the first session a
+    # fresh process serves (that session learned the pages only after its first run), so one
+    # warm-up visit is made before the tests, as a server would have had in real use.
+    warm = browser.new_page()
+    warm.goto(url)
+    wait_for_app(warm)
+    warm.close()
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (see .ci/run)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.errors = errors
+    yield pg
+    context.close()
+
+
+def wait_for_app(page) -> None:
+    """Wait until Streamlit has finished the current run (no sleeping)."""
+    page.wait_for_selector("[data-testid='stApp']")
+    # 'notRunning' is also the state before the first run starts, so wait for content too.
+    page.wait_for_function(
+        "() => { const a = document.querySelector(\"[data-testid='stApp']\");"
+        " return a && a.getAttribute('data-test-script-state') === 'notRunning'"
+        " && document.querySelector(\"[data-testid='stSidebar'] [data-testid='stSelectbox']\")"
+        " && !document.querySelector(\"[data-testid='stSkeleton']\"); }", timeout=60_000)
+
+
+def assert_no_exception(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, page.locator(
+        "[data-testid='stException']").first.inner_text()

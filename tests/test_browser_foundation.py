@@ -1,0 +1,33 @@
+"""Real-browser journey for the app frame: open the app, pick an agency by typing, see its profile."""
+
+import pytest
+
+from conftest import assert_no_exception, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def test_pick_agency_by_typing_fills_profile_and_url(page, app_url):
+    """Typing a name in the sidebar picker selects the agency, fills the census profile and the URL."""
+    page.goto(app_url)
+    wait_for_app(page)
+    picker = page.get_by_role("combobox", name="Your agency")
+    picker.click()
+    page.keyboard.type("Guelph")
+    page.get_by_role("option", name="Guelph, ON").first.wait_for()
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    page.get_by_test_id("stMetricValue").filter(has_text="143,740").wait_for()
+    assert "agency=CA-CSD-3523008" in page.url
+    assert_no_exception(page)
+    assert not page.errors
+
+
+def test_shared_link_reopens_agency_and_data_page_renders(page, app_url):
+    """A link with the agency reopens it; the Data & sources page renders its tables without an exception."""
+    page.goto(app_url + "/data?agency=CA-CSD-3506008")
+    wait_for_app(page)
+    page.get_by_role("heading", name="Data & sources").wait_for()
+    assert page.get_by_role("combobox", name="Your agency").input_value().startswith("Ottawa, ON")
+    assert page.locator("[data-testid='stDataFrame']").count() >= 1
+    assert_no_exception(page)
