@@ -1,0 +1,641 @@
+"""How much sooner does a piggyback reach go-live than a new RFP? A Monte Carlo answer.
+
+Each route is a chain of phases (months) run one after another:
+
+* ``traditional`` (new RFP): needs assessment, drafting, posting, evaluation, negotiation,
+  council award;
+* ``piggyback``: due diligence on the lead contract, legal review, confirming scope and price,
+  council approval;
+* ``implementation``: contract to go-live, the same work whichever way the contract was bought.
+
+Why Beta-PERT (lambda = 4) by default
+    A committee can state three numbers for a phase (fastest, most likely, slowest) but rarely
+    a distribution. PERT turns those three numbers into a smooth Beta curve whose mean is
+    ``(low + 4 * likely + high) / 6``: it weights the most likely value four times, and its tails
+    are thinner than a triangular distribution's, which gives the extremes as much pull on the
+    mean as the mode. That is why it is the usual choice in schedule risk analysis.
+    The triangular distribution is kept as an option (``method="triangular"``) for a
+    deliberately more pessimistic spread.
+
+How draws are made
+    Each cell of the draw matrix is one uniform number passed through the phase's quantile
+    function: exact for the triangular, and for PERT a table of the Beta quantile function at
+    16,384 equally spaced probabilities (CDF within 1/16,384 of the exact PERT everywhere; see
+    :func:`pert_quantile`). The loop baseline uses the standard library's exact
+    ``betavariate``, and the tests check that both give the same percentiles.
+
+Why implementation is drawn once and shared (common random numbers)
+    In every draw the same implementation duration is added to both routes. The months saved
+    (``traditional - piggyback``) is then the procurement difference alone: uncertainty about
+    implementation, which is the largest single phase and the same work under either contract,
+    moves both go-live dates together instead of blurring the comparison.
+
+Months and dates
+    Durations are months; a go-live date is ``start + round(months * 30.4375)`` days, 30.4375
+    being the mean Gregorian month (365.25 / 12). Month arithmetic (add calendar months) would
+    need fractional months rounded to whole ones; the day count keeps the fraction.
+
+Determinism
+    One ``np.random.default_rng(seed)`` fills the draw matrix (phases x draws, one phase at a
+    time, in the order given) and then the value-of-time draws, so the same phases, seed and
+    draws give the same result, and ``TimelineResult.to_json()`` is byte-identical (floats
+    rounded to 4 decimals, keys sorted).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Literal, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from piggyback.models import SourceKind, check_partial_date, partial_date_mid
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+TIMELINE_CSV = DATA_DIR / "assumptions" / "timeline.csv"
+
+DAYS_PER_MONTH = 30.4375  # 365.25 / 12: the mean Gregorian month
+PERT_LAMBDA = 4.0
+ROUND = 4  # decimals kept in to_dict(), so the JSON is byte-identical for the same seed
+HIST_MAX_BINS = 60
+
+Route = Literal["traditional", "piggyback", "implementation"]
+ROUTES: tuple[str, ...] = ("traditional", "piggyback")
+ROUTE_LABELS: dict[str, str] = {
+    "traditional": "New RFP",
+    "piggyback": "Piggyback",
+    "implementation": "Implementation",
+}
+# assumption_id prefix -> route
+ID_PREFIX_ROUTE: dict[str, str] = {"tl.rfp.": "traditional", "tl.pb.": "piggyback",
+                                   "tl.impl.": "implementation"}
+METHODS = ("pert", "triangular")
+
+
+class TimelineError(ValueError):
+    """Bad timeline input; the message says what to change."""
+
+
+class Phase(BaseModel):
+    """One phase of a route, in months: fastest, most likely and slowest."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    id: str = Field(min_length=1)
+    route: Route
+    name: str = Field(min_length=1)
+    low: float = Field(ge=0, allow_inf_nan=False)
+    likely: float = Field(ge=0, allow_inf_nan=False)
+    high: float = Field(ge=0, allow_inf_nan=False)
+    kind: SourceKind = "assumption"
+    source_url: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not (self.low <= self.likely <= self.high):
+            raise ValueError(
+                f"phase {self.id!r}: need low <= likely <= high months "
+                f"(got {self.low}, {self.likely}, {self.high})"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------- assumptions
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _route_of(assumption_id: str) -> str | None:
+    for prefix, route in ID_PREFIX_ROUTE.items():
+        if assumption_id.startswith(prefix):
+            return route
+    return None
+
+
+def phases_from_assumptions(
+    rows: pd.DataFrame | Iterable[Mapping[str, Any] | BaseModel],
+) -> list[Phase]:
+    """Phases from assumption rows (a DataFrame, dicts, or ``Assumption`` models).
+
+    Only rows of ``group_name == "timeline"`` whose id starts with ``tl.rfp.``, ``tl.pb.`` or
+    ``tl.impl.`` are used, in the order given. ``value`` is the most likely duration. A blank
+    low or high means the source gave one figure: that bound is the figure itself (no spread is
+    invented). The unit must be months.
+    """
+    if isinstance(rows, pd.DataFrame):
+        records: list[Mapping[str, Any]] = rows.to_dict("records")
+    else:
+        records = [r.model_dump() if isinstance(r, BaseModel) else dict(r) for r in rows]
+    phases: list[Phase] = []
+    for rec in records:
+        aid = str(rec.get("assumption_id", "")).strip()
+        group = rec.get("group_name")
+        if not _blank(group) and str(group).strip() != "timeline":
+            continue
+        route = _route_of(aid)
+        if route is None:
+            continue
+        unit = str(rec.get("unit") or "months").strip().lower()
+        if unit not in ("months", "month"):
+            raise TimelineError(f"{aid}: unit is {unit!r}; timeline phases must be in months")
+        if _blank(rec.get("value")):
+            raise TimelineError(f"{aid}: the most likely value (value) is blank; enter months")
+        likely = float(rec["value"])
+        low = likely if _blank(rec.get("low")) else float(rec["low"])
+        high = likely if _blank(rec.get("high")) else float(rec["high"])
+        kind = rec.get("kind")
+        try:
+            phases.append(Phase(
+                id=aid, route=route, name=str(rec.get("name") or aid), low=low, likely=likely,
+                high=high, kind="assumption" if _blank(kind) else str(kind).strip(),
+                source_url=None if _blank(rec.get("source_url")) else str(rec["source_url"]),
+                note=None if _blank(rec.get("note")) else str(rec["note"]),
+            ))
+        except ValueError as exc:
+            raise TimelineError(f"{aid}: {exc}") from None
+    return phases
+
+
+def load_phases(path: str | Path = TIMELINE_CSV) -> list[Phase]:
+    """Phases from a timeline assumptions CSV (the seeded file by default)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return phases_from_assumptions(list(csv.DictReader(fh)))
+
+
+DEFAULT_PHASES: list[Phase] = load_phases()
+
+
+def _check_phases(phases: Sequence[Phase]) -> None:
+    for route in ROUTES:
+        if not any(p.route == route for p in phases):
+            raise TimelineError(f"no {ROUTE_LABELS[route]} phases: add at least one {route} phase")
+    ids = [p.id for p in phases]
+    if len(set(ids)) != len(ids):
+        raise TimelineError("phase ids must be unique")
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+def _bounds(low, likely, high) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    a = np.asarray(low, dtype=float)
+    m = np.asarray(likely, dtype=float)
+    b = np.asarray(high, dtype=float)
+    width = b - a
+    return a, m, b, width
+
+
+def pert_params(low, likely, high, lam: float = PERT_LAMBDA) -> tuple[np.ndarray, np.ndarray]:
+    """Beta shape parameters (alpha, beta) of a PERT; a zero-width range gets (1, 1)."""
+    a, m, b, width = _bounds(low, likely, high)
+    safe = np.where(width > 0, width, 1.0)
+    alpha = np.where(width > 0, 1.0 + lam * (m - a) / safe, 1.0)
+    beta = np.where(width > 0, 1.0 + lam * (b - m) / safe, 1.0)
+    return alpha, beta
+
+
+PERT_TABLE_CELLS = 16_384
+_X_GRID = np.linspace(0.0, 1.0, PERT_TABLE_CELLS + 1)
+
+
+@lru_cache(maxsize=256)
+def _pert_quantile_table(alpha: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles of Beta(alpha, beta) (alpha, beta >= 1) at u = k / cells, and their steps.
+
+    The CDF is integrated on a fine grid of x (trapezoid rule) and inverted at the u nodes.
+    """
+    pdf = _X_GRID ** (alpha - 1.0) * (1.0 - _X_GRID) ** (beta - 1.0)
+    cdf = np.concatenate(([0.0], np.cumsum((pdf[1:] + pdf[:-1]) * 0.5)))
+    cdf /= cdf[-1]
+    q = np.interp(_X_GRID, cdf, _X_GRID)  # u nodes are the same equally spaced points
+    q[0], q[-1] = 0.0, 1.0
+    step = np.diff(q)
+    q.setflags(write=False)
+    step.setflags(write=False)
+    return q, step
+
+
+def pert_quantile(u: np.ndarray, low: float, likely: float, high: float,
+                  lam: float = PERT_LAMBDA) -> np.ndarray:
+    """Beta-PERT quantiles of uniforms ``u`` (inverse transform); exactly ``low`` if low == high.
+
+    The quantile function is tabulated at 16,384 equally spaced probabilities and interpolated
+    linearly between them. Each draw therefore falls between the exact quantiles of its
+    probability cell, so the sampled distribution's CDF is within 1/16,384 of the exact PERT CDF
+    everywhere. A table lookup is O(1) per draw, several times faster than numpy's gamma-based
+    ``beta``, and makes every draw a monotone function of one uniform.
+    """
+    if not (low <= likely <= high):
+        raise TimelineError(f"need low <= likely <= high (got {low}, {likely}, {high})")
+    if lam <= 0:
+        raise TimelineError("the PERT lambda must be positive (4 is standard)")
+    u = np.asarray(u, dtype=float)
+    width = float(high) - float(low)
+    if width <= 0:
+        return np.full(u.shape, float(low))
+    alpha, beta = pert_params(low, likely, high, lam)
+    q, step = _pert_quantile_table(round(float(alpha), 12), round(float(beta), 12))
+    t = np.clip(u, 0.0, 1.0) * PERT_TABLE_CELLS
+    i = np.minimum(t.astype(np.intp), PERT_TABLE_CELLS - 1)
+    t -= i
+    t *= step[i]
+    t += q[i]
+    return float(low) + width * t
+
+
+def pert_sample(rng: np.random.Generator, low: float, likely: float, high: float, size: int,
+                lam: float = PERT_LAMBDA) -> np.ndarray:
+    """``size`` Beta-PERT draws of one quantity; exactly ``low`` when low == high."""
+    return pert_quantile(rng.random(size), low, likely, high, lam)
+
+
+def _draw_matrix(method: str, rng: np.random.Generator, phases: Sequence[Phase],
+                 draws: int) -> np.ndarray:
+    """The draw matrix, stored phases x draws so each phase's draws are contiguous in memory
+    (faster per-phase transforms and medians): one uniform per cell, then each phase's
+    quantile function. PERT and triangular runs with the same seed share their uniforms."""
+    u = rng.random((len(phases), draws))
+    if method == "pert":
+        for i, p in enumerate(phases):
+            u[i] = pert_quantile(u[i], p.low, p.likely, p.high)
+        return u
+    low, likely, high = (np.array([getattr(p, k) for p in phases])[:, None]
+                         for k in ("low", "likely", "high"))
+    return triangular_from_uniform(u, low, likely, high)
+
+
+def triangular_from_uniform(u: np.ndarray, low, likely, high) -> np.ndarray:
+    """Triangular quantiles of uniforms ``u``; exactly ``low`` where the range has no width.
+
+    numpy's own ``triangular`` refuses low == high, hence the inverse CDF.
+    """
+    a, m, b, width = _bounds(low, likely, high)
+    safe = np.where(width > 0, width, 1.0)
+    fc = np.where(width > 0, (m - a) / safe, 0.0)
+    left = a + np.sqrt(np.clip(u * width * (m - a), 0.0, None))
+    right = b - np.sqrt(np.clip((1.0 - u) * width * (b - m), 0.0, None))
+    out = np.where(u < fc, left, right)
+    return np.where(width > 0, out, a)
+
+
+def triangular_sample(rng: np.random.Generator, low: float, likely: float, high: float,
+                      size: int) -> np.ndarray:
+    return triangular_from_uniform(rng.random(size), low, likely, high)
+
+
+def _scalar_draw(method: str, r: random.Random, a: float, m: float, b: float) -> float:
+    """One draw with the standard library (the loop baseline)."""
+    if b <= a:
+        return a
+    if method == "pert":
+        alpha = 1.0 + PERT_LAMBDA * (m - a) / (b - a)
+        beta = 1.0 + PERT_LAMBDA * (b - m) / (b - a)
+        return a + (b - a) * r.betavariate(alpha, beta)
+    return r.triangular(a, b, m)
+
+
+# --------------------------------------------------------------------------- result
+
+
+def _r(x: float) -> float:
+    return round(float(x), ROUND)
+
+
+def _pcts(values: np.ndarray) -> dict[str, float]:
+    p10, p50, p90 = np.percentile(values, [10, 50, 90])
+    return {"p10": _r(p10), "p50": _r(p50), "p90": _r(p90), "mean": _r(values.mean())}
+
+
+def add_months(start: dt.date, months: float) -> dt.date:
+    """``start`` plus ``months`` of 30.4375 days, to the nearest day."""
+    return start + dt.timedelta(days=int(round(float(months) * DAYS_PER_MONTH)))
+
+
+def _histogram(values: np.ndarray) -> dict[str, list[float]]:
+    lo, hi = math.floor(values.min()), math.ceil(values.max())
+    if hi <= lo:
+        hi = lo + 1
+    n_bins = int(min(HIST_MAX_BINS, max(10, math.ceil((hi - lo) / 0.5))))
+    counts, edges = np.histogram(values, bins=np.linspace(lo, hi, n_bins + 1))
+    return {"edges": [_r(e) for e in edges], "counts": [int(c) for c in counts]}
+
+
+@dataclass(frozen=True)
+class TimelineResult:
+    """Summary of a timeline simulation. Months are counted from ``start``.
+
+    ``saved_draws`` keeps every draw of months saved (not serialised; ``histogram`` is its
+    compact, serialisable form).
+    """
+
+    start: dt.date
+    method: str
+    draws: int
+    seed: int
+    routes: dict[str, dict[str, Any]]
+    implementation: dict[str, float]
+    months_saved: dict[str, float]
+    prob_piggyback_faster: float
+    phases: list[dict[str, Any]]
+    histogram: dict[str, list[float]]
+    value_of_time: dict[str, Any] | None = None
+    saved_draws: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data; identical for the same inputs and seed."""
+        return {
+            "start": self.start.isoformat(),
+            "method": self.method,
+            "draws": self.draws,
+            "seed": self.seed,
+            "days_per_month": DAYS_PER_MONTH,
+            "routes": self.routes,
+            "implementation": self.implementation,
+            "months_saved": self.months_saved,
+            "prob_piggyback_faster": self.prob_piggyback_faster,
+            "phases": self.phases,
+            "histogram": self.histogram,
+            "value_of_time": self.value_of_time,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def _summarise(phases: Sequence[Phase], matrix: np.ndarray, *, start: dt.date, method: str,
+               seed: int, value_draws: np.ndarray | None,
+               value_per_month: tuple[float, float, float] | None) -> TimelineResult:
+    """Shared by the vectorised engine and the loop baseline: ``matrix`` is phases x draws."""
+    route_of = np.array([p.route for p in phases])
+    impl = matrix[route_of == "implementation"].sum(axis=0)
+    routes: dict[str, dict[str, Any]] = {}
+    totals: dict[str, np.ndarray] = {}
+    for route in ROUTES:
+        award = matrix[route_of == route].sum(axis=0)
+        total = award + impl
+        totals[route] = total
+        months = _pcts(total)
+        routes[route] = {
+            "label": ROUTE_LABELS[route],
+            "award_months": _pcts(award),
+            "months": months,
+            "go_live": {k: add_months(start, months[k]).isoformat() for k in ("p10", "p50", "p90")},
+        }
+    saved = totals["traditional"] - totals["piggyback"]
+    medians = np.median(matrix, axis=1)
+    means = matrix.mean(axis=1)
+    phase_rows = [
+        {"id": p.id, "route": p.route, "name": p.name, "low": _r(p.low), "likely": _r(p.likely),
+         "high": _r(p.high), "median": _r(medians[i]), "mean": _r(means[i]), "kind": p.kind,
+         "source_url": p.source_url}
+        for i, p in enumerate(phases)
+    ]
+    value = None
+    if value_draws is not None and value_per_month is not None:
+        money = saved * value_draws
+        value = {"per_month": [_r(v) for v in value_per_month], **_pcts(money)}
+    return TimelineResult(
+        start=start, method=method, draws=int(matrix.shape[1]), seed=int(seed), routes=routes,
+        implementation=_pcts(impl), months_saved=_pcts(saved),
+        prob_piggyback_faster=_r((saved > 0).mean()), phases=phase_rows,
+        histogram=_histogram(saved), value_of_time=value, saved_draws=saved,
+    )
+
+
+def _check_args(phases, start, draws, method, value_per_month):
+    _check_phases(phases)
+    if isinstance(start, dt.datetime):
+        raise TimelineError("start must be a date without a time (use .date())")
+    if not isinstance(start, dt.date):
+        raise TimelineError("start must be a date (the day the decision is taken)")
+    if int(draws) < 1:
+        raise TimelineError("draws must be at least 1 (10,000 or more for stable percentiles)")
+    if method not in METHODS:
+        raise TimelineError(f"method must be one of {METHODS}, not {method!r}")
+    if value_per_month is not None:
+        vals = tuple(float(v) for v in value_per_month)
+        if len(vals) != 3 or not (vals[0] <= vals[1] <= vals[2]) or not all(map(math.isfinite, vals)):
+            raise TimelineError("value_per_month must be (low, likely, high) with low <= likely <= high")
+        return vals
+    return None
+
+
+def simulate_timeline(
+    phases: Sequence[Phase] = DEFAULT_PHASES,
+    start: dt.date | None = None,
+    draws: int = 10_000,
+    seed: int = 0,
+    method: Literal["pert", "triangular"] = "pert",
+    value_per_month: tuple[float, float, float] | None = None,
+) -> TimelineResult:
+    """Monte Carlo of both routes to go-live (numpy, one draws x phases matrix).
+
+    ``value_per_month`` is the monthly benefit of going live sooner (low, likely, high; drawn
+    PERT); the value of time is months saved times that benefit, per draw.
+    """
+    start = dt.date.today() if start is None else start
+    vpm = _check_args(phases, start, draws, method, value_per_month)
+    rng = np.random.default_rng(seed)
+    matrix = _draw_matrix(method, rng, phases, int(draws))
+    value_draws = None if vpm is None else pert_sample(rng, *vpm, size=int(draws))
+    return _summarise(phases, matrix, start=start, method=method, seed=seed,
+                      value_draws=value_draws, value_per_month=vpm)
+
+
+def simulate_timeline_loop(
+    phases: Sequence[Phase] = DEFAULT_PHASES,
+    start: dt.date | None = None,
+    draws: int = 10_000,
+    seed: int = 0,
+    method: Literal["pert", "triangular"] = "pert",
+    value_per_month: tuple[float, float, float] | None = None,
+) -> TimelineResult:
+    """The same model drawn one value at a time with ``random.Random`` (benchmark baseline).
+
+    Statistically equivalent to :func:`simulate_timeline`, not draw-for-draw identical.
+    """
+    start = dt.date.today() if start is None else start
+    vpm = _check_args(phases, start, draws, method, value_per_month)
+    r = random.Random(seed)
+    bounds = [(p.low, p.likely, p.high) for p in phases]
+    rows = []
+    values = [] if vpm is not None else None
+    for _ in range(int(draws)):
+        rows.append([_scalar_draw(method, r, a, m, b) for a, m, b in bounds])
+        if values is not None:
+            values.append(_scalar_draw("pert", r, *vpm))
+    matrix = np.array(rows, dtype=float).T
+    value_draws = None if values is None else np.array(values)
+    return _summarise(phases, matrix, start=start, method=method, seed=seed,
+                      value_draws=value_draws, value_per_month=vpm)
+
+
+def monthly_benefit(staff_hours_per_month: float, loaded_rate: float,
+                    backlog_cost_per_month: float = 0.0) -> float:
+    """Money a month of earlier go-live is worth: staff hours saved x loaded hourly rate,
+    plus the monthly cost of the backlog the old system causes (same currency)."""
+    for name, v in (("staff_hours_per_month", staff_hours_per_month),
+                    ("loaded_rate", loaded_rate),
+                    ("backlog_cost_per_month", backlog_cost_per_month)):
+        if v is None or not math.isfinite(float(v)) or float(v) < 0:
+            raise TimelineError(f"{name} must be a number of at least 0")
+    return float(staff_hours_per_month) * float(loaded_rate) + float(backlog_cost_per_month)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def _date_text(value: Any) -> str | None:
+    """A partial ISO date as text; CSV readers may hand years over as 2002 or 2002.0."""
+    if _blank(value) or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, (int, np.integer)) or (isinstance(value, (float, np.floating))
+                                               and float(value).is_integer()):
+        return str(int(value))
+    return str(value).strip()
+
+
+def _precision(text: str) -> str:
+    return {1: "year", 2: "month", 3: "day"}[len(text.split("-"))]
+
+
+_PRECISION_RANK = {"day": 0, "month": 1, "year": 2}
+SPANS = (("rfp_to_award", "rfp_issued", "contract_award"),
+         ("award_to_golive", "contract_award", "go_live"),
+         ("rfp_to_golive", "rfp_issued", "go_live"))
+
+
+def peer_durations(deployments: pd.DataFrame) -> pd.DataFrame:
+    """Months between the published dates of each peer deployment.
+
+    Needs columns ``deployment_id, jurisdiction, rfp_issued, contract_award, go_live`` (partial
+    ISO dates). Each date stands for the middle of the period it names
+    (:func:`piggyback.models.partial_date_mid`). For each span (``rfp_to_award``,
+    ``award_to_golive``, ``rfp_to_golive``) the frame gives ``<span>_months``, its
+    ``<span>_precision`` (the coarser end: day, month or year) and ``<span>_approximate``
+    (True when an end is year-only). A span with a blank end stays blank; a negative span is
+    dropped (blank) and the reason is written to ``dropped``; it is never used.
+    """
+    needed = ["deployment_id", "jurisdiction", "rfp_issued", "contract_award", "go_live"]
+    missing = [c for c in needed if c not in deployments.columns]
+    if missing:
+        raise TimelineError(f"deployments lack column(s) {missing}; need {needed}")
+    out = []
+    for rec in deployments[needed].to_dict("records"):
+        did = str(rec["deployment_id"])
+        texts: dict[str, str | None] = {}
+        for col in needed[2:]:
+            text = _date_text(rec[col])
+            try:
+                texts[col] = check_partial_date(text)
+            except ValueError as exc:
+                raise TimelineError(f"{did} {col}: {exc}") from None
+        row: dict[str, Any] = {"deployment_id": did, "jurisdiction": rec["jurisdiction"], **texts}
+        reasons = []
+        for span, a_col, b_col in SPANS:
+            a_txt, b_txt = texts[a_col], texts[b_col]
+            months = precision = approx = None
+            if a_txt and b_txt:
+                days = (partial_date_mid(b_txt) - partial_date_mid(a_txt)).days
+                pa, pb = _precision(a_txt), _precision(b_txt)
+                if days < 0:
+                    coarse = min(len(a_txt), len(b_txt))
+                    why = ("is after" if b_txt[:coarse] < a_txt[:coarse]
+                           else "may be after (dates too imprecise to order)")
+                    reasons.append(f"{span}: {a_col} {a_txt} {why} {b_col} {b_txt}; "
+                                   "dropped (e.g. a later renewal, not the original award)")
+                else:
+                    months = round(days / DAYS_PER_MONTH, 2)
+                    precision = max(pa, pb, key=_PRECISION_RANK.__getitem__)
+                    approx = precision == "year"
+            row[f"{span}_months"] = months
+            row[f"{span}_precision"] = precision
+            row[f"{span}_approximate"] = approx
+        row["dropped"] = "; ".join(reasons) or None
+        out.append(row)
+    cols = ["deployment_id", "jurisdiction", *needed[2:]]
+    for span, _, _ in SPANS:
+        cols += [f"{span}_months", f"{span}_precision", f"{span}_approximate"]
+    cols.append("dropped")
+    frame = pd.DataFrame(out, columns=cols)
+    for span, _, _ in SPANS:
+        frame[f"{span}_months"] = frame[f"{span}_months"].astype("Float64")
+        frame[f"{span}_approximate"] = frame[f"{span}_approximate"].astype("boolean")
+    return frame
+
+
+def calibrate_implementation(durations: pd.DataFrame, similar_ids: list[str] | None = None,
+                             min_peers: int = 1) -> dict[str, Any]:
+    """Suggested implementation range (months) from peers' award -> go-live spans.
+
+    low / likely / high are the min / median / max over the chosen peers that have both dates
+    (``similar_ids``), or over all peers with data when no ids are given or fewer than
+    ``min_peers`` chosen peers have data (``basis`` says which). When too few peers have data,
+    low / likely / high are ``None`` and ``reason`` says why: no figure is invented.
+    """
+    col = "award_to_golive_months"
+    if col not in durations.columns:
+        raise TimelineError("durations must come from peer_durations()")
+    have = durations[durations[col].notna()]
+    empty = {"low": None, "likely": None, "high": None, "n_peers": 0, "peer_ids": [],
+             "approximate": None, "basis": None}
+    if min_peers < 1:
+        raise TimelineError("min_peers must be at least 1")
+    basis = "all peers with data"
+    chosen = have
+    note = None
+    if similar_ids is not None:
+        picked = have[have["deployment_id"].isin(list(similar_ids))]
+        if len(picked) >= min_peers:
+            chosen, basis = picked, "chosen peers"
+        else:
+            note = (f"only {len(picked)} of the {len(similar_ids)} chosen peers have both an award "
+                    f"and a go-live date; used all peers with data instead")
+    if len(chosen) < min_peers:
+        return {**empty, "reason": (f"{len(chosen)} peer(s) have both a contract award and a "
+                                    f"go-live date in order; need at least {min_peers}")}
+    months = chosen[col].astype(float).to_numpy()
+    return {
+        "low": round(float(months.min()), 2),
+        "likely": round(float(np.median(months)), 2),
+        "high": round(float(months.max()), 2),
+        "n_peers": int(len(chosen)),
+        "peer_ids": chosen["deployment_id"].tolist(),
+        "approximate": bool(chosen["award_to_golive_approximate"].fillna(False).any()),
+        "basis": basis,
+        "reason": note,
+    }
+
+
+def apply_calibration(phases: Sequence[Phase], calibration: Mapping[str, Any]) -> list[Phase]:
+    """Replace the implementation phase(s) with one derived from :func:`calibrate_implementation`."""
+    if calibration.get("likely") is None:
+        raise TimelineError(calibration.get("reason") or "the calibration has no suggestion")
+    ids = ", ".join(calibration["peer_ids"])
+    derived = Phase(
+        id="tl.impl.golive", route="implementation", name="Implementation: contract to go-live "
+        "(from peers)", low=calibration["low"], likely=calibration["likely"],
+        high=calibration["high"], kind="derived",
+        note=f"min / median / max of award to go-live for {calibration['n_peers']} peer(s): {ids}"
+        + (" (some dates year-only: approximate)" if calibration.get("approximate") else ""),
+    )
+    kept = [p for p in phases if p.route != "implementation"]
+    return [*kept, derived]

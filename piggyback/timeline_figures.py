@@ -1,0 +1,118 @@
+"""Figures for the timeline comparison: a Gantt of both routes and the months-saved histogram.
+
+Both take a :class:`piggyback.timeline.TimelineResult` or its ``to_dict()`` (so a page can
+cache the JSON). Every bar and line carries its meaning in text, not in colour alone, and the
+fonts are sized for a projector.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import plotly.graph_objects as go
+
+from piggyback.timeline import ROUTE_LABELS, ROUTES, TimelineResult
+
+FONT = dict(size=18)
+ROUTE_COLOURS = {"traditional": "#8c510a", "piggyback": "#01665e"}
+IMPLEMENTATION_COLOUR = "#9e9e9e"
+
+
+def _data(result: TimelineResult | Mapping[str, Any]) -> Mapping[str, Any]:
+    return result.to_dict() if isinstance(result, TimelineResult) else result
+
+
+def _short(name: str) -> str:
+    """'New RFP: drafting & approvals' -> 'drafting & approvals' (the route is on its own)."""
+    return name.split(":", 1)[1].strip() if ":" in name else name
+
+
+def gantt_figure(result: TimelineResult | Mapping[str, Any]) -> go.Figure:
+    """Both routes as consecutive median phases (months from the start), one row per phase,
+    with the go-live P10-P90 range drawn as a whisker around the median go-live.
+
+    Bars use each phase's median, so they end at the sum of medians, which can differ a little
+    from the median go-live marker (a median of a sum is not the sum of medians).
+    """
+    data = _data(result)
+    fig = go.Figure()
+    rows: list[str] = []
+    impl = [p for p in data["phases"] if p["route"] == "implementation"]
+    for route in ROUTES:
+        label = ROUTE_LABELS[route]
+        phases = [p for p in data["phases"] if p["route"] == route] + impl
+        start = 0.0
+        ys, xs, bases, texts, colours, hovers = [], [], [], [], [], []
+        for p in phases:
+            y = f"{label} · {_short(p['name'])}"
+            rows.append(y)
+            ys.append(y)
+            xs.append(p["median"])
+            bases.append(start)
+            texts.append(f"{p['median']:.1f} mo")
+            colours.append(IMPLEMENTATION_COLOUR if p["route"] == "implementation"
+                           else ROUTE_COLOURS[route])
+            hovers.append(f"{p['name']}<br>median {p['median']:.1f} months "
+                          f"(range {p['low']:g}-{p['high']:g}; {p['kind']})")
+            start += p["median"]
+        fig.add_trace(go.Bar(
+            y=ys, x=xs, base=bases, orientation="h", name=label, text=texts,
+            textposition="outside", cliponaxis=False, marker_color=colours,
+            hovertext=hovers, hoverinfo="text", showlegend=False,
+        ))
+        months = data["routes"][route]["months"]
+        go_live = data["routes"][route]["go_live"]
+        y = f"{label} · go-live (P10-P90)"
+        rows.append(y)
+        fig.add_trace(go.Scatter(
+            y=[y], x=[months["p50"]], mode="markers+text", marker=dict(
+                size=16, symbol="diamond", color=ROUTE_COLOURS[route]),
+            error_x=dict(type="data", symmetric=False, array=[months["p90"] - months["p50"]],
+                         arrayminus=[months["p50"] - months["p10"]], thickness=3, width=10),
+            text=[f"P50 {months['p50']:.1f} mo ({go_live['p50']})"], textposition="top center",
+            hovertext=[f"{label} go-live: P10 {go_live['p10']}, P50 {go_live['p50']}, "
+                       f"P90 {go_live['p90']}"], hoverinfo="text", showlegend=False,
+        ))
+    saved = data["months_saved"]
+    fig.update_layout(
+        title=dict(text=f"Months to go-live from {data['start']}: piggyback saves "
+                        f"{saved['p50']:.1f} months (P10-P90 {saved['p10']:.1f}-{saved['p90']:.1f})"),
+        font=FONT, barmode="overlay", height=max(480, 48 * len(rows) + 160),
+        margin=dict(l=20, r=60, t=90, b=70), plot_bgcolor="white",
+    )
+    fig.update_xaxes(title_text="months from start (bars: median of each phase)",
+                     rangemode="tozero", showgrid=True, gridcolor="#e0e0e0")
+    fig.update_yaxes(categoryorder="array", categoryarray=rows[::-1], automargin=True)
+    return fig
+
+
+def savings_histogram(result: TimelineResult | Mapping[str, Any]) -> go.Figure:
+    """Distribution of months saved (share of draws per bin) with P10 / P50 / P90 lines."""
+    data = _data(result)
+    hist = data["histogram"]
+    edges, counts = hist["edges"], hist["counts"]
+    total = sum(counts) or 1
+    centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
+    widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
+    fig = go.Figure(go.Bar(
+        x=centres, y=[100 * c / total for c in counts], width=widths, marker_color="#80cdc1",
+        marker_line=dict(color="#01665e", width=1), name="share of draws",
+        hovertemplate="%{x:.1f} months saved: %{y:.1f}% of draws<extra></extra>",
+        showlegend=False,
+    ))
+    saved = data["months_saved"]
+    for key, dash in (("p10", "dot"), ("p50", "solid"), ("p90", "dash")):
+        fig.add_vline(x=saved[key], line=dict(color="#333333", width=3, dash=dash),
+                      annotation_text=f"{key.upper()} {saved[key]:.1f} mo",
+                      annotation_position="top", annotation_font=FONT)
+    prob = data["prob_piggyback_faster"]
+    fig.update_layout(
+        title=dict(text=f"Months saved by piggybacking ({data['draws']:,} draws): "
+                        f"piggyback is sooner in {100 * prob:.1f}% of them"),
+        font=FONT, bargap=0, height=520, margin=dict(l=20, r=20, t=110, b=70),
+        plot_bgcolor="white",
+    )
+    fig.update_xaxes(title_text="months saved (new RFP minus piggyback)", showgrid=True,
+                     gridcolor="#e0e0e0")
+    fig.update_yaxes(title_text="share of draws (%)", gridcolor="#e0e0e0")
+    return fig
