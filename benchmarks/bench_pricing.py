@@ -1,0 +1,72 @@
+"""Time a 10-year TCO with its range and tornado on the Fayetteville schedule.
+
+    python benchmarks/bench_pricing.py [--json OUT] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from piggyback.models import AgencyProfile  # noqa: E402
+from piggyback.pricing import (  # noqa: E402
+    PriceSchedule,
+    default_assumptions,
+    load_price_schedules,
+    scale_items,
+    total_cost_of_ownership,
+    tornado,
+)
+
+FAYETTEVILLE_POP = 93_949  # 2020 census, per the peer research
+AGENCY = AgencyProfile(name="Benchmark agency", country="CA", region="ON", population=143_740)
+
+
+def run(runs: int = 30) -> dict:
+    """Median wall time (ms) of scaling + TCO (with low/high) + tornado, over ``runs`` runs."""
+    schedule = load_price_schedules()["fayetteville-ar"]
+    schedule = PriceSchedule(**{**schedule.model_dump(), "peer_population": FAYETTEVILLE_POP})
+    assumptions = default_assumptions()
+    base = {"horizon_years": 10, "currency": "CAD"}
+    times, result, rows = [], None, []
+    for _ in range(runs):
+        start = time.perf_counter()
+        lines = scale_items(schedule, AGENCY)
+        result = total_cost_of_ownership(lines, **base)
+        rows = tornado(lines, base, assumptions, route="piggyback")
+        times.append((time.perf_counter() - start) * 1000)
+    return {
+        "benchmark": "pricing_tco_tornado_fayetteville",
+        "runs": runs,
+        "median_ms": round(statistics.median(times), 3),
+        "min_ms": round(min(times), 3),
+        "max_ms": round(max(times), 3),
+        "items": len(schedule.items),
+        "horizon_years": 10,
+        "tornado_rows": len(rows),
+        "total": round(result.total, 2),
+        "currency": result.currency,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", metavar="OUT", help="also write the result as JSON to OUT")
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args(argv)
+    out = run(args.runs)
+    print(f"pricing: 10-year TCO + tornado (Fayetteville schedule): median {out['median_ms']:.2f} ms "
+          f"over {out['runs']} runs (min {out['min_ms']:.2f}, max {out['max_ms']:.2f})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
