@@ -1,0 +1,705 @@
+"""Compliance checklist: may this agency buy under that peer contract?
+
+The rules and the trade-agreement thresholds are data (``data/compliance/rules.csv`` and
+``thresholds.csv``); this module selects the rules that apply to an agency and tests each one
+against the facts the store holds about the contract.
+
+Three outcomes per rule:
+
+* ``pass``: a recorded fact satisfies the rule (or evidence has been recorded for it);
+* ``fail``: a recorded fact breaks the rule (an expired contract, no cooperative-use clause...);
+* ``needs_evidence``: the fact is unknown, or the rule can only be checked by a person.
+
+An unknown fact never passes. A threshold that is not confirmed for the decision date is never
+guessed: the rule asks the user to verify the current threshold.
+
+Evidence (a note, a document name or a link, recorded per rule) turns ``needs_evidence`` into
+``pass``. It does **not** turn a ``fail`` into a pass: every fail comes from a fact in the
+contract record (expiry date, clause, advertising, vehicle), so evidence against it means the
+record is wrong and must be corrected there, where the change is visible to everyone and keeps its
+source. The evidence is still shown next to the fail.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from piggyback.models import CA_PROVINCES, MODULES, US_STATES, check_region, normalize_country
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "compliance"
+
+VERIFY_THRESHOLD = "verify the current threshold"
+
+#: The automatic tests a rule can name in its ``check`` column, and what each one reads.
+CHECKS: dict[str, str] = {
+    "lead_is_public": "the contract record says whether the lead agency is a public body",
+    "publicly_advertised": "the contract record says whether the original solicitation was advertised",
+    "coop_clause": "the contract record says whether the contract has cooperative-use wording",
+    "active_through_golive": "the contract's expiry date against the decision date and planned go-live",
+    "scope_covers_modules": "the modules the sources list for the contract against the modules needed",
+    "value_vs_threshold": "the estimated purchase value against the threshold in force on the decision date",
+    "federal_funds_only": "included only when federal funds pay; always needs evidence",
+    "manual": "no automatic test; always needs evidence",
+}
+
+#: Which facts each check depends on (contract fields, agency fields or inputs of ``evaluate``).
+CHECK_FACTS: dict[str, tuple[str, ...]] = {
+    "lead_is_public": ("lead_is_public",),
+    "publicly_advertised": ("publicly_advertised",),
+    "coop_clause": ("coop_clause",),
+    "active_through_golive": ("expiry_date", "planned_golive"),
+    "scope_covers_modules": ("scope_modules", "modules_needed"),
+    "value_vs_threshold": ("value", "threshold_amount"),
+    "federal_funds_only": (),
+    "manual": (),
+}
+
+CATEGORY_ORDER = ("eligibility", "authority", "contract", "scope", "trade_agreement",
+                  "funding", "pricing", "approval")
+CATEGORY_LABELS = {
+    "eligibility": "Eligibility of the contract", "authority": "Legal authority",
+    "contract": "Contract terms", "scope": "Scope", "trade_agreement": "Trade agreements",
+    "funding": "Funding", "pricing": "Pricing and value", "approval": "Approvals",
+}
+SEVERITY_ORDER = {"blocker": 0, "warning": 1, "info": 2}
+STATUS_ORDER = {"fail": 0, "needs_evidence": 1, "pass": 2}
+
+Severity = Literal["blocker", "warning", "info"]
+Status = Literal["pass", "fail", "needs_evidence"]
+Confidence = Literal["high", "medium", "low"]
+
+_URL = re.compile(r"^https?://\S+$")
+_APPLIES_TO = {"ALL", "US", "CA", "US-CA"} | set(CA_PROVINCES) | (set(US_STATES) - {"CA"})
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ComplianceDataError(ValueError):
+    """A rules or thresholds file (or table) that cannot be used as it stands."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Rule(_Record):
+    """One due-diligence or legal requirement, in the project's own words, with its source."""
+
+    rule_id: str = Field(pattern=r"^[A-Z]{2,3}(-[A-Z]{2,3})?-\d{2}$")
+    applies_to: str
+    category: str = Field(min_length=2)
+    requirement: str = Field(min_length=10)
+    how_to_verify: str = Field(min_length=5)
+    severity: Severity
+    check: str = "manual"
+    threshold_key: str | None = None
+    citation: str = Field(min_length=3)
+    source_url: str
+    confidence: Confidence
+
+    @field_validator("applies_to")
+    @classmethod
+    def _known_scope(cls, value: str) -> str:
+        if value not in _APPLIES_TO:
+            raise ValueError(f"applies_to {value!r} is not ALL, US, CA, US-CA or a province/state code "
+                             "(California is US-CA)")
+        return value
+
+    @field_validator("check")
+    @classmethod
+    def _known_check(cls, value: str) -> str:
+        if value not in CHECKS:
+            raise ValueError(f"check {value!r} is unknown; use one of {sorted(CHECKS)}")
+        return value
+
+    @field_validator("source_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not _URL.match(value):
+            raise ValueError(f"source_url {value!r} is not a web address (http:// or https://)")
+        return value
+
+    @model_validator(mode="after")
+    def _threshold_key_matches_check(self):
+        if self.check == "value_vs_threshold" and not self.threshold_key:
+            raise ValueError(f"{self.rule_id}: check value_vs_threshold needs a threshold_key")
+        if self.check != "value_vs_threshold" and self.threshold_key:
+            raise ValueError(f"{self.rule_id}: threshold_key is set but check is {self.check!r}")
+        return self
+
+    @property
+    def federal_only(self) -> bool:
+        return self.rule_id.startswith("US-FED-") or self.check == "federal_funds_only"
+
+
+class Threshold(_Record):
+    """A trade-agreement or grant threshold for one period; a blank amount means not confirmed."""
+
+    threshold_key: str = Field(pattern=r"^[a-z0-9_]+$")
+    agreement: str = Field(min_length=2)
+    entity_class: str = Field(min_length=2)
+    category: Literal["goods", "services", "construction"]
+    amount: float | None = Field(default=None, ge=0)
+    currency: Literal["CAD", "USD"]
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+    source_url: str
+    confidence: Confidence
+    note: str | None = None
+
+    @field_validator("source_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not _URL.match(value):
+            raise ValueError(f"source_url {value!r} is not a web address (http:// or https://)")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.effective_from and self.effective_to and self.effective_to < self.effective_from:
+            raise ValueError(f"{self.threshold_key}: effective_to {self.effective_to} is before "
+                             f"effective_from {self.effective_from}")
+        return self
+
+    def covers(self, day: dt.date) -> bool:
+        """True if the threshold is in force on ``day`` (a blank bound is open)."""
+        return ((self.effective_from is None or self.effective_from <= day)
+                and (self.effective_to is None or day <= self.effective_to))
+
+    @property
+    def period(self) -> str:
+        if self.effective_from and self.effective_to:
+            return f"{self.effective_from.isoformat()} to {self.effective_to.isoformat()}"
+        if self.effective_from:
+            return f"from {self.effective_from.isoformat()}, no end date on record"
+        if self.effective_to:
+            return f"until {self.effective_to.isoformat()}, no start date on record"
+        return "no period on record"
+
+
+class RuleResult(_Record):
+    rule_id: str
+    applies_to: str
+    category: str
+    severity: Severity
+    status: Status
+    reason: str
+    requirement: str
+    how_to_verify: str
+    check: str
+    citation: str
+    source_url: str
+    confidence: Confidence
+    threshold: str | None = None
+    threshold_amount: float | None = None
+    threshold_currency: str | None = None
+    threshold_period: str | None = None
+    evidence: str | None = None
+
+
+# --------------------------------------------------------------------------- loading
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def _read_rows(source: str | Path | pd.DataFrame | None, filename: str) -> list[dict[str, Any]]:
+    if isinstance(source, pd.DataFrame):
+        rows = source.to_dict("records")
+    else:
+        path = Path(source) if source is not None else DATA_DIR
+        if path.is_dir():
+            path = path / filename
+        if not path.exists():
+            raise ComplianceDataError(f"{path} not found: the compliance data should be at "
+                                      f"data/compliance/{filename}")
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    return [{str(k): (None if _blank(v) else v) for k, v in row.items()} for row in rows]
+
+
+def _validation_message(where: str, exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        parts = [f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg']}" for e in errors()]
+        return f"{where}: " + "; ".join(parts)
+    return f"{where}: {exc}"
+
+
+def load_rules(source: str | Path | pd.DataFrame | None = None) -> list[Rule]:
+    """Read and validate the rules (a CSV file, a folder holding rules.csv, or a DataFrame)."""
+    rules: list[Rule] = []
+    for number, row in enumerate(_read_rows(source, "rules.csv"), start=2):
+        try:
+            rules.append(Rule(**row))
+        except ValueError as exc:
+            raise ComplianceDataError(_validation_message(f"rules row {number} ({row.get('rule_id')})", exc)) from None
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.rule_id in seen:
+            raise ComplianceDataError(f"rule {rule.rule_id} appears twice; each rule_id must be unique")
+        seen.add(rule.rule_id)
+    return rules
+
+
+def load_thresholds(source: str | Path | pd.DataFrame | None = None) -> list[Threshold]:
+    """Read and validate the thresholds; two rows of one key and category may not overlap in time."""
+    thresholds: list[Threshold] = []
+    for number, row in enumerate(_read_rows(source, "thresholds.csv"), start=2):
+        try:
+            thresholds.append(Threshold(**row))
+        except ValueError as exc:
+            raise ComplianceDataError(_validation_message(f"thresholds row {number} ({row.get('threshold_key')})", exc)) from None
+    by_series: dict[tuple[str, str], list[Threshold]] = {}
+    for item in thresholds:
+        by_series.setdefault((item.threshold_key, item.category), []).append(item)
+    for (key, category), items in by_series.items():
+        items.sort(key=lambda t: t.effective_from or dt.date.min)
+        for before, after in zip(items, items[1:]):
+            end = before.effective_to or dt.date.max
+            start = after.effective_from or dt.date.min
+            if start <= end:
+                raise ComplianceDataError(
+                    f"threshold {key} ({category}): periods {before.period} and {after.period} overlap; "
+                    "give each period its own dates")
+    return thresholds
+
+
+@functools.lru_cache(maxsize=1)
+def _default_rules() -> tuple[Rule, ...]:
+    return tuple(load_rules())
+
+
+@functools.lru_cache(maxsize=1)
+def _default_thresholds() -> tuple[Threshold, ...]:
+    return tuple(load_thresholds())
+
+
+# --------------------------------------------------------------------------- selection
+
+def jurisdiction_codes(country: str, region: str) -> set[str]:
+    """The ``applies_to`` codes that reach an agency: ALL, its country, its province or state."""
+    country = normalize_country(country)
+    region = check_region(country, region)
+    if country == "US":
+        return {"ALL", "US", "US-CA" if region == "CA" else region}
+    return {"ALL", "CA", region}
+
+
+def applicable_rules(rules: Iterable[Rule], country: str, region: str, federal_funds: bool) -> list[Rule]:
+    """Rules for ALL + the country + the province/state; US federal-funds rules only with federal funds."""
+    codes = jurisdiction_codes(country, region)
+    return [r for r in rules if r.applies_to in codes and (federal_funds or not r.federal_only)]
+
+
+def threshold_in_force(thresholds: Iterable[Threshold], key: str, day: dt.date) -> tuple[Threshold | None, str]:
+    """The threshold of ``key`` in force on ``day`` and a description of it.
+
+    Where a key has goods and services rows, the lower amount is used: a software purchase mixes
+    licences and services, and the lower figure is the one that triggers first. Returns
+    ``(None, VERIFY_THRESHOLD ...)`` when no row covers the day or any row's amount is blank.
+    """
+    rows = [t for t in thresholds if t.threshold_key == key and t.covers(day)]
+    if not rows:
+        return None, f"{VERIFY_THRESHOLD}: none on record for {day.isoformat()}"
+    if any(t.amount is None for t in rows):
+        period = rows[0].period
+        return None, f"{VERIFY_THRESHOLD}: not confirmed for {period}"
+    chosen = min(rows, key=lambda t: t.amount)
+    return chosen, f"{chosen.currency} {chosen.amount:,.0f} ({chosen.agreement}, {chosen.entity_class}; {chosen.period})"
+
+
+# --------------------------------------------------------------------------- facts
+
+def _as_mapping(obj: Any, what: str) -> dict[str, Any]:
+    if obj is None:
+        return {}
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump()
+    raise ValueError(f"{what} must be a dict of fields, not {type(obj).__name__}")
+
+
+def _as_bool(value: Any, field: str) -> bool | None:
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise ValueError(f"{field} must be true, false or blank (unknown), not {value!r}")
+
+
+def _as_modules(value: Any) -> list[str]:
+    if _blank(value):
+        return []
+    items = value.split(";") if isinstance(value, str) else list(value)
+    return [str(m).strip() for m in items if str(m).strip()]
+
+
+def date_span(value: Any) -> tuple[dt.date, dt.date] | None:
+    """First and last day a (partial) date can mean: '2023-06' -> 2023-06-01 .. 2023-06-30."""
+    if _blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value, value
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", text)
+    if not match:
+        raise ValueError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = (int(g) if g else None for g in match.groups())
+    if month is None:
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    if day is None:
+        first = dt.date(year, month, 1)
+        following = dt.date(year + (month == 12), month % 12 + 1, 1)
+        return first, following - dt.timedelta(days=1)
+    day_value = dt.date(year, month, day)
+    return day_value, day_value
+
+
+def _as_date(value: Any, field: str) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    span = date_span(value)
+    if span is None or span[0] != span[1]:
+        raise ValueError(f"{field} must be a full date (YYYY-MM-DD), not {value!r}")
+    return span[0]
+
+
+class _Context:
+    """The facts one evaluation works from, normalized once."""
+
+    def __init__(self, agency, contract, value, currency, federal_funds, decision_date, planned_golive,
+                 thresholds):
+        agency_facts = _as_mapping(agency, "agency")
+        if "country" not in agency_facts or "region" not in agency_facts:
+            raise ValueError("agency needs a country (CA or US) and a region (province or state code)")
+        self.country = normalize_country(agency_facts["country"])
+        self.region = check_region(self.country, agency_facts["region"])
+        self.modules_needed = _as_modules(agency_facts.get("modules_needed"))
+        unknown = [m for m in self.modules_needed if m not in MODULES]
+        if unknown:
+            raise ValueError(f"unknown module(s) {unknown}; known: {sorted(MODULES)}")
+
+        self.has_contract = contract is not None
+        facts = _as_mapping(contract, "contract")
+        self.lead_agency = None if _blank(facts.get("lead_agency")) else str(facts["lead_agency"])
+        self.vehicle = None if _blank(facts.get("vehicle")) else str(facts["vehicle"])
+        self.solicitation_id = None if _blank(facts.get("solicitation_id")) else str(facts["solicitation_id"])
+        self.lead_is_public = _as_bool(facts.get("lead_is_public"), "lead_is_public")
+        self.publicly_advertised = _as_bool(facts.get("publicly_advertised"), "publicly_advertised")
+        self.coop_clause = _as_bool(facts.get("coop_clause"), "coop_clause")
+        self.expiry_date = None if _blank(facts.get("expiry_date")) else facts["expiry_date"]
+        self.expiry_span = date_span(self.expiry_date)
+        self.renewals = None if _blank(facts.get("renewals")) else str(facts["renewals"])
+        self.scope_modules = _as_modules(facts.get("scope_modules"))
+
+        self.value = None if _blank(value) else float(value)
+        if self.value is not None and (self.value < 0 or math.isinf(self.value)):
+            raise ValueError(f"estimated value {value!r} must be a positive amount")
+        self.currency = None if _blank(currency) else str(currency).upper()
+        if self.value is not None and self.currency not in ("CAD", "USD"):
+            raise ValueError("give the currency of the estimated value: CAD or USD")
+        self.federal_funds = bool(federal_funds)
+        self.decision_date = _as_date(decision_date, "decision_date")
+        if self.decision_date is None:
+            raise ValueError("decision_date is required: the thresholds in force depend on it")
+        self.planned_golive = _as_date(planned_golive, "planned_golive")
+        if self.planned_golive and self.planned_golive < self.decision_date:
+            raise ValueError(f"planned go-live {self.planned_golive} is before the decision date "
+                             f"{self.decision_date}; check both dates")
+        self.thresholds = thresholds
+
+    @property
+    def lead_name(self) -> str:
+        return self.lead_agency or "the lead agency"
+
+
+# --------------------------------------------------------------------------- checks
+
+_Outcome = tuple[str, str, dict[str, Any]]
+_NO_CONTRACT = "no peer contract is selected: choose one, or record evidence for this item"
+
+
+def _check_lead_is_public(rule: Rule, c: _Context) -> _Outcome:
+    if not c.has_contract:
+        return "needs_evidence", _NO_CONTRACT, {}
+    if c.lead_is_public is True:
+        return "pass", f"{c.lead_name} is recorded as a public body", {}
+    if c.lead_is_public is False:
+        return "fail", f"{c.lead_name} is recorded as not being a public body", {}
+    return "needs_evidence", f"the record does not say whether {c.lead_name} is a public body", {}
+
+
+def _not_competitive(c: _Context) -> str | None:
+    if c.vehicle == "sole_source":
+        return "the contract record says it was a sole-source award, not an advertised competition"
+    if c.publicly_advertised is False:
+        return "the contract record says the original solicitation was not publicly advertised"
+    return None
+
+
+def _check_publicly_advertised(rule: Rule, c: _Context) -> _Outcome:
+    if not c.has_contract:
+        return "needs_evidence", _NO_CONTRACT, {}
+    problem = _not_competitive(c)
+    if problem:
+        return "fail", problem, {}
+    if c.publicly_advertised is True:
+        named = f" ({c.solicitation_id})" if c.solicitation_id else ""
+        return "pass", (f"the contract record says the original solicitation{named} was publicly advertised; "
+                        "keep the proof and compare its method with your own rules"), {}
+    return "needs_evidence", "whether the original solicitation was publicly advertised is not recorded", {}
+
+
+def _check_coop_clause(rule: Rule, c: _Context) -> _Outcome:
+    if not c.has_contract:
+        return "needs_evidence", _NO_CONTRACT, {}
+    if c.coop_clause is True:
+        return "pass", "the contract record says it has cooperative-use wording", {}
+    if c.coop_clause is False:
+        return "fail", "the contract record says it has no cooperative-use wording", {}
+    return "needs_evidence", "whether the contract has cooperative-use wording is not recorded", {}
+
+
+def _check_active(rule: Rule, c: _Context) -> _Outcome:
+    if not c.has_contract:
+        return "needs_evidence", _NO_CONTRACT, {}
+    renewals = f" Renewals on record: {c.renewals}." if c.renewals else ""
+    if c.expiry_span is None:
+        return "needs_evidence", "the contract's expiry date is not recorded." + renewals, {}
+    first, last = c.expiry_span
+    fix = (" If a renewal was exercised, update the contract's expiry date in the record." if c.renewals else "")
+    if last < c.decision_date:
+        return "fail", (f"the contract expired ({c.expiry_date}) before the decision date "
+                        f"{c.decision_date.isoformat()}." + renewals + fix), {}
+    if c.planned_golive and last < c.planned_golive:
+        return "fail", (f"the contract expires ({c.expiry_date}) before the planned go-live "
+                        f"{c.planned_golive.isoformat()}." + renewals + fix), {}
+    if first < c.decision_date:
+        return "needs_evidence", (f"the contract expires in {c.expiry_date}; the exact day is not recorded, so "
+                                  f"it may end before the decision date {c.decision_date.isoformat()}." + renewals), {}
+    if c.planned_golive is None:
+        return "needs_evidence", (f"the contract is in force on the decision date (expires {c.expiry_date}); "
+                                  "set the planned go-live to check it lasts through implementation." + renewals), {}
+    if first < c.planned_golive:
+        return "needs_evidence", (f"the contract expires in {c.expiry_date}; the exact day is not recorded, so "
+                                  f"it may end before the planned go-live {c.planned_golive.isoformat()}." + renewals), {}
+    return "pass", (f"in force until {c.expiry_date}, after the planned go-live "
+                    f"{c.planned_golive.isoformat()}." + renewals), {}
+
+
+def _check_scope(rule: Rule, c: _Context) -> _Outcome:
+    if not c.has_contract:
+        return "needs_evidence", _NO_CONTRACT, {}
+    if not c.modules_needed:
+        return "needs_evidence", "the agency has not said which modules it needs", {}
+    if not c.scope_modules:
+        return "needs_evidence", "the sources do not list the modules this contract covers", {}
+    missing = [m for m in c.modules_needed if m not in c.scope_modules]
+    if not missing:
+        names = ", ".join(MODULES[m] for m in c.modules_needed)
+        return "pass", (f"the sources list every module needed ({names}); still match each quote line "
+                        "to the price list"), {}
+    names = ", ".join(MODULES[m] for m in missing)
+    # Sources list what a peer runs, not the full price list: absence is not proof of exclusion.
+    return "needs_evidence", (f"not listed in the sources for this contract: {names}; check the contract's "
+                              "scope and price list"), {}
+
+
+def _check_threshold(rule: Rule, c: _Context) -> _Outcome:
+    chosen, text = threshold_in_force(c.thresholds, rule.threshold_key or "", c.decision_date)
+    info: dict[str, Any] = {"threshold": text}
+    if chosen is None:
+        info["threshold"] = VERIFY_THRESHOLD
+        return "needs_evidence", f"{text}; compare the estimated total value with it", info
+    info.update(threshold_amount=chosen.amount, threshold_currency=chosen.currency,
+                threshold_period=chosen.period)
+    if c.value is None:
+        return "needs_evidence", ("estimate the total value (every year, option and service) to compare "
+                                  f"with the threshold of {text}"), info
+    if c.currency != chosen.currency:
+        return "needs_evidence", (f"the estimated value is in {c.currency} and the threshold in {chosen.currency}: "
+                                  "convert at the rate your policy uses and compare"), info
+    shown = f"{c.currency} {c.value:,.0f}"
+    if c.value < chosen.amount:
+        return "pass", f"below threshold: {shown} is under {text}", info
+    above = f"at or above threshold: {shown} against {text}"
+    if rule.severity == "info":
+        return "needs_evidence", f"{above}; for information. To verify: {rule.how_to_verify}", info
+    problem = _not_competitive(c) if (c.has_contract and rule.severity == "blocker") else None
+    if problem:
+        return "fail", f"{above}, and {problem}", info
+    return "needs_evidence", f"{above}, so the requirement applies. To verify: {rule.how_to_verify}", info
+
+
+def _check_manual(rule: Rule, c: _Context) -> _Outcome:
+    if rule.severity == "info":
+        return "needs_evidence", "for information: no automatic check; record evidence if it applies", {}
+    return "needs_evidence", "no automatic check: record evidence once verified", {}
+
+
+_CHECK_FUNCTIONS = {
+    "lead_is_public": _check_lead_is_public,
+    "publicly_advertised": _check_publicly_advertised,
+    "coop_clause": _check_coop_clause,
+    "active_through_golive": _check_active,
+    "scope_covers_modules": _check_scope,
+    "value_vs_threshold": _check_threshold,
+    "federal_funds_only": _check_manual,
+    "manual": _check_manual,
+}
+
+
+def _evidence_text(rule_id: str, item: Any) -> str | None:
+    if item is None:
+        return None
+    if not isinstance(item, Mapping):
+        raise ValueError(f"evidence for {rule_id} must be a dict with a note, document or link")
+    parts = []
+    for field, label in (("note", ""), ("document", "document: "), ("link", "link: ")):
+        value = item.get(field)
+        if not _blank(value):
+            parts.append(f"{label}{str(value).strip()}")
+    return "; ".join(parts) or None
+
+
+def sort_results(results: Iterable[RuleResult], by: Literal["category", "severity"] = "category") -> list[RuleResult]:
+    """Group by category and, in each, blockers first, then warnings, then info (fails before open
+    items). ``by="severity"`` puts every blocker first across categories instead."""
+    def key(r: RuleResult):
+        cat = CATEGORY_ORDER.index(r.category) if r.category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+        group = (cat, r.category)
+        sev = (SEVERITY_ORDER[r.severity], STATUS_ORDER[r.status])
+        return (*group, *sev, r.rule_id) if by == "category" else (*sev, *group, r.rule_id)
+    if by not in ("category", "severity"):
+        raise ValueError(f"sort by 'category' or 'severity', not {by!r}")
+    return sorted(results, key=key)
+
+
+def evaluate(agency: Mapping[str, Any] | Any, contract: Mapping[str, Any] | None, value: float | None,
+             currency: str | None, federal_funds: bool, decision_date: dt.date,
+             planned_golive: dt.date | None = None, evidence: Mapping[str, Mapping[str, Any]] | None = None,
+             *, rules: Iterable[Rule] | None = None,
+             thresholds: Iterable[Threshold] | None = None) -> list[RuleResult]:
+    """Test every rule that applies to ``agency`` against ``contract`` and the recorded evidence.
+
+    ``agency``: country, region and modules_needed (a dict or an ``AgencyProfile``).
+    ``contract``: the fields of contracts.csv (booleans or None for unknown), or None when no
+    contract is chosen yet. ``value``/``currency``: the agency's estimated total purchase value.
+    ``evidence``: per rule_id, a dict with ``note``, ``document`` and/or ``link``.
+    """
+    rule_list = list(_default_rules() if rules is None else rules)
+    threshold_list = list(_default_thresholds() if thresholds is None else thresholds)
+    ctx = _Context(agency, contract, value, currency, federal_funds, decision_date, planned_golive,
+                   threshold_list)
+    evidence = dict(evidence or {})
+    results = []
+    for rule in applicable_rules(rule_list, ctx.country, ctx.region, ctx.federal_funds):
+        status, reason, extra = _CHECK_FUNCTIONS[rule.check](rule, ctx)
+        recorded = _evidence_text(rule.rule_id, evidence.get(rule.rule_id))
+        if recorded:
+            if status == "needs_evidence":
+                status, reason = "pass", f"evidence recorded: {recorded}"
+            elif status == "fail":
+                reason = (f"{reason} Evidence recorded ({recorded}) does not clear a fail that comes from "
+                          "the contract record: correct the record if it is wrong.")
+        results.append(RuleResult(
+            rule_id=rule.rule_id, applies_to=rule.applies_to, category=rule.category,
+            severity=rule.severity, status=status, reason=reason, requirement=rule.requirement,
+            how_to_verify=rule.how_to_verify, check=rule.check, citation=rule.citation,
+            source_url=rule.source_url, confidence=rule.confidence, evidence=recorded, **extra))
+    return sort_results(results)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def verdict(results: Iterable[RuleResult]) -> dict[str, Any]:
+    """Counts and a one-line verdict such as 'no blockers, 5 items need evidence (3 could block)'.
+
+    Items needing evidence are counted among blockers and warnings; info items are counted
+    separately (``info_open``) and left out of the sentence.
+    """
+    items = list(results)
+    def count(severity: str | None, status: str) -> int:
+        return sum(1 for r in items if r.status == status and (severity is None or r.severity == severity))
+    blockers_failed = count("blocker", "fail")
+    warnings_failed = count("warning", "fail")
+    blockers_open = count("blocker", "needs_evidence")
+    warnings_open = count("warning", "needs_evidence")
+    open_items = blockers_open + warnings_open
+    parts = ["no blockers" if blockers_failed == 0 else _plural(blockers_failed, "blocker")]
+    if warnings_failed:
+        parts.append(f"{_plural(warnings_failed, 'warning')} failed")
+    if open_items:
+        needs = "needs" if open_items == 1 else "need"
+        text = f"{_plural(open_items, 'item')} {needs} evidence"
+        if blockers_open:
+            text += f" ({blockers_open} could block)"
+        parts.append(text)
+    blocking = blockers_failed > 0
+    state = "blocked" if blocking else ("open" if blockers_open else "clear")
+    return {
+        "total": len(items),
+        "pass": count(None, "pass"),
+        "fail": count(None, "fail"),
+        "needs_evidence": count(None, "needs_evidence"),
+        "blockers_failed": blockers_failed,
+        "blockers_open": blockers_open,
+        "warnings_failed": warnings_failed,
+        "warnings_open": warnings_open,
+        "info_open": count("info", "needs_evidence"),
+        "blocking": blocking,
+        "state": state,
+        "text": ", ".join(parts),
+    }
+
+
+CHECKLIST_COLUMNS = ("rule_id", "category", "severity", "status", "requirement", "how_to_verify", "reason",
+                     "threshold", "evidence", "citation", "source_url", "confidence")
+
+
+def _safe_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    # A spreadsheet would run a cell starting with these as a formula.
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def checklist_csv(results: Iterable[RuleResult]) -> str:
+    """The due-diligence checklist as CSV text, cells neutralized against formula injection."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CHECKLIST_COLUMNS)
+    for result in results:
+        data = result.model_dump()
+        writer.writerow([_safe_cell(data.get(col)) for col in CHECKLIST_COLUMNS])
+    return buffer.getvalue()
