@@ -190,3 +190,32 @@ def source_title(store: Store, source_id: str | None) -> str:
 
 def link_column(label: str = "Source"):
     return st.column_config.LinkColumn(label, display_text=r"https?://(?:www\.)?([^/]+)")
+
+
+# -- state shared between pages (and saved in a scenario) --------------------------------------
+
+def scenario_section(name: str) -> dict:
+    """A page's own editable settings (plain JSON-able values), kept for the session and saved
+    with a scenario: e.g. ``scenario_section("timeline")["overrides"] = {...}``."""
+    scenario = st.session_state.setdefault("scenario", {})
+    return scenario.setdefault(name, {})
+
+
+def peer_picker(store: Store, label: str = "Peer contract to adopt", *, only: list[str] | None = None,
+                where=st) -> str | None:
+    """Pick the candidate peer (shared by Peers, Timeline, Cost, Compliance; kept in the URL as ?peer=)."""
+    peers = store.peers()
+    ids = peers["deployment_id"].tolist() if only is None else [i for i in peers["deployment_id"] if i in only]
+    names = dict(zip(peers["deployment_id"], peers["jurisdiction"] + " — " + peers["vendor"].fillna("vendor not known")))
+    if "peer" not in st.session_state:
+        wanted = st.query_params.get("peer")
+        st.session_state["peer"] = wanted if wanted in ids else None
+    if st.session_state.get("peer") not in ids:
+        st.session_state["peer"] = None
+    choice = where.selectbox(label, ids, index=None, key="peer", format_func=names.__getitem__,
+                             placeholder="Choose a peer deployment …")
+    if choice:
+        st.query_params["peer"] = choice
+    elif "peer" in st.query_params:
+        del st.query_params["peer"]
+    return choice
