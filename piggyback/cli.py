@@ -122,7 +122,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="import deployments from a steward's CSV or XLSX (all or nothing)")
     p.add_argument("file")
-    p.set_defaults(func=_cmd_import)
+    p.set_defaults(func=_cmd_import, writes=True)
 
     p = sub.add_parser("export", help="export deployments to CSV or XLSX")
     p.add_argument("file")
@@ -151,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     store = None
     try:
         if getattr(args, "needs_store", True):
-            store = Store.open(args.db)
+            # Commands only read unless they say they write, so they can run beside the app.
+            writes = getattr(args, "writes", False)
+            store = Store.open(args.db, read_only=not writes, allow_read_only_fallback=not writes)
+            if store.notice:
+                print(f"note: {store.notice}", file=sys.stderr)
         return int(args.func(args, store) or 0)
     except ImportRejected as exc:
         print(str(exc), file=sys.stderr)

@@ -194,8 +194,11 @@ def validate_rows(store: Store, rows: list[dict], numbers: list[int], name: str)
             record = deployment_from_row(row)
         except ValidationError as exc:
             for err in exc.errors():
-                col = str(err["loc"][0]) if err["loc"] else None
                 msg = err["msg"].removeprefix("Value error, ")
+                col = str(err["loc"][0]) if err["loc"] else None
+                if col is None:  # a check across columns names its column first
+                    col = next((c for c in ALL_COLUMNS if msg.startswith(c)), None)
+                    msg = msg.removeprefix("currency: ")
                 problems.append((number, col, msg))
             continue
         except ValueError as exc:

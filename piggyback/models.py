@@ -192,8 +192,8 @@ class Deployment(Record):
     deployment_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,80}$")
     jurisdiction: str = Field(min_length=2, max_length=200)
     geo_id: str | None = None
-    region: str
     country: Country
+    region: str
     population: int | None = Field(default=None, ge=0, le=50_000_000)
     population_year: int | None = Field(default=None, ge=1900, le=2100)
     vendor: str | None = Field(default=None, max_length=200)
@@ -218,6 +218,12 @@ class Deployment(Record):
     def _dates(cls, value):
         return check_partial_date(value)
 
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str, info):
+        country = info.data.get("country")
+        return check_region(country, value) if country else value
+
     @field_validator("module_codes")
     @classmethod
     def _modules(cls, value: list[str]) -> list[str]:
@@ -236,9 +242,8 @@ class Deployment(Record):
 
     @model_validator(mode="after")
     def _consistent(self):
-        self.region = check_region(self.country, self.region)
         if self.contract_value is not None and self.currency is None:
-            raise ValueError("contract_value needs a currency (CAD or USD)")
+            raise ValueError("currency: contract_value needs a currency (CAD or USD)")
         award, live = partial_date_start(self.contract_award), partial_date_start(self.go_live)
         rfp = partial_date_start(self.rfp_issued)
         # Compare at the coarser precision only: '2016' vs '2016-10-31' is not out of order.

@@ -169,22 +169,35 @@ class Store:
         """
         path = Path(path) if path else default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() and not read_only:
+        if not path.exists():
             build(path, data_dir)
         try:
             store = cls(path, read_only=read_only, data_dir=data_dir)
         except StoreBusy:
             if not allow_read_only_fallback:
                 raise
-            store = cls(path, read_only=True, data_dir=data_dir)
-            store.notice = ("Another process is writing to the database: Piggyback is read-only for now. "
-                            "You can look at everything; saving will work again once it is done.")
+            store = cls._snapshot(path, data_dir)
         if not store.is_built():
             if store.read_only:
                 raise StoreError(f"The database {path} has not been built yet: run `python -m piggyback build`.")
             store.close()
             build(path, data_dir)
             store = cls(path, read_only=read_only, data_dir=data_dir)
+        return store
+
+    @classmethod
+    def _snapshot(cls, path: Path, data_dir: Path | None) -> "Store":
+        """DuckDB lets one process write and no other process open the file meanwhile, so serve a
+        read-only copy of the last checkpointed file, and say so."""
+        import shutil
+        import tempfile
+
+        copy = Path(tempfile.mkdtemp(prefix="piggyback-snapshot-")) / path.name
+        shutil.copy(path, copy)
+        store = cls(copy, read_only=True, data_dir=data_dir)
+        store.notice = ("Another process is writing to the database, so Piggyback shows a read-only copy "
+                        "for now: you can look at everything, but nothing can be saved. Restart the app "
+                        "once the other process is done.")
         return store
 
     def close(self) -> None:

@@ -17,9 +17,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="piggyback-tests-"))
-BUILT_DB = _SESSION_DIR / "built.duckdb"
-# Everything in this run (AppTest scripts included) uses the test database, never the user's.
-os.environ["PIGGYBACK_DB"] = str(BUILT_DB)
+BUILT_DB = _SESSION_DIR / "built.duckdb"  # read-only for the whole run (fixture `store`, CLI reads)
+APP_DB = _SESSION_DIR / "app.duckdb"  # the copy AppTest scripts open (in-process, writable)
+# Everything in this run uses the test databases, never the user's.
+os.environ["PIGGYBACK_DB"] = str(APP_DB)
 os.environ.setdefault("PIGGYBACK_USER", "test-runner")
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
@@ -28,13 +29,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-dev-shm-usage"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def built_db() -> Path:
-    """The database built once from data/ for the whole run (treat as read-only)."""
+    """The database built once from data/ for the whole run (treat as read-only), and the copy
+    that AppTest scripts use."""
     from piggyback.store import build
 
     if not BUILT_DB.exists():
         build(BUILT_DB)
+        shutil.copy(BUILT_DB, APP_DB)
     return BUILT_DB
 
 
