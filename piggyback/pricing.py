@@ -440,9 +440,12 @@ def _scale_one(item: PriceItem, ctx: _ScaleContext, elasticity: float, users_per
             flags.append(f"Agency modules not chosen: the peer's {len(ctx.modules)} modules are used.")
     else:
         per = "/yr" if item.basis == "per_year" else ""
-        if not ctx.scale_fixed or elasticity == 0:
+        if not ctx.scale_fixed:
             amount = item.amount
-            formula = f"{unit}{per} (peer's price, not scaled)"
+            formula = f"{unit}{per} (priced for {ctx.agency_name}, not scaled)"
+        elif elasticity == 0:
+            amount = item.amount
+            formula = f"{unit}{per} (peer's price, not scaled: size elasticity 0)"
         elif not ctx.agency_population or not ctx.peer_population:
             amount = item.amount
             missing = "agency" if not ctx.agency_population else f"peer ({ctx.peer_id})"
@@ -948,3 +951,226 @@ def cost_of_route(items: Sequence[ScaledItem], route: Route, *, procurement_cost
 def compare_routes(items: Sequence[ScaledItem], **kwargs: Any) -> dict[str, RouteCost]:
     """Both routes on the same lines, traditional first."""
     return {route: cost_of_route(items, route, **kwargs) for route in ROUTES}
+
+
+# ---------------------------------------------------------------------------------------------
+# One analysis for the Cost page, the CLI and the business case
+
+#: The assumptions a user may edit, in the order the page shows them.
+EDITABLE: tuple[str, ...] = (
+    "pricing.horizon_years", "pricing.discount_rate", "pricing.escalation_default", "pricing.price_inflation",
+    "pricing.fx_cad_per_usd", "pricing.scale_elasticity", "pricing.staff_users_per_1000",
+    "pricing.rfp_staff_cost", "pricing.due_diligence_cost",
+)
+COUNTRY_CURRENCY = {"CA": "CAD", "US": "USD"}
+
+
+def default_currency(agency: AgencyProfile) -> str:
+    """The agency's own currency (CAD in Canada, USD in the US)."""
+    return COUNTRY_CURRENCY.get(agency.country, "CAD")
+
+
+def assumptions_from_records(records: Iterable[Mapping[str, Any]]) -> dict[str, Assumption]:
+    """Validate ``pricing`` assumptions read from the store (a DataFrame's records), by id."""
+    try:
+        return _as_table(list(records))
+    except ValidationError as exc:
+        raise PricingError(f"invalid pricing assumption: {exc.errors()[0]['msg']}") from None
+
+
+def with_overrides(assumptions: Mapping[str, Assumption],
+                   overrides: Mapping[str, float] | None) -> dict[str, Assumption]:
+    """The assumptions with the user's values: an edited one becomes ``user-entered``, keeps no
+    source, says what it replaced, and its range is widened to include the new value."""
+    table = dict(assumptions)
+    for aid, value in (overrides or {}).items():
+        if aid not in table:
+            raise PricingError(f"unknown assumption {aid!r}: editable ones are {', '.join(EDITABLE)}")
+        a = table[aid]
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise PricingError(f"{a.name}: {value!r} is not a number") from None
+        if not math.isfinite(value):
+            raise PricingError(f"{a.name}: {value!r} is not a number")
+        if value == a.value:
+            continue
+        table[aid] = Assumption(
+            assumption_id=aid, group_name=a.group_name, name=a.name, value=value,
+            low=None if a.low is None else min(a.low, value), high=None if a.high is None else max(a.high, value),
+            unit=a.unit, kind="user-entered", source_url=None,
+            note=f"Edited by the user (default {a.value:g} {a.unit}).")
+    return table
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    """Everything a TCO depends on besides the price lines: the (edited) assumptions, the
+    currency and the analysis year."""
+
+    defaults: dict[str, Assumption]
+    assumptions: dict[str, Assumption]
+    edited: dict[str, float]
+    currency: str
+    price_year_target: int
+
+    @property
+    def horizon_years(self) -> int:
+        return int(round(self.assumptions["pricing.horizon_years"].value))
+
+    def tco_kwargs(self) -> dict[str, Any]:
+        """Keywords for :func:`total_cost_of_ownership` (``ranges`` included)."""
+        kw = tco_kwargs_from_assumptions(self.assumptions)
+        kw["currency"] = self.currency
+        kw["price_year_target"] = self.price_year_target
+        return kw
+
+    def route_table(self) -> dict[str, Assumption]:
+        """The assumptions with the route costs left at their defaults (an edited route cost is
+        passed to :func:`cost_of_route` as the user's figure, so it is labelled as such)."""
+        table = dict(self.assumptions)
+        for aid in _ROUTE_ONLY:
+            if aid in self.defaults:
+                table[aid] = self.defaults[aid]
+        return table
+
+
+def cost_settings(defaults: Mapping[str, Assumption] | None = None, overrides: Mapping[str, float] | None = None,
+                  currency: str = "CAD", price_year_target: int | None = None) -> CostSettings:
+    """Validated settings: ``overrides`` maps assumption ids to the user's values."""
+    if currency not in ("CAD", "USD"):
+        raise PricingError(f"unknown currency {currency!r}: use CAD or USD")
+    base = dict(defaults) if defaults else default_assumptions()
+    missing = [aid for aid in EDITABLE if aid not in base]
+    if missing:
+        raise PricingError(f"pricing assumption(s) missing from the store: {', '.join(missing)}; rebuild it")
+    table = with_overrides(base, overrides)
+    edited = {aid: table[aid].value for aid in table if table[aid] is not base[aid]}
+    horizon = table["pricing.horizon_years"].value
+    if not float(horizon).is_integer():
+        raise PricingError(f"horizon {horizon:g} must be a whole number of years")
+    settings = CostSettings(defaults=base, assumptions=table, edited=edited, currency=currency,
+                            price_year_target=int(price_year_target or dt.date.today().year))
+    p = settings.tco_kwargs()
+    _check_params(_Params(horizon_years=int(horizon), currency=currency, fx_cad_per_usd=p["fx_cad_per_usd"],
+                          discount_rate=p["discount_rate"], escalation_default=p["escalation_default"],
+                          price_year_target=settings.price_year_target, inflation=p["inflation"],
+                          procurement_cost=0.0, elasticity=None, users_per_1000=None))
+    for aid in _ROUTE_ONLY:
+        if aid in table and table[aid].value < 0:
+            raise PricingError(f"{table[aid].name} must be zero or more")
+    return settings
+
+
+def contract_tco(schedule: PriceSchedule, agency: AgencyProfile, settings: CostSettings,
+                 peer: Deployment | None = None, *, scale_fixed: bool = True) -> tuple[list[ScaledItem], TCOResult]:
+    """A schedule scaled to the agency and costed over the horizon, without any procurement cost.
+
+    ``scale_fixed=False`` is for a quote made to the agency itself: its totals are not rescaled.
+    """
+    kw = settings.tco_kwargs()
+    lines = scale_items(schedule, agency, peer, elasticity=kw["elasticity"], users_per_1000=kw["users_per_1000"],
+                        scale_fixed=scale_fixed)
+    return lines, total_cost_of_ownership(lines, **kw)
+
+
+@dataclass
+class CostAnalysis:
+    """The cost of adopting one peer's contract: its lines, both routes and what moves the total."""
+
+    agency: AgencyProfile
+    deployment_id: str
+    basis: str
+    settings: CostSettings
+    lines: list[ScaledItem]
+    contract: TCOResult
+    routes: dict[str, RouteCost]
+    tornado: list[dict[str, Any]]
+    tornado_route: str
+
+    @property
+    def piggyback(self) -> RouteCost:
+        return self.routes["piggyback"]
+
+    @property
+    def traditional(self) -> RouteCost:
+        return self.routes["traditional"]
+
+    def assumption_rows(self) -> list[dict[str, Any]]:
+        """Every pricing assumption with the value used, its default, range and source."""
+        rows = []
+        for aid, a in sorted(self.settings.assumptions.items()):
+            d = self.settings.defaults.get(aid, a)
+            rows.append({"assumption_id": aid, "name": a.name, "value": a.value, "default": d.value,
+                         "low": a.low, "high": a.high, "unit": a.unit, "kind": a.kind,
+                         "edited": aid in self.settings.edited, "source_url": d.source_url, "note": d.note})
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready and deterministic: the piggyback route's TCO at the top level, both routes,
+        the contract alone, the assumptions and the tornado."""
+        def money(x: float | None) -> float | None:
+            return None if x is None else round(float(x), 2)
+
+        def summary(r: TCOResult) -> dict[str, Any]:
+            return {k: money(getattr(r, k)) for k in ("total", "npv", "low", "high", "npv_low", "npv_high")}
+
+        out = self.piggyback.tco.to_dict()
+        out.update({
+            "agency": {"name": self.agency.name, "geo_id": self.agency.geo_id, "country": self.agency.country,
+                       "population": self.agency.population, "staff_users": self.agency.staff_users,
+                       "modules": list(self.agency.modules_needed)},
+            "peer": self.deployment_id, "basis": self.basis, "route": "piggyback",
+            "routes": {name: {"label": rc.label, "procurement_cost": money(rc.procurement_cost),
+                              "procurement_source": dict(rc.procurement_source), **summary(rc.tco)}
+                       for name, rc in self.routes.items()},
+            "contract": summary(self.contract),
+            "assumptions": self.assumption_rows(),
+            "tornado": [{k: (money(v) if k in ("base", "at_low", "at_high", "swing") else v) for k, v in row.items()}
+                        for row in self.tornado],
+            "tornado_route": self.tornado_route,
+        })
+        return out
+
+
+def analyse_cost(schedule: PriceSchedule, agency: AgencyProfile, settings: CostSettings,
+                 peer: Deployment | None = None, *, scale_fixed: bool = True, basis: str = "peer",
+                 tornado_route: Route = "piggyback") -> CostAnalysis:
+    """Both routes on the schedule scaled to the agency, plus the tornado of ``tornado_route``.
+
+    An edited route cost (``pricing.rfp_staff_cost`` / ``pricing.due_diligence_cost``) is the
+    user's figure, in the assumption's currency, labelled as entered by the user.
+    """
+    lines, contract = contract_tco(schedule, agency, settings, peer, scale_fixed=scale_fixed)
+    kw = settings.tco_kwargs()
+    route_table = settings.route_table()
+    routes = {}
+    for route in ROUTES:
+        aid = ROUTE_ASSUMPTION[route]
+        extra: dict[str, Any] = {}
+        if aid in settings.edited:
+            unit = settings.defaults[aid].unit
+            extra = {"procurement_cost": settings.edited[aid],
+                     "cost_currency": unit if unit in ("CAD", "USD") else settings.currency}
+        routes[route] = cost_of_route(lines, route, assumptions=route_table, **kw, **extra)
+    base = {k: v for k, v in kw.items() if k != "ranges"}
+    rows = tornado(lines, base, settings.assumptions, route=tornado_route)
+    return CostAnalysis(agency=agency, deployment_id=schedule.deployment_id, basis=basis, settings=settings,
+                        lines=lines, contract=contract, routes=routes, tornado=rows, tornado_route=tornado_route)
+
+
+def compare_contracts(schedules: Mapping[str, PriceSchedule], agency: AgencyProfile, settings: CostSettings,
+                      peers: Mapping[str, Deployment] | None = None) -> tuple[dict[str, TCOResult], dict[str, str]]:
+    """Every schedule scaled to the agency and costed alike; schedules that cannot be costed for
+    this agency are returned apart with the reason (never as zero)."""
+    peers = peers or {}
+    results: dict[str, TCOResult] = {}
+    problems: dict[str, str] = {}
+    for dep_id, schedule in schedules.items():
+        if not schedule.items:
+            continue
+        try:
+            results[dep_id] = contract_tco(schedule, agency, settings, peers.get(dep_id))[1]
+        except PricingError as exc:
+            problems[dep_id] = str(exc)
+    return results, problems

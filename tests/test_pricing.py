@@ -438,3 +438,64 @@ def test_math_is_finite_for_every_seeded_schedule(schedules):
     for sched in schedules.values():
         r = total_cost_of_ownership(scale_items(sched, ag), price_year_target=YEAR)
         assert math.isfinite(r.total) and r.low <= r.total <= r.high
+
+
+# --- one analysis for the page and the CLI ---------------------------------------------------------
+
+
+def test_edited_assumptions_are_user_entered_and_widen_their_range():
+    from piggyback.pricing import cost_settings
+
+    s = cost_settings(overrides={"pricing.discount_rate": 12, "pricing.price_inflation": 2.5}, currency="USD",
+                      price_year_target=YEAR)
+    assert s.edited == {"pricing.discount_rate": 12}  # the default value given back is not an edit
+    rate = s.assumptions["pricing.discount_rate"]
+    assert rate.kind == "user-entered" and rate.source_url is None and (rate.low, rate.high) == (3, 12)
+    assert s.tco_kwargs()["ranges"]["discount_rate"] == (3, 12)
+    with pytest.raises(PricingError, match="unknown assumption"):
+        cost_settings(overrides={"pricing.nonsense": 1})
+    with pytest.raises(PricingError, match="whole number"):
+        cost_settings(overrides={"pricing.horizon_years": 7.5})
+    with pytest.raises(PricingError, match="exchange rate"):
+        cost_settings(overrides={"pricing.fx_cad_per_usd": 0})
+    with pytest.raises(PricingError, match="currency"):
+        cost_settings(currency="EUR")
+
+
+def test_analysis_prices_both_routes_on_the_same_lines(fayetteville):
+    from piggyback.pricing import analyse_cost, cost_settings
+
+    # due diligence edited to 20,000 USD; RFP staff cost left at its sourced 80,000 USD; fx 1.25:
+    # the routes differ by (80,000 - 20,000) × 1.25 = 75,000 CAD, all in year 1.
+    s = cost_settings(overrides={"pricing.due_diligence_cost": 20_000, "pricing.fx_cad_per_usd": 1.25},
+                      currency="CAD", price_year_target=YEAR)
+    a = analyse_cost(fayetteville, agency(143_740), s)
+    assert a.traditional.total - a.piggyback.total == pytest.approx(75_000)
+    assert a.piggyback.total - a.contract.total == pytest.approx(25_000)
+    assert a.piggyback.procurement_source["kind"] == "user-entered"
+    assert a.traditional.procurement_source["kind"] == "secondary"
+    assert a.tornado[0]["base"] == pytest.approx(a.piggyback.total)
+    d = json.loads(json.dumps(a.to_dict()))
+    assert d["total"] == pytest.approx(a.piggyback.total, abs=0.01) and d["route"] == "piggyback"
+    assert {r["assumption_id"]: r["edited"] for r in d["assumptions"]}["pricing.due_diligence_cost"] is True
+
+
+def test_a_quote_is_costed_as_priced_for_the_agency():
+    from piggyback.pricing import contract_tco, cost_settings
+
+    sched = PriceSchedule(deployment_id="tiny-town", peer_population=10_000,
+                          items=(item(kind="user-entered", source_url=None, currency="CAD"),))
+    s = cost_settings(overrides={"pricing.horizon_years": 1}, currency="CAD", price_year_target=YEAR)
+    [line], tco = contract_tco(sched, agency(40_000), s, scale_fixed=False)
+    assert tco.total == pytest.approx(100_000)  # not × (40,000 / 10,000)^0.5
+    assert "priced for Testville, not scaled" in line.formula
+
+
+def test_contracts_that_cannot_be_costed_are_set_apart_not_zero():
+    from piggyback.pricing import compare_contracts, cost_settings
+
+    per_head = PriceSchedule(deployment_id="per-head-town", items=(
+        item(item_id="per-head", deployment_id="per-head-town", basis="per_capita", amount=2),))
+    results, problems = compare_contracts({"tiny-town": tiny_schedule(), "per-head-town": per_head},
+                                          agency(None), cost_settings(price_year_target=YEAR))
+    assert set(results) == {"tiny-town"} and "population" in problems["per-head-town"]

@@ -1,0 +1,116 @@
+"""``python -m piggyback cost``: the total cost of ownership of adopting a peer's contract.
+
+The same analysis as the Cost page: the peer's price lines scaled to the agency, both routes (own
+RFP vs piggyback), the low–high range, the scaled lines with their formulas and sources, and the
+assumptions used. ``--json`` prints it deterministically (sorted keys, money rounded to cents).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import cli, fmt
+from ..pricing import (
+    ROUTES,
+    NoPriceScheduleError,
+    analyse_cost,
+    cost_settings,
+    default_currency,
+)
+from ..quotes import list_quotes, peer_for_pricing, price_schedules, pricing_assumptions, quote_schedule, scope_for
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of years") from None
+    if not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"{value} years is out of range: use 1 to 50")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "cost", help="ten-year cost of adopting a peer's contract vs an own RFP",
+        description="Scale a peer's price schedule to the agency and cost both procurement routes over the "
+                    "horizon. Unset options take the named pricing assumptions (listed in the output).")
+    cli.add_agency_args(p)
+    p.add_argument("--peer", required=True, help="peer deployment id (e.g. fayetteville-ar) or its name")
+    p.add_argument("--years", type=_positive_int, default=None, help="horizon in years (default: the assumption, 10)")
+    p.add_argument("--currency", choices=["CAD", "USD"], default=None,
+                   help="currency of the result (default: the agency's own)")
+    p.add_argument("--discount", type=float, default=None, metavar="PCT", help="discount rate, %%/yr (default 5)")
+    p.add_argument("--fx", type=float, default=None, metavar="CAD_PER_USD",
+                   help="exchange rate, CAD per USD (default: the assumption)")
+    p.add_argument("--escalation", type=float, default=None, metavar="PCT",
+                   help="default escalation of recurring lines, %%/yr")
+    p.add_argument("--inflation", type=float, default=None, metavar="PCT",
+                   help="inflation bringing old prices to the analysis year, %%/yr")
+    p.add_argument("--elasticity", type=float, default=None, help="size elasticity of fixed prices (0 to 1.5)")
+    p.add_argument("--start-year", type=int, default=None, help="analysis year (default: this year)")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON")
+    p.set_defaults(func=run)
+
+
+def analyse(store, args):
+    """The analysis the command prints (also used by tests)."""
+    agency = cli.agency_from_args(store, args)
+    peer_id = store.resolve_peer(args.peer)
+    schedules = price_schedules(store)
+    if peer_id not in schedules:
+        raise NoPriceScheduleError(
+            f"No price schedule on file for {peer_id}: the sources found give no prices for its contract. "
+            f"Peers with a price schedule: {', '.join(sorted(schedules))}.")
+    overrides = {aid: value for aid, value in (
+        ("pricing.horizon_years", args.years), ("pricing.discount_rate", args.discount),
+        ("pricing.fx_cad_per_usd", args.fx), ("pricing.escalation_default", args.escalation),
+        ("pricing.price_inflation", args.inflation), ("pricing.scale_elasticity", args.elasticity),
+    ) if value is not None}
+    settings = cost_settings(pricing_assumptions(store), overrides, args.currency or default_currency(agency),
+                             price_year_target=args.start_year)
+    peer, population_note = peer_for_pricing(store, peer_id)
+    analysis = analyse_cost(schedules[peer_id], agency, settings, peer)
+    out = analysis.to_dict()
+    out["peer_population"] = population_note
+    quote = None
+    if agency.geo_id:
+        saved = list_quotes(store, scope_for(agency.geo_id, peer_id))
+        if saved:
+            quote = analyse_cost(quote_schedule([q.item for q in saved], peer_id), agency, settings,
+                                 scale_fixed=False, basis="quote").contract.to_dict()
+    out["quote"] = quote
+    return out
+
+
+def run(args, store) -> int:
+    out = analyse(store, args)
+    if args.json:
+        cli.print_json(out)
+        return 0
+    cur, h = out["currency"], out["horizon_years"]
+    print(f"Cost of adopting {out['peer']}'s contract for {out['agency']['name']}: {h} years from "
+          f"{out['start_year']}, {cur}")
+    for name, r in out["routes"].items():
+        print(f"  {ROUTES[name]:<34} total {fmt.money(r['total'], cur):>15}   NPV {fmt.money(r['npv'], cur):>15}"
+              f"   range {fmt.money(r['low'])}–{fmt.money(r['high'], cur)}")
+    print(f"  Cost per resident (piggyback): {fmt.money(out['per_resident'], cur, digits=2)}")
+    print(f"  Peer population used for scaling: {out['peer_population']}")
+    print("Lines (piggyback route):")
+    for i in out["items"]:
+        print(f"  - {i['description']} [{i['kind']}, {i['confidence']} confidence]: "
+              f"{fmt.money(i['total'], cur)} over {h} years")
+        print(f"      {i['formula']}")
+        if i["source_url"]:
+            print(f"      source: {i['source_url']}")
+        for flag in i["flags"]:
+            print(f"      note: {flag}")
+    print("Assumptions:")
+    for a in out["assumptions"]:
+        tag = "edited" if a["edited"] else a["kind"]
+        print(f"  {a['name']}: {a['value']:g} {a['unit']} ({tag})")
+    if out["quote"]:
+        q = out["quote"]
+        print(f"Your saved quote: total {fmt.money(q['total'], cur)}, NPV {fmt.money(q['npv'], cur)}")
+    print(out["range_method"])
+    return 0

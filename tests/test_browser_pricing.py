@@ -1,0 +1,58 @@
+"""Real-browser journey on the Cost page: "what does it cost us over ten years?"."""
+
+import re
+
+import pytest
+
+from conftest import assert_no_exception, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def test_shared_link_with_agency_and_peer_shows_cost_figures_and_chart(page, app_url):
+    """A link with the agency and the peer opens the Cost page with both routes' figures and the chart."""
+    page.goto(app_url + "/cost?agency=CA-CSD-3523008&peer=fayetteville-ar")
+    wait_for_app(page)
+    page.get_by_role("heading", name="Cost", exact=True).wait_for()
+    page.get_by_test_id("stMetricLabel").filter(has_text="10-year cost: piggyback").wait_for()
+    values = page.get_by_test_id("stMetricValue").all_inner_texts()
+    assert sum(v.endswith("CAD") for v in values) >= 5, values
+    chart = page.get_by_test_id("stPlotlyChart").first
+    chart.wait_for()
+    assert chart.is_visible()
+    assert page.locator(".js-plotly-plot .barlayer").count() >= 1  # the bars were drawn
+    assert_no_exception(page)
+    assert not page.errors
+
+
+def test_choosing_the_peer_then_a_longer_horizon_updates_the_total_and_the_link(page, app_url):
+    """Typing the peer fills in its cost; a 15-year horizon relabels and raises the total and goes in the URL."""
+    page.goto(app_url + "/cost?agency=CA-CSD-3523008")
+    wait_for_app(page)
+    picker = page.get_by_role("combobox", name="Peer contract to adopt")
+    picker.click()
+    page.keyboard.type("Fayetteville")
+    page.get_by_role("option", name=re.compile("Fayetteville")).first.wait_for()
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    label = page.get_by_test_id("stMetric").filter(has_text="10-year cost: piggyback")
+    label.wait_for()
+    ten = label.get_by_test_id("stMetricValue").inner_text()
+    assert "peer=fayetteville-ar" in page.url
+
+    page.get_by_text("Settings and assumptions").click()
+    horizon = page.get_by_role("spinbutton", name="Horizon (years) — assumption")
+    horizon.fill("15")
+    horizon.press("Enter")
+    wait_for_app(page)
+    fifteen = page.get_by_test_id("stMetric").filter(has_text="15-year cost: piggyback")
+    fifteen.wait_for()
+
+    def amount(text: str) -> float:
+        m = re.match(r"([\d,.]+)( M)?", text)
+        return float(m[1].replace(",", "")) * (1e6 if m[2] else 1)
+
+    assert amount(fifteen.get_by_test_id("stMetricValue").inner_text()) > amount(ten)
+    page.wait_for_function("() => location.search.includes('years=15')")
+    assert_no_exception(page)
+    assert not page.errors
