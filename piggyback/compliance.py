@@ -325,6 +325,40 @@ def threshold_in_force(thresholds: Iterable[Threshold], key: str, day: dt.date) 
     return chosen, f"{chosen.currency} {chosen.amount:,.0f} ({chosen.agreement}, {chosen.entity_class}; {chosen.period})"
 
 
+def thresholds_for(rules: Iterable[Rule], thresholds: Iterable[Threshold], day: dt.date) -> list[dict[str, Any]]:
+    """The threshold rows the given rules compare against on ``day``, one dict per row in force.
+
+    ``used`` marks the row ``threshold_in_force`` compares with (None when the key needs
+    verifying); a key with no row covering ``day`` gives one row with a blank amount and the
+    period ``none on record``. Ordered by key, then category.
+    """
+    threshold_list = list(thresholds)
+    users: dict[str, list[str]] = {}
+    for rule in rules:
+        if rule.threshold_key:
+            users.setdefault(rule.threshold_key, []).append(rule.rule_id)
+    out: list[dict[str, Any]] = []
+    for key in sorted(users):
+        chosen, _ = threshold_in_force(threshold_list, key, day)
+        rows = sorted((t for t in threshold_list if t.threshold_key == key and t.covers(day)),
+                      key=lambda t: t.category)
+        if not rows:
+            known = [t for t in threshold_list if t.threshold_key == key]
+            out.append({"threshold_key": key, "agreement": known[0].agreement if known else None,
+                        "entity_class": known[0].entity_class if known else None, "category": None,
+                        "amount": None, "currency": None, "period": f"none on record for {day.isoformat()}",
+                        "source_url": None, "confidence": None, "note": VERIFY_THRESHOLD,
+                        "used": None, "rules": users[key]})
+            continue
+        for t in rows:
+            out.append({"threshold_key": key, "agreement": t.agreement, "entity_class": t.entity_class,
+                        "category": t.category, "amount": t.amount, "currency": t.currency, "period": t.period,
+                        "source_url": t.source_url, "confidence": t.confidence,
+                        "note": t.note if t.amount is not None else (t.note or VERIFY_THRESHOLD),
+                        "used": None if chosen is None else t is chosen, "rules": users[key]})
+    return out
+
+
 # --------------------------------------------------------------------------- facts
 
 def _as_mapping(obj: Any, what: str) -> dict[str, Any]:

@@ -1,0 +1,129 @@
+"""``python -m piggyback check``: the due-diligence checklist of an agency for a peer's contract.
+
+Exit code 0 when no blocker fails, 1 when one does, 2 for a usage or input error. Evidence
+recorded for the agency and peer (on the Compliance page) is applied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from .. import cli, fmt
+from ..compliance import CATEGORY_LABELS
+from ..evidence import checklist
+
+STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "needs_evidence": "NEEDS EVIDENCE"}
+NATIONAL_CURRENCY = {"CA": "CAD", "US": "USD"}
+
+
+def _amount(text: str) -> float:
+    try:
+        value = float(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount: give a number such as 250000") from None
+    if value < 0 or math.isnan(value) or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount: give a positive number")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "check", help="compliance checklist: may the agency buy under the peer's contract?",
+        description="Test every rule that applies to the agency (its country and province/state) against the "
+                    "peer's contract record and the evidence recorded for the two. Exit code 0: no blocker "
+                    "fails; 1: a blocker fails; 2: usage or input error.")
+    cli.add_agency_args(p)
+    p.add_argument("--peer", required=True, help="the peer deployment whose contract to adopt (id or name)")
+    p.add_argument("--value", type=_amount, default=None,
+                   help="estimated total purchase value (every year, option and service); omit if unknown")
+    p.add_argument("--currency", choices=("CAD", "USD"), type=str.upper, default=None,
+                   help="currency of --value (default: the agency's national currency)")
+    p.add_argument("--federal-funds", action="store_true",
+                   help="federal grant money pays for part of it (US agencies: adds the 2 CFR 200 rules)")
+    p.add_argument("--date", type=cli.iso_date, default=None, help="decision date, YYYY-MM-DD (default: today)")
+    p.add_argument("--golive", type=cli.iso_date, default=None,
+                   help="planned go-live, YYYY-MM-DD (default: an assumption, decision date + "
+                        "compliance.golive_months, 18 months as shipped)")
+    p.add_argument("--json", action="store_true", help="print JSON: agency, peer, inputs, verdict, rules")
+    p.set_defaults(func=run)
+
+
+def run(args, store) -> int:
+    profile = cli.agency_from_args(store, args)
+    peer = store.resolve_peer(args.peer)
+    currency = args.currency
+    currency_assumed = False
+    if args.value is not None and currency is None:
+        currency, currency_assumed = NATIONAL_CURRENCY[profile.country], True
+    result = checklist(store, profile, peer, value=args.value, currency=currency,
+                       federal_funds=args.federal_funds, decision_date=args.date, planned_golive=args.golive)
+    data = report(store, result, currency_assumed=currency_assumed)
+    if args.json:
+        cli.print_json(data)
+    else:
+        print(render_text(data))
+    return 1 if result.verdict["blocking"] else 0
+
+
+def report(store, result, *, currency_assumed: bool = False) -> dict:
+    """The checklist as plain JSON-able data (deterministic for the same inputs and store)."""
+    profile = result.agency
+    peers = store.peers()
+    peer_row = peers[peers["deployment_id"] == result.peer].iloc[0]
+    contract = result.contract or {}
+    on_record = contract.get("on_record", True) if result.contract is not None else False
+    return {
+        "agency": {"geo_id": profile.geo_id, "name": profile.name, "country": profile.country,
+                   "region": profile.region, "modules_needed": list(profile.modules_needed)},
+        "peer": {"deployment_id": result.peer, "jurisdiction": peer_row["jurisdiction"],
+                 "contract_on_record": bool(on_record),
+                 "contract": {k: v for k, v in contract.items() if k != "on_record"} if on_record else None},
+        "inputs": {"value": result.value, "currency": result.currency, "currency_assumed": currency_assumed,
+                   "federal_funds": result.federal_funds, "decision_date": result.decision_date.isoformat(),
+                   "planned_golive": result.planned_golive.isoformat() if result.planned_golive else None,
+                   "planned_golive_assumed": result.golive_assumed,
+                   "golive_assumption_months": result.golive_months},
+        "verdict": result.verdict,
+        "rules": [r.model_dump() for r in result.results],
+        "thresholds": result.thresholds,
+        "evidence_scope": result.scope,
+    }
+
+
+def render_text(data: dict) -> str:
+    agency, peer, inputs, verdict = data["agency"], data["peer"], data["inputs"], data["verdict"]
+    lines = [f"Compliance checklist: {agency['name']} adopting the contract of {peer['jurisdiction']} "
+             f"({peer['deployment_id']})"]
+    value = (fmt.money(inputs["value"], inputs["currency"]) + (" (currency assumed: the agency's own)"
+                                                              if inputs["currency_assumed"] else "")
+             if inputs["value"] is not None else "unknown")
+    golive = inputs["planned_golive"] + (f" (assumption: decision date + {inputs['golive_assumption_months']} months)"
+                                         if inputs["planned_golive_assumed"] else "")
+    lines.append(f"Decision date {inputs['decision_date']}, planned go-live {golive}, estimated value {value}, "
+                 f"federal funds {'yes' if inputs['federal_funds'] else 'no'}.")
+    if not peer["contract_on_record"]:
+        lines.append("No contract record for this peer: every contract fact is unknown.")
+    lines.append("")
+    lines.append(f"VERDICT: {verdict['text']} ({verdict['pass']} passed, {verdict['fail']} failed, "
+                 f"{verdict['needs_evidence']} need evidence, of {verdict['total']} rules)")
+    category = None
+    for rule in data["rules"]:
+        if rule["category"] != category:
+            category = rule["category"]
+            lines += ["", f"== {CATEGORY_LABELS.get(category, category)} =="]
+        lines.append(f"[{STATUS_WORDS[rule['status']]}] {rule['rule_id']} ({rule['severity']}): {rule['reason']}")
+        lines.append(f"    requirement: {rule['requirement']}")
+        if rule["status"] != "pass":
+            lines.append(f"    to verify: {rule['how_to_verify']}")
+        if rule["threshold"]:
+            lines.append(f"    threshold: {rule['threshold']}")
+        lines.append(f"    source: {rule['citation']} <{rule['source_url']}> (confidence {rule['confidence']})")
+    if data["thresholds"]:
+        lines += ["", f"== Thresholds in force on {inputs['decision_date']} =="]
+        for t in data["thresholds"]:
+            amount = fmt.money(t["amount"], t["currency"]) if t["amount"] is not None else "verify the current threshold"
+            lines.append(f"{t['agreement']} {t['entity_class']} {t['category'] or ''}: {amount}; {t['period']}"
+                         + (f" <{t['source_url']}>" if t["source_url"] else ""))
+    return "\n".join(lines)
+

@@ -1,0 +1,384 @@
+"""Due-diligence evidence and the checklist of one agency and one peer contract.
+
+Evidence is what a person found when checking a rule by hand (a note, a document reference, a
+link). It is kept per *scope*, the pair of the agency and the peer contract it was checked for,
+``agency:<geo_id>|peer:<deployment_id>``, in the user table ``evidence``; every write is audited.
+Evidence turns a rule that needs evidence into a pass (see ``piggyback.compliance``).
+
+``checklist(...)`` puts the store's rules, thresholds, the peer's contract record and the recorded
+evidence through the compliance engine: the Compliance page and ``python -m piggyback check``
+both call it, so they show the same verdict.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from . import compliance
+from .errors import PiggybackError, StoreError, UnknownPeer
+from .store import Store, current_user
+
+NOTE_MAX = 2000
+DOCUMENT_MAX = 300
+LINK_MAX = 2000
+WHO_MAX = 100
+
+GOLIVE_ASSUMPTION_MONTHS = 18  # used only when the store has no compliance.golive_months assumption
+GOLIVE_ASSUMPTION_ID = "compliance.golive_months"
+
+_SCOPE = re.compile(r"^agency:([A-Za-z0-9][A-Za-z0-9._-]{1,79})\|peer:([a-z0-9][a-z0-9-]{1,79})$")
+# RFC 3986 characters only: no spaces, quotes, angle brackets or the other unsafe ones.
+_LINK = re.compile(r"^https?://[^\s/$.?#<>\"{}|\\^`][^\s<>\"{}|\\^`]*$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+#: Contract fields as the engine reads them, in the order the page lists them, with their labels.
+CONTRACT_FACTS: dict[str, str] = {
+    "lead_agency": "Lead agency",
+    "vehicle": "Contract vehicle",
+    "solicitation_id": "Solicitation / contract number",
+    "publicly_advertised": "Original solicitation publicly advertised",
+    "coop_clause": "Cooperative-use clause",
+    "award_date": "Award date",
+    "expiry_date": "Expiry date",
+    "renewals": "Renewals",
+    "value": "Contract value",
+    "term_years": "Term (years)",
+    "eligible_regions": "Who may use it",
+    "scope_modules": "Modules the sources list",
+}
+_BOOL_FIELDS = ("publicly_advertised", "coop_clause", "lead_is_public")
+_NUMBER_FIELDS = ("value", "term_years")
+
+
+class EvidenceError(PiggybackError):
+    """Evidence that cannot be saved (or found) as given; the message says what to change."""
+
+
+class ChecklistInputError(PiggybackError):
+    """An input of the checklist (value, currency, dates) that the user must correct."""
+
+
+# --------------------------------------------------------------------------- scope
+
+def scope_for(geo_id: str | None, deployment_id: str | None) -> str:
+    """The evidence scope of an agency and a peer contract: ``agency:<geo_id>|peer:<deployment_id>``."""
+    if not geo_id:
+        raise EvidenceError("Evidence is kept per agency: pick the agency first.")
+    if not deployment_id:
+        raise EvidenceError("Evidence is kept per peer contract: choose the peer contract first.")
+    return check_scope(f"agency:{geo_id}|peer:{deployment_id}")
+
+
+def check_scope(scope: str) -> str:
+    if not isinstance(scope, str) or not _SCOPE.match(scope):
+        raise EvidenceError(f"{scope!r} is not an evidence scope: use agency:<geo_id>|peer:<deployment_id> "
+                            "(e.g. agency:CA-CSD-3523008|peer:ottawa-on)")
+    return scope
+
+
+def parse_scope(scope: str) -> tuple[str, str]:
+    """``(geo_id, deployment_id)`` of a scope."""
+    match = _SCOPE.match(check_scope(scope))
+    return match.group(1), match.group(2)
+
+
+# --------------------------------------------------------------------------- contract facts
+
+def _blank(value: Any) -> bool:
+    return compliance._blank(value)
+
+
+def _text(value: Any) -> str | None:
+    return None if _blank(value) else str(value).strip()
+
+
+def _bool(value: Any, field_name: str) -> bool | None:
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    raise StoreError(f"the contract record has {field_name}={value!r}; it must be true, false or blank "
+                     "(fix data/peers/contracts.csv and rebuild)")
+
+
+def _number(value: Any) -> float | None:
+    if _blank(value):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def contract_for(store: Store, deployment_id: str) -> dict | None:
+    """The peer's contract record as the engine reads it, or None when no contract is on record.
+
+    Booleans become True/False/None (blank = unknown), ``scope_modules`` and ``source_urls``
+    become lists; every blank stays None.
+    """
+    contracts = store.table("contracts")
+    rows = contracts[contracts["deployment_id"] == deployment_id]  # a filtered copy: the cache is shared
+    if rows.empty:
+        return None
+    row = rows.iloc[0].to_dict()
+    facts: dict[str, Any] = {}
+    for key, value in row.items():
+        if key in _BOOL_FIELDS:
+            facts[key] = _bool(value, key)
+        elif key in _NUMBER_FIELDS:
+            facts[key] = _number(value)
+        elif key == "scope_modules":
+            facts[key] = [] if _blank(value) else [m.strip() for m in str(value).split(";") if m.strip()]
+        elif key == "source_urls":
+            facts[key] = [] if _blank(value) else [u.strip() for u in str(value).split(" ; ") if u.strip()]
+        else:
+            facts[key] = _text(value)
+    # The table has no column for it yet: whether the lead agency is a public body stays unknown.
+    facts.setdefault("lead_is_public", None)
+    return facts
+
+
+def contract_facts_table(contract: dict | None) -> pd.DataFrame:
+    """The contract facts the checklist uses, one row each, with None where the record is blank."""
+    from .models import MODULES, VEHICLES
+
+    rows = []
+    for key, label in CONTRACT_FACTS.items():
+        value = None if contract is None else contract.get(key)
+        if key == "vehicle" and value == "unknown":
+            value = None
+        if isinstance(value, bool):
+            shown = "yes" if value else "no"
+        elif key == "vehicle" and value:
+            shown = VEHICLES.get(value, value)
+        elif key == "scope_modules":
+            shown = ", ".join(MODULES.get(m, m) for m in value) if value else None
+        elif key == "value" and value is not None:
+            shown = f"{value:,.0f} {contract.get('currency') or ''}".strip()
+        elif key == "term_years" and value is not None:
+            shown = f"{value:g}"
+        else:
+            shown = value
+        rows.append({"fact": label, "value": shown})
+    return pd.DataFrame(rows, dtype=object)
+
+
+# --------------------------------------------------------------------------- evidence records
+
+def _clean_field(value: Any, label: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise EvidenceError(f"the {label} must be text")
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) > limit:
+        raise EvidenceError(f"the {label} is {len(text):,} characters long; keep it to {limit:,}")
+    if _CONTROL.search(text):
+        raise EvidenceError(f"the {label} contains control characters; type or paste plain text")
+    return text
+
+
+def _known_rule_ids(store: Store) -> set[str]:
+    return set(store.table("rules")["rule_id"].dropna())
+
+
+def record_evidence(store: Store, scope: str, rule_id: str, note: str | None = None,
+                    document: str | None = None, link: str | None = None, who: str | None = None) -> dict:
+    """Save one piece of evidence for ``rule_id`` in ``scope`` and audit it; returns the saved record.
+
+    At least one of note, document reference and link; a link must be a web address (http or
+    https). Raises ``ReadOnlyStore`` on a read-only store and ``EvidenceError`` on bad input.
+    """
+    store.require_writable()
+    scope = check_scope(scope)
+    _, deployment_id = parse_scope(scope)
+    if not isinstance(rule_id, str) or rule_id.strip() not in _known_rule_ids(store):
+        raise EvidenceError(f"{rule_id!r} is not a rule of the checklist; use a rule id such as ALL-01")
+    rule_id = rule_id.strip()
+    try:
+        store.deployment(deployment_id)
+    except UnknownPeer:
+        raise EvidenceError(f"no peer deployment has the id {deployment_id!r}; choose a peer on file") from None
+    note = _clean_field(note, "note", NOTE_MAX)
+    document = _clean_field(document, "document reference", DOCUMENT_MAX)
+    link = _clean_field(link, "link", LINK_MAX)
+    if link is not None and not _LINK.match(link):
+        raise EvidenceError(f"the link {link[:80]!r} is not a web address: it must start with http:// or https:// "
+                            "and contain no spaces, quotes or angle brackets")
+    if not (note or document or link):
+        raise EvidenceError("evidence needs at least a note, a document reference or a link")
+    who = _clean_field(who, "name of who recorded it", WHO_MAX) or current_user()
+    record = {"evidence_id": uuid.uuid4().hex, "scope": scope, "rule_id": rule_id, "note": note,
+              "document": document, "link": link, "who": who, "ts": dt.datetime.now()}
+    cur = store.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        cur.execute("INSERT INTO evidence (evidence_id, scope, rule_id, note, document, link, who, ts) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [record[k] for k in
+                                                        ("evidence_id", "scope", "rule_id", "note", "document",
+                                                         "link", "who", "ts")])
+        store.audit("evidence.record", record, who=who, cur=cur)
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    return record
+
+
+def evidence_items(store: Store, scope: str) -> list[dict]:
+    """Every piece of evidence recorded in ``scope``, oldest first."""
+    scope = check_scope(scope)
+    frame = store.query_df("SELECT evidence_id, scope, rule_id, note, document, link, who, ts FROM evidence "
+                           "WHERE scope = ? ORDER BY ts, evidence_id", [scope])
+    items = []
+    for row in frame.to_dict("records"):
+        item = {k: (None if _blank(v) else v) for k, v in row.items()}
+        if isinstance(item["ts"], pd.Timestamp):
+            item["ts"] = item["ts"].to_pydatetime()
+        items.append(item)
+    return items
+
+
+def evidence_for(store: Store, scope: str) -> dict[str, dict]:
+    """Evidence by rule_id, as ``compliance.evaluate`` takes it.
+
+    Several pieces for one rule are joined (`` | ``) in the order they were recorded; ``items``
+    keeps each one (with its id, who and when), ``who`` and ``ts`` are the latest's.
+    """
+    out: dict[str, dict] = {}
+    for item in evidence_items(store, scope):
+        entry = out.setdefault(item["rule_id"], {"note": None, "document": None, "link": None, "items": []})
+        entry["items"].append(item)
+        for key in ("note", "document", "link"):
+            if item[key]:
+                entry[key] = item[key] if entry[key] is None else f"{entry[key]} | {item[key]}"
+        entry["who"], entry["ts"] = item["who"], item["ts"]
+    return out
+
+
+def delete_evidence(store: Store, evidence_id: str, *, scope: str | None = None, who: str | None = None) -> dict:
+    """Remove one piece of evidence (only from ``scope`` when given) and audit it; returns what was removed."""
+    store.require_writable()
+    if scope is not None:
+        check_scope(scope)
+    cur = store.cursor()
+    row = cur.execute("SELECT evidence_id, scope, rule_id, note, document, link, who, ts FROM evidence "
+                      "WHERE evidence_id = ?", [str(evidence_id)]).fetchone()
+    if row is None or (scope is not None and row[1] != scope):
+        raise EvidenceError(f"no evidence {evidence_id!r} is recorded{' for this agency and peer' if scope else ''}; "
+                            "it may have been removed already")
+    removed = dict(zip(("evidence_id", "scope", "rule_id", "note", "document", "link", "who", "ts"), row))
+    actor = _clean_field(who, "name of who removed it", WHO_MAX) or current_user()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        cur.execute("DELETE FROM evidence WHERE evidence_id = ?", [removed["evidence_id"]])
+        store.audit("evidence.delete", removed, who=actor, cur=cur)
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    return removed
+
+
+# --------------------------------------------------------------------------- the checklist
+
+def default_golive(decision_date: dt.date, months: int = GOLIVE_ASSUMPTION_MONTHS) -> dt.date:
+    """Decision date + ``months`` (the day clipped to the month's end): the go-live assumption."""
+    total = decision_date.month - 1 + months
+    year, month = decision_date.year + total // 12, total % 12 + 1
+    return dt.date(year, month, min(decision_date.day, calendar.monthrange(year, month)[1]))
+
+
+def golive_months(store: Store) -> int:
+    """Months from decision to the assumed go-live: the ``compliance.golive_months`` assumption."""
+    table = store.assumptions("compliance")
+    hit = table[table["assumption_id"] == GOLIVE_ASSUMPTION_ID]["value"]
+    if hit.empty or pd.isna(hit.iloc[0]):
+        return GOLIVE_ASSUMPTION_MONTHS
+    return int(hit.iloc[0])
+
+
+def store_rules(store: Store) -> list[compliance.Rule]:
+    return compliance.load_rules(store.table("rules"))
+
+
+def store_thresholds(store: Store) -> list[compliance.Threshold]:
+    return compliance.load_thresholds(store.table("thresholds"))
+
+
+@dataclass
+class Checklist:
+    """One evaluation: the inputs, the peer's contract, the evidence and the results."""
+
+    agency: Any
+    peer: str | None
+    contract: dict | None
+    value: float | None
+    currency: str | None
+    federal_funds: bool
+    decision_date: dt.date
+    planned_golive: dt.date | None
+    golive_assumed: bool
+    golive_months: int
+    scope: str | None
+    evidence: dict[str, dict]
+    results: list[compliance.RuleResult]
+    verdict: dict
+    thresholds: list[dict] = field(default_factory=list)
+
+
+def checklist(store: Store, agency: Any, peer: str | None, *, value: float | None = None,
+              currency: str | None = None, federal_funds: bool = False, decision_date: dt.date | None = None,
+              planned_golive: dt.date | None = None, today: dt.date | None = None) -> Checklist:
+    """The due-diligence checklist of ``agency`` (an AgencyProfile) for the contract of ``peer``.
+
+    ``decision_date`` defaults to today; ``planned_golive`` to the decision date + the
+    ``compliance.golive_months`` assumption (flagged in ``golive_assumed``). Evidence recorded for
+    this agency and peer applies.
+    A peer with no contract on record is checked with every contract fact unknown.
+    """
+    decision = decision_date or today or dt.date.today()
+    golive_assumed = planned_golive is None
+    months = golive_months(store)
+    golive = default_golive(decision, months) if golive_assumed else planned_golive
+    contract = None
+    scope = None
+    evidence: dict[str, dict] = {}
+    if peer:
+        store.deployment(peer)  # an unknown peer is an error, not an empty contract
+        contract = contract_for(store, peer) or {"deployment_id": peer, "on_record": False}
+        geo_id = getattr(agency, "geo_id", None) if not isinstance(agency, dict) else agency.get("geo_id")
+        if geo_id:
+            scope = scope_for(geo_id, peer)
+            evidence = evidence_for(store, scope)
+    rules = store_rules(store)
+    thresholds = store_thresholds(store)
+    try:
+        results = compliance.evaluate(agency, contract, value, currency, federal_funds, decision, golive,
+                                      evidence, rules=rules, thresholds=thresholds)
+    except compliance.ComplianceDataError as exc:
+        raise ChecklistInputError(f"The compliance data cannot be used: {exc}") from None
+    except ValueError as exc:
+        raise ChecklistInputError(str(exc)) from None
+    profile = agency.model_dump() if hasattr(agency, "model_dump") else dict(agency)
+    applied = compliance.applicable_rules(rules, profile["country"], profile["region"], bool(federal_funds))
+    return Checklist(agency=agency, peer=peer, contract=contract, value=value, currency=currency,
+                     federal_funds=bool(federal_funds), decision_date=decision, planned_golive=golive,
+                     golive_assumed=golive_assumed, golive_months=months, scope=scope, evidence=evidence,
+                     results=results,
+                     verdict=compliance.verdict(results),
+                     thresholds=compliance.thresholds_for(applied, thresholds, decision))

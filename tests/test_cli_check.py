@@ -1,0 +1,157 @@
+"""``python -m piggyback check``: rules by jurisdiction, exit codes, thresholds by date, evidence applied.
+
+JSON shape (documented here and asserted in test_json_shape_is_an_object_with_a_rules_list):
+``{"agency": {...}, "peer": {...}, "inputs": {...}, "verdict": {...}, "rules": [{"rule_id",
+"severity", "status": pass|fail|needs_evidence, "reason", "citation", "source_url", ...}],
+"thresholds": [...], "evidence_scope": "agency:<geo_id>|peer:<deployment_id>"}``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from piggyback import evidence as ev
+from piggyback.compliance import verdict as compute_verdict
+from piggyback.compliance import RuleResult
+
+from conftest import ROOT, run_cli
+
+GUELPH = "CA-CSD-3523008"
+TRAVIS = "US-CO-48453"
+DATE = ["--date", "2026-03-02"]
+
+
+def rule_ids_in_data(prefix: str) -> set[str]:
+    with (ROOT / "data" / "compliance" / "rules.csv").open(newline="", encoding="utf-8") as handle:
+        return {r["rule_id"] for r in csv.DictReader(handle) if r["rule_id"].startswith(prefix)}
+
+
+def check_json(*args, db=None) -> tuple[int, dict]:
+    proc = run_cli("check", *args, "--json", db=db)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def ontario_run():
+    return run_cli("check", "--agency", GUELPH, "--peer", "ottawa-on", *DATE, "--json")
+
+
+@pytest.fixture(scope="module")
+def ontario(ontario_run):
+    assert ontario_run.returncode in (0, 1), ontario_run.stderr
+    return ontario_run.returncode, json.loads(ontario_run.stdout)
+
+
+def test_json_shape_is_an_object_with_a_rules_list(ontario):
+    """The JSON is an object with agency, peer, verdict and a list of rules each carrying id, severity,
+    status, reason and citation; the verdict agrees with the rules it summarizes."""
+    code, data = ontario
+    assert {"agency", "peer", "inputs", "verdict", "rules", "thresholds", "evidence_scope"} <= set(data)
+    assert data["agency"]["geo_id"] == GUELPH and data["peer"]["deployment_id"] == "ottawa-on"
+    assert data["evidence_scope"] == f"agency:{GUELPH}|peer:ottawa-on"
+    assert isinstance(data["rules"], list) and data["rules"]
+    for rule in data["rules"]:
+        assert {"rule_id", "severity", "status", "reason", "citation", "source_url"} <= set(rule)
+        assert rule["status"] in ("pass", "fail", "needs_evidence")
+        assert rule["severity"] in ("blocker", "warning", "info")
+        assert rule["reason"] and rule["citation"] and rule["source_url"].startswith("http")
+    assert data["verdict"] == compute_verdict(RuleResult(**r) for r in data["rules"])
+    assert code == (1 if data["verdict"]["blocking"] else 0)
+
+
+def test_ontario_agency_gets_canadian_and_ontario_rules_only(ontario):
+    _, data = ontario
+    ids = {r["rule_id"] for r in data["rules"]}
+    assert rule_ids_in_data("CA-") <= ids and rule_ids_in_data("ON-") <= ids
+    assert not {i for i in ids if i.startswith(("TX-", "US-FED-", "US-CA-", "NY-", "AB-"))}
+    # Ottawa's contract: nothing on record breaks a blocker, so the exit code is 0
+    assert ontario[0] == 0 and data["verdict"]["blockers_failed"] == 0
+    assert data["inputs"]["planned_golive"] == "2027-09-02" and data["inputs"]["planned_golive_assumed"]
+
+
+def test_texas_agency_gets_texas_rules_and_federal_funds_add_the_us_fed_rules():
+    _, plain = check_json("--agency", TRAVIS, "--peer", "fayetteville-ar", *DATE)
+    _, federal = check_json("--agency", TRAVIS, "--peer", "fayetteville-ar", "--federal-funds", *DATE)
+    plain_ids = {r["rule_id"] for r in plain["rules"]}
+    federal_ids = {r["rule_id"] for r in federal["rules"]}
+    assert rule_ids_in_data("TX-") <= plain_ids
+    assert not {i for i in plain_ids if i.startswith(("CA-", "ON-", "US-FED-"))}
+    assert federal_ids - plain_ids == rule_ids_in_data("US-FED-")
+    assert federal["inputs"]["federal_funds"] is True
+
+
+def test_expired_contract_fails_and_exits_1():
+    """Newport Beach's agreement expired in June 2023 (contracts.csv): the active-term blocker fails."""
+    proc = run_cli("check", "--agency", TRAVIS, "--peer", "newport-beach-ca", *DATE, "--json")
+    assert proc.returncode == 1, proc.stderr
+    rules = {r["rule_id"]: r for r in json.loads(proc.stdout)["rules"]}
+    assert rules["ALL-04"]["status"] == "fail" and "2023-06" in rules["ALL-04"]["reason"]
+    text = run_cli("check", "--agency", TRAVIS, "--peer", "newport-beach-ca", *DATE)
+    assert text.returncode == 1
+    assert "[FAIL] ALL-04 (blocker)" in text.stdout and "VERDICT: 1 blocker" in text.stdout
+
+
+def test_decision_date_picks_the_threshold_in_force():
+    """CFTA's 2017 MASH threshold (CAD 100,000) applies on 2017-09-01; for 2026 none is confirmed."""
+    args = ["--agency", GUELPH, "--peer", "ottawa-on", "--value", "50000", "--currency", "CAD"]
+    _, in_2017 = check_json(*args, "--date", "2017-09-01")
+    _, in_2026 = check_json(*args, "--date", "2026-03-02")
+    cfta_2017 = {r["rule_id"]: r for r in in_2017["rules"]}["CA-01"]
+    cfta_2026 = {r["rule_id"]: r for r in in_2026["rules"]}["CA-01"]
+    assert (cfta_2017["status"], cfta_2017["threshold_amount"]) == ("pass", 100000.0)
+    assert "2017-07-01 to 2017-12-31" in cfta_2017["threshold"]
+    assert cfta_2026["status"] == "needs_evidence" and cfta_2026["threshold_amount"] is None
+    assert cfta_2026["threshold"] == "verify the current threshold"
+    assert in_2017["inputs"]["planned_golive"] == "2019-03-01"
+
+
+def test_recorded_evidence_turns_that_rule_to_pass(db_copy):
+    from piggyback.store import Store
+
+    args = ["--agency", GUELPH, "--peer", "ottawa-on", *DATE]
+    _, before = check_json(*args, db=db_copy)
+    assert {r["rule_id"]: r for r in before["rules"]}["ON-01"]["status"] == "needs_evidence"
+    store = Store.open(db_copy)
+    try:
+        ev.record_evidence(store, f"agency:{GUELPH}|peer:ottawa-on", "ON-01",
+                           note="Procurement By-law allows co-operative purchasing", document="By-law (2023)-20",
+                           who="clerk")
+    finally:
+        store.close()
+    _, after = check_json(*args, db=db_copy)
+    rule = {r["rule_id"]: r for r in after["rules"]}["ON-01"]
+    assert rule["status"] == "pass" and "By-law (2023)-20" in rule["evidence"]
+    assert after["verdict"]["blockers_open"] == before["verdict"]["blockers_open"] - 1
+    # evidence for another peer does not leak into this one
+    _, other = check_json("--agency", GUELPH, "--peer", "fayetteville-ar", *DATE, db=db_copy)
+    assert {r["rule_id"]: r for r in other["rules"]}["ON-01"]["status"] == "needs_evidence"
+
+
+def test_value_without_currency_takes_the_agencys_and_says_so():
+    _, data = check_json("--agency", TRAVIS, "--peer", "fayetteville-ar", "--value", "300,000", *DATE)
+    assert data["inputs"] == {**data["inputs"], "value": 300000.0, "currency": "USD", "currency_assumed": True}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--value", "lots"], "is not an amount"),
+    (["--date", "2026-02-30"], "is not a date"),
+    (["--golive", "2025-01-01"], "before the decision date"),
+])
+def test_input_mistakes_exit_2_with_a_message(args, message):
+    proc = run_cli("check", "--agency", GUELPH, "--peer", "ottawa-on", *DATE, *args)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unknown_peer_exits_2_and_lists_the_known_ones():
+    proc = run_cli("check", "--agency", GUELPH, "--peer", "atlantis")
+    assert proc.returncode == 2 and "ottawa-on" in proc.stderr
+
+
+def test_same_inputs_print_the_same_json(ontario_run):
+    again = run_cli("check", "--agency", "Guelph, ON", "--peer", "Ottawa", *DATE, "--json")
+    assert again.stdout == ontario_run.stdout  # byte for byte; names resolve to the same agency and peer

@@ -1,0 +1,182 @@
+"""AppTest for the Compliance page: verdict on top, blockers first in each group, inputs kept in the
+scenario, evidence recorded through the page (or beforehand in the store) shown as a pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from piggyback import evidence as ev
+from piggyback import fmt
+from piggyback.compliance import CATEGORY_LABELS, CATEGORY_ORDER, SEVERITY_ORDER
+from piggyback.profile import profile_for
+
+from conftest import ROOT
+
+GUELPH = "CA-CSD-3523008"
+TRAVIS = "US-CO-48453"
+SEVERITIES = ("blocker", "warning", "info")
+
+
+def open_page(**params) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page("pages/compliance.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def rule_expanders(at) -> dict[str, object]:
+    """Rule id -> its expander (labels read '<status> · <severity> · <rule_id>: <requirement>')."""
+    out = {}
+    for exp in at.expander:
+        parts = exp.label.split(" · ")
+        if len(parts) == 3 and parts[1] in SEVERITIES:
+            out[parts[2].split(":")[0]] = exp
+    return out
+
+
+def label_status(exp) -> str:
+    return exp.label.split(" · ")[0]
+
+
+@pytest.fixture()
+def own_db(db_copy, monkeypatch):
+    """The page on a private copy of the database (so recorded evidence stays in this test)."""
+    monkeypatch.setenv("PIGGYBACK_DB", str(db_copy))
+    return db_copy
+
+
+def test_page_shows_verdict_first_and_blockers_first_in_each_group(store):
+    """Guelph + Ottawa: the verdict sentence is the engine's, the checklist is grouped by subject with
+    blockers before warnings before info, and each rule names its status in words."""
+    at = open_page(agency=GUELPH, peer="ottawa-on")
+    expected = ev.checklist(store, profile_for(store, GUELPH), "ottawa-on")
+    text = expected.verdict["text"]
+    assert [w.value for w in at.warning][0] == f"### {text[0].upper()}{text[1:]}"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Blockers failing"] == str(expected.verdict["blockers_failed"])
+    assert metrics["Could block"] == str(expected.verdict["blockers_open"])
+    assert metrics["Passed"] == f"{expected.verdict['pass']} of {expected.verdict['total']}"
+
+    groups = [s.value for s in at.subheader]
+    assert groups == [CATEGORY_LABELS[c] for c in CATEGORY_ORDER
+                      if any(r.category == c for r in expected.results)]
+    rules = rule_expanders(at)
+    assert list(rules) == [r.rule_id for r in expected.results]
+    by_id = {r.rule_id: r for r in expected.results}
+    for category in CATEGORY_ORDER:
+        order = [SEVERITY_ORDER[by_id[i].severity] for i in rules if by_id[i].category == category]
+        assert order == sorted(order), category
+    first = next(iter(rules.values()))
+    assert first.label.split(" · ")[1] == "blocker"
+    for rule_id, exp in rules.items():
+        status = {"pass": "✅ pass", "fail": "❌ fail", "needs_evidence": "❓ needs evidence"}[by_id[rule_id].status]
+        assert label_status(exp) == status
+    assert not [r for r in rules if r.startswith(("TX-", "US-"))]
+    assert any(b.label.startswith("Download the due-diligence checklist") for b in at.get("download_button"))
+    table = at.dataframe[0].value  # "As a table": same rules, statuses in words, a source link each
+    assert list(table["rule"]) == list(rules)
+    assert set(table["status"]) <= {"✅ pass", "❌ fail", "❓ needs evidence"}
+    assert table["source"].str.startswith("http").all()
+    thresholds = at.dataframe[1].value  # thresholds in force for Ontario on the decision date, with sources
+    assert set(thresholds["agreement"]) <= {"CFTA", "CETA"}
+    assert list(thresholds["period"]) == [t["period"] for t in expected.thresholds]
+    assert list(thresholds["amount"]) == [fmt.money(t["amount"], t["currency"]) if t["amount"] is not None
+                                          else "verify the current threshold" for t in expected.thresholds]
+
+
+def test_expired_contract_shows_a_blocking_verdict_with_the_fail_open():
+    at = open_page(agency=TRAVIS, peer="newport-beach-ca")
+    assert at.error and "1 blocker" in at.error[0].value
+    rules = rule_expanders(at)
+    assert label_status(rules["ALL-04"]) == "❌ fail"
+    assert rules["ALL-04"].proto.expanded is True
+    assert all(not e.proto.expanded for i, e in rules.items() if i != "ALL-04")
+    assert any("What blocks" in m.value and "ALL-04: the contract expired" in m.value for m in at.markdown)
+    assert not any(r.startswith("CA-") for r in rules)
+
+
+def test_without_a_peer_no_evidence_can_be_recorded():
+    at = open_page(agency=GUELPH)
+    assert any("Choose the peer contract" in i.value for i in at.info)
+    assert not [b for b in at.button if b.label == "Record evidence"]
+    assert label_status(rule_expanders(at)["ALL-03"]) == "❓ needs evidence"
+
+
+def test_evidence_recorded_in_the_store_shows_as_pass(own_db):
+    from piggyback.store import Store
+
+    store = Store.open(own_db)
+    try:
+        ev.record_evidence(store, f"agency:{GUELPH}|peer:ottawa-on", "ALL-11",
+                           document="Purchasing By-law 2021-11 s.7", who="clerk")
+    finally:
+        store.close()
+    at = open_page(agency=GUELPH, peer="ottawa-on")
+    exp = rule_expanders(at)["ALL-11"]
+    assert label_status(exp) == "✅ pass"
+    texts = [m.value for m in exp.markdown]
+    assert any("evidence recorded" in t and "Purchasing By" in t for t in texts)
+    assert any("Evidence recorded" in t and "clerk" in t for t in texts)
+    assert [b.label for b in exp.button] == ["Remove"]
+
+
+def test_record_and_remove_evidence_through_the_form(own_db):
+    at = open_page(agency=GUELPH, peer="ottawa-on")
+    could_block = int({m.label: m.value for m in at.metric}["Could block"])
+    at.text_area(key="ev_note_ALL-12").input("Council approved on 2026-03-02")
+    at.text_input(key="ev_link_ALL-12").input("https://guelph.ca/council/minutes")
+    at.button(key="ev_submit_ALL-12").click()
+    at.run()
+    assert not at.exception
+    exp = rule_expanders(at)["ALL-12"]
+    assert label_status(exp) == "✅ pass"
+    assert exp.success and exp.success[0].value == "Evidence recorded."
+    assert int({m.label: m.value for m in at.metric}["Could block"]) == could_block - 1
+    exp.button[0].click()
+    at.run()
+    assert label_status(rule_expanders(at)["ALL-12"]) == "❓ needs evidence"
+
+
+def test_a_bad_link_is_refused_with_its_reason_and_nothing_saved(own_db):
+    at = open_page(agency=GUELPH, peer="ottawa-on")
+    at.text_input(key="ev_link_ALL-02").input("ftp://files.example.org/rfp.pdf")
+    at.button(key="ev_submit_ALL-02").click()
+    at.run()
+    exp = rule_expanders(at)["ALL-02"]
+    assert label_status(exp) == "❓ needs evidence"
+    assert exp.error and "not a web address" in exp.error[0].value
+
+
+def test_inputs_move_the_thresholds_and_are_kept_in_the_scenario():
+    """A value under the 2017 CFTA threshold passes CA-01 on a 2017 decision date; the go-live
+    assumption follows the decision date; the settings sit in the scenario section."""
+    at = open_page(agency=GUELPH, peer="ottawa-on")
+    assert label_status(rule_expanders(at)["CA-01"]) == "❓ needs evidence"
+    at.number_input(key="cmp_value").set_value(50_000).run()
+    at.date_input(key="cmp_decision").set_value(dt.date(2017, 9, 1)).run()
+    assert not at.exception
+    assert label_status(rule_expanders(at)["CA-01"]) == "✅ pass"
+    settings = at.session_state["scenario"]["compliance"]
+    assert settings["value"] == 50_000 and settings["decision_date"] == "2017-09-01"
+    assert settings.get("golive") is None  # still the assumption
+    assert at.date_input(key="cmp_golive").value == ev.default_golive(dt.date(2017, 9, 1))
+    at.date_input(key="cmp_golive").set_value(dt.date(2017, 1, 1)).run()
+    assert not at.exception
+    assert any("before the decision date" in e.value for e in at.error)
+    at.button(key=next(b.key for b in at.button if b.label == "Reset go-live to the assumption")).click().run()
+    assert at.session_state["scenario"]["compliance"]["golive"] is None
+    assert not any("before the decision date" in e.value for e in at.error)
+
+
+def test_meeting_mode_hides_editing_controls():
+    at = open_page(agency=GUELPH, peer="ottawa-on", meeting="1")
+    assert not [b for b in at.button if b.label in ("Record evidence", "Remove")]
+    assert not at.number_input and not at.date_input
+    assert rule_expanders(at) and at.warning
