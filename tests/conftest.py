@@ -23,6 +23,7 @@ APP_DB = _SESSION_DIR / "app.duckdb"  # the copy AppTest scripts open (in-proces
 os.environ["PIGGYBACK_DB"] = str(APP_DB)
 os.environ.setdefault("PIGGYBACK_USER", "test-runner")
 
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -85,26 +86,7 @@ def app_url(built_db, tmp_path_factory, browser):
     """A real `streamlit run app.py` on a free loopback port, on a copy of the built database."""
     db = tmp_path_factory.mktemp("server") / "app.duckdb"
     shutil.copy(built_db, db)
-    port = _free_port()
-    env = {**os.environ, "PIGGYBACK_DB": str(db), "PIGGYBACK_ALLOW_EDITS": "1"}
-    log = open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.terminate()
-        raise RuntimeError(f"streamlit did not start; see {log.name}")
+    proc, url = start_server(db, tmp_path_factory.mktemp("logs") / "streamlit.log")
     # Streamlit 1.67 with st.navigation drops the first widget change of the first session a
     # fresh process serves (that session learned the pages only after its first run), so one
     # warm-up visit is made before the tests, as a server would have had in real use.
@@ -118,6 +100,31 @@ def app_url(built_db, tmp_path_factory, browser):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def start_server(db: Path, log_path: Path, edits: bool = True):
+    """`streamlit run app.py` on a free loopback port; returns (process, url) once healthy."""
+    port = _free_port()
+    env = {**os.environ, "PIGGYBACK_DB": str(db)}
+    if edits:
+        env["PIGGYBACK_ALLOW_EDITS"] = "1"
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError(f"streamlit did not start; see {log_path}")
 
 
 @pytest.fixture(scope="session")

@@ -31,3 +31,23 @@ def test_shared_link_reopens_agency_and_data_page_renders(page, app_url):
     assert page.get_by_role("combobox", name="Your agency").input_value().startswith("Ottawa, ON")
     assert page.locator("[data-testid='stDataFrame']").count() >= 1
     assert_no_exception(page)
+
+
+def test_deep_link_on_a_fresh_server_shows_the_frame(page, built_db, tmp_path):
+    """The first visit to a fresh server through a page link still runs app.py's frame (agency picker)."""
+    import shutil
+
+    from conftest import start_server
+
+    db = tmp_path / "cold.duckdb"
+    shutil.copy(built_db, db)
+    proc, url = start_server(db, tmp_path / "cold.log", edits=False)
+    try:
+        page.goto(url + "/data?agency=CA-CSD-3523008")
+        wait_for_app(page)
+        page.get_by_role("heading", name="Data & sources").wait_for()
+        assert page.get_by_role("combobox", name="Your agency").input_value().startswith("Guelph, ON")
+        assert_no_exception(page)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

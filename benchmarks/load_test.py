@@ -1,0 +1,136 @@
+"""Load test: N concurrent browser sessions explore the app on one Streamlit server.
+
+    python benchmarks/load_test.py [--sessions 20] [--json OUT]
+
+Each session (its own Chromium context, so its own Streamlit session) opens a link for a
+different agency, visits Overview, Peers, Timeline and Cost, and checks that every page shows
+its own agency (no state leaking between sessions). Prints the time each page took to render
+(median and 90th percentile over sessions) and the number of errors. The server runs on a copy
+of the database on 127.0.0.1 only; the run is bounded (one pass per session, 5-minute cap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+AGENCIES = [  # (geo_id, name shown in the sidebar picker)
+    ("CA-CSD-3523008", "Guelph, ON"), ("CA-CSD-3506008", "Ottawa, ON"), ("CA-CSD-3525005", "Hamilton (City), ON"),
+    ("CA-CSD-3520005", "Toronto, ON"), ("CA-CSD-3539036", "London, ON"), ("CA-CSD-3530010", "Cambridge, ON"),
+    ("CA-CSD-4806016", "Calgary, AB"), ("CA-CSD-4811061", "Edmonton, AB"), ("CA-CSD-5915022", "Vancouver, BC"),
+    ("CA-CSD-2466023", "Montréal, QC"), ("US-CO-48453", "Travis County, TX"), ("US-CO-06037", "Los Angeles County, CA"),
+    ("US-CO-37119", "Mecklenburg County, NC"), ("US-PL-05-143-23290", "Fayetteville, AR"),
+    ("US-PL-48-000-19000", "Dallas, TX"), ("US-CO-12011", "Broward County, FL"), ("US-CO-32031", "Washoe County, NV"),
+    ("US-PL-06-107-82954", "Visalia, CA"), ("US-PL-04-025-57380", "Prescott, AZ"), ("US-CO-17031", "Cook County, IL"),
+]
+PAGES = ["overview", "peers", "timeline", "cost"]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+WAIT_JS = ("() => { const a = document.querySelector(\"[data-testid='stApp']\");"
+           " return a && a.getAttribute('data-test-script-state') === 'notRunning'"
+           " && document.querySelector(\"[data-testid='stSidebar'] [data-testid='stSelectbox']\")"
+           " && !document.querySelector(\"[data-testid='stSkeleton']\"); }")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _session(browser, url: str, geo: str, name: str, timings: dict, errors: list) -> None:
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    page = await context.new_page()
+    try:
+        for path in PAGES:
+            t = time.perf_counter()
+            await page.goto(f"{url}/{path}?agency={geo}", timeout=120_000)
+            await page.wait_for_function(WAIT_JS, timeout=120_000)
+            timings.setdefault(path, []).append(time.perf_counter() - t)
+            shown = await page.get_by_role("combobox", name="Your agency").input_value()
+            if not shown.startswith(name):
+                errors.append(f"{geo} on {path}: the picker shows {shown!r}")
+            if await page.locator("[data-testid='stException']").count():
+                errors.append(f"{geo} on {path}: exception on the page")
+    except Exception as exc:  # report, do not hide, what failed
+        errors.append(f"{geo}: {type(exc).__name__}: {exc}")
+    finally:
+        await context.close()
+
+
+async def _run(url: str, sessions: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    timings: dict[str, list[float]] = {}
+    errors: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        chosen = [AGENCIES[i % len(AGENCIES)] for i in range(sessions)]
+        t = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*[_session(browser, url, g, n, timings, errors) for g, n in chosen]),
+                               timeout=300)
+        wall = time.perf_counter() - t
+        await browser.close()
+    summary = {path: {"median_s": round(statistics.median(v), 2),
+                      "p90_s": round(sorted(v)[max(0, int(len(v) * 0.9) - 1)], 2), "n": len(v)}
+               for path, v in timings.items()}
+    return {"sessions": sessions, "wall_s": round(wall, 1), "pages": summary, "errors": errors}
+
+
+def run(sessions: int = 20) -> dict:
+    from piggyback.store import build
+
+    tmp = Path(tempfile.mkdtemp(prefix="piggyback-load-"))
+    db = tmp / "load.duckdb"
+    build(db)
+    port = _free_port()
+    env = {**os.environ, "PIGGYBACK_DB": str(db)}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        return asyncio.run(_run(url, sessions))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    result = run(args.sessions)
+    print(json.dumps(result, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 1 if result["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
