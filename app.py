@@ -9,8 +9,10 @@ from piggyback import widgets
 HERE = Path(__file__).resolve().parent
 
 # (file, title, url_path, icon, section). A page whose file is absent is left out of the menu.
+# A file is never named like its url_path: until a process's first st.navigation call, Streamlit
+# maps a URL to a pages/ file of that name and would run it without this frame.
 PAGES = [
-    ("pages/overview.py", "Overview", "overview", ":material/home:", "Decide"),
+    ("pages/home.py", "Overview", "overview", ":material/home:", "Decide"),
     ("pages/peers.py", "Peers", "peers", ":material/groups:", "Decide"),
     ("pages/compliance.py", "Compliance", "compliance", ":material/gavel:", "Decide"),
     ("pages/timeline.py", "Timeline", "timeline", ":material/schedule:", "Decide"),

@@ -51,3 +51,17 @@ def test_deep_link_on_a_fresh_server_shows_the_frame(page, built_db, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_no_page_file_is_named_like_its_url():
+    """Page files never share their url_path's name (a fresh server would run them without app.py)."""
+    import ast
+
+    from conftest import ROOT
+
+    tree = ast.parse((ROOT / "app.py").read_text())
+    pages = next(ast.literal_eval(n.value) for n in tree.body
+                 if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PAGES")
+    for path, _title, url_path, *_ in pages:
+        stem = path.rsplit("/", 1)[-1].removesuffix(".py").lstrip("0123456789_")
+        assert stem.replace("_", "-") != url_path, path
