@@ -105,6 +105,7 @@ def _sync_url(profile: AgencyProfile | None) -> None:
 
 def frame(store: Store) -> AgencyProfile | None:
     """The sidebar every page shares: the agency picker, its inputs, meeting mode, notices."""
+    load_scenario_from_url(store)
     _init_from_url()
     options, labels = _agency_labels(store)
     current = st.session_state.get("agency_geo")
@@ -219,3 +220,48 @@ def peer_picker(store: Store, label: str = "Peer contract to adopt", *, only: li
     elif "peer" in st.query_params:
         del st.query_params["peer"]
     return choice
+
+
+# -- saved scenarios: ?scenario=<id> reopens a saved analysis -----------------------------------
+
+# Widget keys the pages mirror from their scenario section; dropped when a scenario is opened so
+# each page draws its widgets from the opened scenario, not from what was on screen before.
+SCENARIO_WIDGET_PREFIXES = ("tl_", "cost_", "cmp_", "peers_", "pros_", "_peers_", "bc_")
+
+
+def open_scenario(scenario_id: str) -> None:
+    """Ask for a saved scenario to be opened on the next run (use as a button's on_click)."""
+    st.session_state["_open_scenario"] = scenario_id
+    st.session_state.pop("_scenario_applied", None)
+
+
+def load_scenario_from_url(store: Store) -> None:
+    """Open the scenario named by ``?scenario=`` (or by :func:`open_scenario`) once per session.
+
+    Must run before the frame draws its widgets: it sets their session keys (agency, inputs,
+    peer, page settings). A link that no longer opens (deleted scenario) leaves a message in
+    ``_scenario_error`` for the page to show.
+    """
+    from . import scenarios
+
+    wanted = st.session_state.pop("_open_scenario", None) or st.query_params.get("scenario")
+    if not wanted or st.session_state.get("_scenario_applied") == wanted:
+        return
+    st.session_state["_scenario_applied"] = wanted
+    try:
+        scenario = scenarios.open_scenario_store(store).get(wanted)
+    except PiggybackError as exc:
+        st.session_state["_scenario_error"] = str(exc)
+        return
+    for key in [k for k in st.session_state if str(k).startswith(SCENARIO_WIDGET_PREFIXES)]:
+        del st.session_state[key]
+    scenarios.apply_scenario_to_session(st.session_state, scenario)
+    if "meeting" not in st.session_state:
+        st.session_state["meeting"] = st.query_params.get("meeting") == "1"
+    st.session_state["_url_loaded"] = True  # the scenario, not the rest of the URL, sets the profile
+    st.query_params["scenario"] = scenario.id
+    if scenario.peer:
+        st.query_params["peer"] = scenario.peer
+    elif "peer" in st.query_params:
+        del st.query_params["peer"]
+

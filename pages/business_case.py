@@ -1,0 +1,361 @@
+"""Business case: the decision figures on one screen, saved scenarios, and the PDF and Excel exports."""
+
+import datetime as dt
+import json
+import re
+
+import pandas as pd
+import streamlit as st
+
+from piggyback import fmt, scenarios, widgets
+from piggyback.business_case import build_business_case, business_case_from_scenario, compare_cases
+from piggyback.errors import PiggybackError
+from piggyback.pricing_figures import cost_by_year_figure
+from piggyback.timeline_figures import gantt_figure
+
+store = widgets.get_store()
+meeting = widgets.meeting_mode()
+error = st.session_state.pop("_scenario_error", None)
+if error:
+    st.error(f"The scenario in the link could not be opened: {error}")
+profile = widgets.require_profile()
+scenario_store = scenarios.open_scenario_store(store)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _case(_store, db_key: str, profile_json: str, peer_id: str | None, settings_json: str, snapshot_json: str,
+          today: str) -> dict:
+    from piggyback.models import AgencyProfile
+
+    return build_business_case(_store, AgencyProfile.model_validate_json(profile_json), peer_id,
+                               json.loads(settings_json), snapshot=json.loads(snapshot_json),
+                               today=dt.date.fromisoformat(today)).to_dict()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _saved_case(_store, db_key: str, scenario_id: str, version: int, today: str) -> dict:
+    return business_case_from_scenario(_store, scenario_store.get(scenario_id),
+                                       today=dt.date.fromisoformat(today)).to_dict()
+
+
+def _db_key() -> str:
+    return f"{store.path}|{store.meta().get('built_at', '')}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "agency"
+
+
+# -- which peer, and the case ------------------------------------------------------------------
+st.title("Business case")
+opened = st.session_state.get("_scenario")
+if meeting:
+    ids = set(store.peers()["deployment_id"])  # no picker in meeting mode: the peer of the session or link
+    wanted = st.session_state.get("peer") or st.query_params.get("peer")
+    peer_id = wanted if wanted in ids else None
+else:
+    top = st.columns([3, 2], vertical_alignment="bottom")
+    peer_id = widgets.peer_picker(store, where=top[0])
+    if opened:
+        top[1].caption(f"Scenario **{fmt.md_escape(opened['name'])}** (version {opened['version']})")
+
+settings = st.session_state.get("scenario") or {}
+snapshot = scenarios.snapshot_for(store, profile.geo_id, peer_id)
+today = dt.date.today()
+try:
+    case = _case(store, _db_key(), profile.model_dump_json(), peer_id, json.dumps(settings, sort_keys=True, default=str),
+                 json.dumps(snapshot, sort_keys=True, default=str), today.isoformat())
+except PiggybackError as exc:
+    st.error(str(exc))
+    st.stop()
+
+peer = case.get("peer")
+st.caption(f"{fmt.md_escape(profile.name)}: "
+           + (f"piggybacking on the contract of **{fmt.md_escape(peer['jurisdiction'])}** "
+              f"({fmt.md_escape(peer.get('vendor') or 'vendor not known')}) against running its own RFP."
+              if peer else "choose the peer contract to adopt to cost it and check it.")
+           + " Hover a figure for its basis; every source and assumption is listed below.")
+
+figs = {f["key"]: f for f in case["key_figures"]}
+
+
+def _metric(col, key: str, label: str, fallback: str) -> None:
+    f = figs.get(key)
+    if f is None:
+        col.metric(label, fmt.BLANK, help=fallback)
+        col.caption(fmt.md_escape(fallback))
+        return
+    col.metric(label, f["display"], help=f"{f['range']}. Basis: {f['basis']}.")
+    col.caption(fmt.md_escape(f["range"]))
+
+
+# -- the decision figures ------------------------------------------------------------------------
+if meeting:  # enlarged type: two figures a row, so no value is cut short on a projector
+    row1, row2 = st.columns(2), st.columns(2)
+    c1, c2, c3, c4 = row1[0], row1[1], row2[0], row2[1]
+else:
+    c1, c2, c3, c4 = st.columns(4)
+_metric(c1, "months_saved", "Months saved (median)", "The timeline could not be simulated.")
+cost_note = case["cost"].get("message") or "No cost."
+for col, route, label in ((c2, "piggyback", "10-year cost, piggyback"), (c3, "traditional", "10-year cost, new RFP")):
+    f, n = figs.get(f"cost_{route}"), figs.get(f"npv_{route}")
+    if f is None:
+        col.metric(label, fmt.BLANK, help=cost_note)
+        col.caption("No price schedule on file" if case["cost"]["status"] == "no_schedule" else fmt.md_escape(cost_note))
+    else:
+        col.metric(label, f["display"], help=f"{f['range']}. Basis: {f['basis']}.")
+        col.caption(f"NPV {n['display']} · {fmt.md_escape(f['range'])}", help=f"NPV {n['range']}. {n['basis']}.")
+comp = case["compliance"]
+if comp.get("status") == "ok":
+    v = comp["verdict"]
+    headline = "No blockers" if not v["blockers_failed"] else f"{v['blockers_failed']} blocker(s) fail"
+    rest = v["text"].split(", ", 1)[1] if ", " in v["text"] else ""
+    c4.metric("Compliance", headline, help=f"{v['text']}. {figs['compliance']['basis']}.")
+    c4.caption(fmt.md_escape(rest or "every applicable rule passes"))
+else:
+    c4.metric("Compliance", fmt.BLANK, help=comp.get("message"))
+    c4.caption(fmt.md_escape(comp.get("message") or ""))
+
+tl = case["timeline"]
+if tl.get("status") == "ok":
+    r = tl["routes"]
+    st.caption(f"Go-live (median): new RFP **{r['traditional']['go_live']['p50']}**, piggyback "
+               f"**{r['piggyback']['go_live']['p50']}** (start {tl['start']}; piggyback sooner in "
+               f"{100 * tl['prob_piggyback_faster']:.0f}% of {tl['draws']:,} draws).")
+
+
+def _charts(height: int, stacked: bool = False) -> None:
+    tabs = [st.container(), st.container()] if stacked else st.tabs(["Timeline", "Cost by year"])
+    with tabs[0]:
+        if tl.get("status") == "ok":
+            fig = gantt_figure(tl["result"])  # its own height: one row per phase stays readable
+            fig.update_layout(height=max(height, fig.layout.height or 0))
+            st.plotly_chart(fig, width="stretch", key="bc_gantt")
+        else:
+            st.info(tl.get("message"))
+    with tabs[1]:
+        if case["cost"]["status"] == "ok":
+            fig = cost_by_year_figure(case["cost"]["routes"]["piggyback"]["tco"])
+            fig.update_layout(height=height)
+            st.plotly_chart(fig, width="stretch", key="bc_cost")
+        else:
+            st.info(case["cost"].get("message"))
+
+
+if meeting:
+    best = case["peers"]["top"][:1]
+    if best:
+        st.markdown(f"**Closest peer:** {fmt.md_escape(best[0]['sentence'])}")
+    _charts(height=620, stacked=True)
+    st.stop()
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Closest peers and why")
+    for p in case["peers"]["top"]:
+        st.markdown(f"**{p['rank']}. {fmt.md_escape(p['jurisdiction'])}** (score {p['score']:.2f}, "
+                    f"{fmt.confidence(p['confidence'])}): {fmt.md_escape('; '.join(p['reasons']))}")
+    rob = case["peers"]["robustness"]
+    st.caption("Top three stable when any weight moves ±20%." if rob["stable"] else
+               f"Fragile ranking: the top three change in {rob['changes']} of {rob['checked']} ±20% weight moves.")
+with right:
+    st.subheader("Main risks")
+    for risk in case["risks"][:7]:
+        mark = {"high": ":red[**high**]", "medium": ":orange[**medium**]", "low": "low"}[risk["severity"]]
+        st.markdown(f"{mark} · {fmt.md_escape(risk['text'])}", help=f"Basis: {risk['basis']}")
+
+_charts(height=480)
+
+with st.expander(f"Assumptions ({len(case['assumptions'])}, "
+                 f"{sum(1 for a in case['assumptions'] if a['edited'])} edited)"):
+    rows = pd.DataFrame([{
+        "Id": a["assumption_id"], "Assumption": a["name"], "Value": fmt.BLANK if a["value"] is None else str(a["value"]),
+        "Range": fmt.BLANK if a.get("low") is None and a.get("high") is None else f"{a.get('low')}–{a.get('high')}",
+        "Unit": a.get("unit"), "Kind": fmt.kind(a["kind"]), "Edited": bool(a["edited"]), "Source": a.get("source_url"),
+        "Note": a.get("note")} for a in case["assumptions"]])
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "Source": widgets.link_column(), "Note": st.column_config.TextColumn(width="large")})
+    st.caption("Edit them on the Timeline, Cost, Compliance and Peers pages; a default assumption says so.")
+
+with st.expander(f"Sources ({len(case['sources'])}; vendor-stated ones marked)"):
+    rows = pd.DataFrame([{
+        "Source": s.get("title") or s.get("publisher"),
+        "Kind": ("⚠ vendor-stated" if s.get("kind") == "vendor-stated" else fmt.kind(s.get("kind"))),
+        "Confidence": fmt.confidence(s.get("confidence")), "Address": s.get("url"),
+        "Used for": "; ".join(s.get("used_for") or [])} for s in case["sources"]])
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={"Address": widgets.link_column("Address")})
+    if case["claims"]:
+        st.markdown("**Vendor-stated claims** (shown, never used as evidence)")
+        st.dataframe(pd.DataFrame([{"Peer": c.get("deployment_id") or "(general)", "Claim": c.get("claim"),
+                                    "Status": c.get("status"), "What research found": c.get("research_note")}
+                                   for c in case["claims"]]), hide_index=True, width="stretch")
+
+if comp.get("status") == "ok":
+    with st.expander(f"Compliance checklist ({comp['verdict']['text']})"):
+        st.dataframe(pd.DataFrame([{"Rule": r["rule_id"], "Severity": r["severity"], "Status": r["status"],
+                                    "Requirement": r["requirement"], "Why": r["reason"], "Citation": r["citation"],
+                                    "Source": r["source_url"]} for r in comp["results"]]),
+                     hide_index=True, width="stretch", column_config={"Source": widgets.link_column()})
+
+# -- exports ---------------------------------------------------------------------------------------
+st.subheader("Export")
+if st.context.url and not st.session_state.get("_bc_warmed"):  # start the chart browser while the reader reads
+    from piggyback.report_pdf import warm_up_chart_renderer
+
+    warm_up_chart_renderer()
+    st.session_state["_bc_warmed"] = True
+fingerprint = json.dumps([case["agency"]["geo_id"], peer_id, settings, snapshot, today.isoformat()],
+                         sort_keys=True, default=str)
+base_name = f"business-case-{_slug(profile.name)}-{today.isoformat()}"
+e1, e2 = st.columns(2)
+with e1:
+    if st.button("Build the PDF", key="bc_pdf_build", icon=":material/picture_as_pdf:",
+                 help="Cover, executive summary, peers, timeline and cost charts, the checklist, every assumption "
+                      "and source. Takes a few seconds (the charts are drawn by a headless browser)."):
+        from piggyback.report_pdf import render_pdf
+
+        with st.status("Building the PDF …", expanded=True) as status:
+            bar = st.progress(0.0, text="Starting")
+            info: dict = {}
+            data = render_pdf(case, progress=lambda f, m: bar.progress(min(1.0, f), text=m), report=info)
+            for name, why in info.get("chart_errors", {}).items():
+                st.warning(f"The {name} chart could not be rendered ({why}); the PDF says so in its place.")
+            status.update(label=f"PDF ready: {info.get('pages', '?')} pages", state="complete", expanded=False)
+        st.session_state["_bc_pdf"] = (fingerprint, data)
+    ready = st.session_state.get("_bc_pdf")
+    if ready and ready[0] == fingerprint:
+        st.download_button("Download PDF", ready[1], f"{base_name}.pdf", "application/pdf", key="bc_pdf_download",
+                           type="primary", icon=":material/download:")
+with e2:
+    def _xlsx() -> bytes:
+        from piggyback.report_xlsx import render_xlsx
+
+        return render_xlsx(case)
+
+    st.download_button("Download Excel", _xlsx, f"{base_name}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="bc_xlsx_download",
+                       icon=":material/table_view:",
+                       help="Summary, Inputs, Assumptions, Peers, Timeline, Cost, Compliance and Sources sheets.")
+
+# -- scenarios ---------------------------------------------------------------------------------
+st.subheader("Scenarios")
+st.caption("A scenario keeps the agency and its inputs, the peer, every page's edited settings, and the "
+           "quotes and evidence recorded for this agency and peer. Its link reopens all of it.")
+
+
+def _remember(saved) -> None:
+    st.session_state["_scenario"] = {"id": saved.id, "name": saved.name, "version": saved.version}
+    st.session_state["_scenario_applied"] = saved.id
+    st.query_params["scenario"] = saved.id
+
+
+def _save() -> None:
+    name = st.session_state.get("bc_name", "")
+    current = st.session_state.get("_scenario")
+    try:
+        payload = scenarios.payload_from_session(st.session_state, store)
+        if current and scenarios.clean_name(name) == current["name"]:
+            saved = scenario_store.save(name, payload, scenario_id=current["id"], expected_version=current["version"])
+        else:
+            saved = scenario_store.save(name, payload)
+    except PiggybackError as exc:
+        st.session_state["_bc_message"] = ("error", str(exc))
+        return
+    _remember(saved)
+    st.session_state["_bc_message"] = ("success", f"Saved {saved.name!r} (version {saved.version}).")
+
+
+if "bc_name" not in st.session_state:
+    st.session_state["bc_name"] = opened["name"] if opened else (
+        f"{profile.name} — {peer['jurisdiction']}" if peer else profile.name)
+s1, s2 = st.columns([3, 1], vertical_alignment="bottom")
+s1.text_input("Scenario name", key="bc_name", max_chars=scenarios.MAX_NAME,
+              help="Saving under the name of the scenario you opened saves over it (if no one changed it "
+                   "meanwhile); a new name saves a new scenario.")
+s2.button("Save scenario", key="bc_save", on_click=_save, type="primary", icon=":material/save:")
+message = st.session_state.pop("_bc_message", None)
+if message:
+    (st.error if message[0] == "error" else st.success)(message[1])
+
+opened = st.session_state.get("_scenario")
+if opened:
+    link = f"{(st.context.url or '').rstrip('/') or '/business-case'}?scenario={opened['id']}"
+    try:
+        on_file = scenario_store.get(opened["id"])
+        same = (scenarios.comparable(on_file.payload)
+                == scenarios.comparable(scenarios.payload_from_session(st.session_state)))
+    except PiggybackError:
+        on_file, same = None, False
+    st.markdown(f"Link to **{fmt.md_escape(opened['name'])}** (copy it to share):")
+    st.code(link, language=None)
+    if on_file is None:
+        st.warning("This scenario is no longer on file (deleted?): save it again to keep it.")
+    elif not same:
+        st.caption("What is on screen has changed since it was saved: save to keep the changes.")
+
+saved_list = scenario_store.list()
+if not saved_list:
+    st.caption("No scenario is saved yet.")
+else:
+    labels = {s.id: f"{s.name} — {(s.payload.get('agency') or {}).get('name') or '?'}"
+                    f"{' · ' + s.peer if s.peer else ''} (saved {s.updated_at:%Y-%m-%d %H:%M} UTC)" for s in saved_list}
+    by_id = {s.id: s for s in saved_list}
+    if st.session_state.get("bc_pick") not in labels:
+        st.session_state["bc_pick"] = opened["id"] if opened and opened["id"] in labels else saved_list[0].id
+    pick = st.selectbox(f"Saved scenarios ({len(saved_list)})", list(labels), key="bc_pick",
+                        format_func=labels.__getitem__)
+    chosen = by_id[pick]
+
+    def _act(action: str) -> None:
+        new_name = st.session_state.get("bc_new_name", "")
+        try:
+            if action == "rename":
+                done = scenario_store.rename(chosen.id, new_name, expected_version=chosen.version)
+                if opened and opened["id"] == chosen.id:
+                    _remember(done)
+                    st.session_state["bc_name"] = done.name
+                st.session_state["_bc_message2"] = ("success", f"Renamed to {done.name!r}.")
+            elif action == "duplicate":
+                done = scenario_store.duplicate(chosen.id, new_name)
+                st.session_state["bc_pick"] = done.id
+                st.session_state["_bc_message2"] = ("success", f"Copied to {done.name!r}.")
+            elif action == "delete":
+                if not st.session_state.get("bc_confirm"):
+                    st.session_state["_bc_message2"] = ("error", "Tick 'Yes, delete it' first.")
+                    return
+                scenario_store.delete(chosen.id, expected_version=chosen.version)
+                if opened and opened["id"] == chosen.id:
+                    st.session_state.pop("_scenario", None)
+                st.session_state.pop("bc_pick", None)
+                st.session_state["_bc_message2"] = ("success", f"Deleted {chosen.name!r}.")
+        except PiggybackError as exc:
+            st.session_state["_bc_message2"] = ("error", str(exc))
+
+    b1, b2, b3, b4 = st.columns([1, 2, 1, 1], vertical_alignment="bottom")
+    b1.button("Open", key="bc_open", on_click=widgets.open_scenario, args=(chosen.id,), icon=":material/folder_open:",
+              help="Reopen it: agency, peer and every page's settings.")
+    b2.text_input("New name (rename or duplicate)", key="bc_new_name", max_chars=scenarios.MAX_NAME)
+    b3.button("Rename", key="bc_rename", on_click=_act, args=("rename",))
+    b4.button("Duplicate", key="bc_duplicate", on_click=_act, args=("duplicate",))
+    d1, d2 = st.columns([1, 3], vertical_alignment="center")
+    d1.checkbox("Yes, delete it", key="bc_confirm")
+    d2.button("Delete", key="bc_delete", on_click=_act, args=("delete",), icon=":material/delete:")
+    message = st.session_state.pop("_bc_message2", None)
+    if message:
+        (st.error if message[0] == "error" else st.success)(message[1])
+
+    if len(saved_list) >= 2:
+        st.markdown("**Compare two scenarios**")
+        k1, k2 = st.columns(2)
+        ids = list(labels)
+        a_id = k1.selectbox("Scenario A", ids, index=0, key="bc_cmp_a", format_func=labels.__getitem__)
+        b_id = k2.selectbox("Scenario B", ids, index=1, key="bc_cmp_b", format_func=labels.__getitem__)
+        try:
+            case_a = _saved_case(store, _db_key(), a_id, by_id[a_id].version, today.isoformat())
+            case_b = _saved_case(store, _db_key(), b_id, by_id[b_id].version, today.isoformat())
+            table = pd.DataFrame(compare_cases(case_a, case_b))
+            table = table.rename(columns={"label": "Figure", "a": f"A: {by_id[a_id].name}",
+                                          "b": f"B: {by_id[b_id].name}"})
+            st.dataframe(table.drop(columns=["key"]), hide_index=True, width="stretch")
+        except PiggybackError as exc:
+            st.error(str(exc))
