@@ -1,0 +1,127 @@
+"""``similar`` (who is like our agency?) and ``prospects`` (which jurisdictions are like a peer?).
+
+    python -m piggyback similar --agency "Guelph, ON" --top 5 --weights "procurement fit" --json
+    python -m piggyback prospects --peer ottawa-on --region ON --min-pop 50000 --max-pop 200000
+
+Both call the functions the Peers and Prospects pages call (``piggyback.peers``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import cli, fmt
+from ..models import VEHICLES
+from ..peers import (
+    MIN_KNOWN_DEFAULT, dims_weighted, min_known_for, peer_items, population_band_text,
+    prospect_items, rank_peers, rank_prospects, weights_from,
+)
+from ..similarity import PRESETS
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _population(text: str) -> int:
+    try:
+        value = int(str(text).replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a population (a whole number)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("a population cannot be negative")
+    return value
+
+
+_WEIGHTS_HELP = (f"a preset ({', '.join(repr(p) for p in PRESETS)}) or JSON such as "
+                 '\'{"size": 2, "legal": 1}\' (default: balanced)')
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("similar", help="rank the peer deployments by how alike they are to the agency",
+                              description="Rank the peer deployments by similarity to the agency, with the "
+                                          "contribution of each dimension and the reasons in plain words.")
+    cli.add_agency_args(p)
+    p.add_argument("--top", type=_positive_int, default=10, help="how many peers to list (default 10)")
+    p.add_argument("--weights", default="balanced", help=_WEIGHTS_HELP)
+    p.add_argument("--vendor", action="append", default=None, help="only peers of this vendor (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON (best first)")
+    p.set_defaults(func=run_similar)
+
+    p = subparsers.add_parser("prospects", help="rank census jurisdictions by how alike they are to a peer",
+                              description="Rank every census jurisdiction (except the peer's own) by "
+                                          "similarity to a peer deployment's jurisdiction.")
+    p.add_argument("--peer", required=True, help="the reference peer: its id (ottawa-on) or name")
+    p.add_argument("--top", type=_positive_int, default=50, help="how many to list (default 50)")
+    p.add_argument("--region", action="append", default=None,
+                   help="province/state code(s), e.g. ON or ON,QC (repeatable)")
+    p.add_argument("--min-pop", type=_population, default=None, help="smallest population to include")
+    p.add_argument("--max-pop", type=_population, default=None, help="largest population to include")
+    p.add_argument("--type", dest="jtypes", action="append", default=None,
+                   help="census kind of government, e.g. City, Town, County (repeatable)")
+    p.add_argument("--weights", default="balanced", help=_WEIGHTS_HELP)
+    p.add_argument("--min-known", type=_positive_int, default=MIN_KNOWN_DEFAULT,
+                   help="leave out jurisdictions known on fewer weighted dimensions than this "
+                        f"(default {MIN_KNOWN_DEFAULT})")
+    p.add_argument("--json", action="store_true", help="print JSON (best first)")
+    p.set_defaults(func=run_prospects)
+
+
+def run_similar(args, store) -> int:
+    weights = weights_from(args.weights)
+    agency = cli.agency_from_args(store, args)
+    scored = rank_peers(store, agency, weights, vendors=args.vendor)
+    items = peer_items(agency, scored, weights, top=args.top)
+    if args.json:
+        cli.print_json(items)
+        return 0
+    if not items:
+        print("No peer deployment matches the filters.", file=sys.stderr)
+        return 1
+    n_weighted = dims_weighted(weights)
+    print(f"Peers most like {agency.name} ({agency.region}), weights {args.weights}:")
+    print(f"{'#':>3} {'score':>5}  {'known':>6}  {'peer':<40} {'vendor':<28} vehicle")
+    for item in items:
+        score = "—" if item["score"] is None else f"{item['score']:.2f}"
+        vehicle = VEHICLES.get(item["vehicle"] or "unknown", item["vehicle"])
+        print(f"{item['rank']:>3} {score:>5}  {item['dims_used']:>2} of {n_weighted:<2} "
+              f"{item['jurisdiction'][:40]:<40} {(item['vendor'] or fmt.BLANK)[:28]:<28} {vehicle}")
+        if item["reasons"]:
+            print(f"{'':>20}{'; '.join(item['reasons'][:3])}")
+    print("\nScores: 0 = nothing alike, 1 = alike in every known way; unknown dimensions are left out, "
+          "not counted as matches. The scales are assumptions (see the Peers page).")
+    return 0
+
+
+def run_prospects(args, store) -> int:
+    weights = weights_from(args.weights)
+    peer_id = store.resolve_peer(args.peer)
+    regions = [r for part in (args.region or []) for r in part.split(",") if r.strip()]
+    reference, scored, set_aside = rank_prospects(
+        store, peer_id, weights, min_known=args.min_known, region=regions or None,
+        pop_min=args.min_pop, pop_max=args.max_pop, jtypes=args.jtypes)
+    items = prospect_items(reference, scored, weights, top=args.top)
+    if args.json:
+        cli.print_json(items)
+        return 0
+    where = ", ".join(regions) if regions else "anywhere"
+    print(f"Jurisdictions most like {reference['name']} ({reference['region']}) — {where}, "
+          f"{population_band_text(args.min_pop, args.max_pop)}: {len(scored):,} ranked"
+          + (f", {set_aside:,} set aside (known on fewer than "
+             f"{min_known_for(weights, args.min_known)} dimensions)" if set_aside else ""))
+    if not items:
+        print("No jurisdiction matches the filters.", file=sys.stderr)
+        return 1
+    print(f"{'#':>4} {'score':>5}  {'jurisdiction':<42} {'type':<16} {'population':>11}  legal framework")
+    for item in items:
+        score = "—" if item["score"] is None else f"{item['score']:.2f}"
+        print(f"{item['rank']:>4} {score:>5}  {item['jurisdiction'][:42]:<42} {(item['type'] or fmt.BLANK)[:16]:<16} "
+              f"{fmt.integer(item['population']):>11}  {item['legal']}")
+    return 0

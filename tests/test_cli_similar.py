@@ -1,0 +1,173 @@
+"""`python -m piggyback similar` and `prospects`: the JSON a script relies on, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from conftest import BUILT_DB, run_cli
+from piggyback import cli
+from piggyback.similarity import DIMENSIONS
+
+GUELPH = "CA-CSD-3523008"
+OTTAWA_GEO = "CA-CSD-3506008"
+
+
+class Finished:
+    """What a finished command left: exit code, stdout, stderr (like subprocess's result)."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture()
+def cli_run(built_db, capsys):
+    """Run the CLI in this process (fast); `run_cli` runs it as a separate program."""
+    def run(*args: str) -> Finished:
+        capsys.readouterr()
+        code = cli.main(["--db", str(BUILT_DB), *args])
+        out = capsys.readouterr()
+        return Finished(code, out.out, out.err)
+    return run
+
+
+def _json(proc) -> list[dict]:
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def guelph_peers(built_db):
+    return _json(run_cli("similar", "--agency", GUELPH, "--top", "50", "--json"))
+
+
+def test_similar_contributions_add_up_to_score(guelph_peers):
+    """Each peer's per-dimension contributions sum to its score, which lies in [0, 1]."""
+    assert guelph_peers
+    for item in guelph_peers:
+        assert set(item["contributions"]) == set(DIMENSIONS)
+        assert 0.0 <= item["score"] <= 1.0
+        assert math.isclose(sum(item["contributions"].values()), item["score"], abs_tol=1e-9)
+        # An unknown dimension contributes nothing and is not counted as used.
+        unknown = [d for d, s in item["similarity"].items() if s is None]
+        assert all(item["contributions"][d] == 0 for d in unknown)
+        assert item["dims_used"] <= len(DIMENSIONS) - len(unknown)
+
+
+def test_similar_is_best_first_with_reasons_and_ids(guelph_peers, store):
+    """Items are ranked best first and name a known deployment, with reasons for a positive score."""
+    scores = [i["score"] for i in guelph_peers]
+    assert scores == sorted(scores, reverse=True)
+    assert [i["rank"] for i in guelph_peers] == list(range(1, len(guelph_peers) + 1))
+    known = set(store.peers()["deployment_id"])
+    assert {i["deployment_id"] for i in guelph_peers} <= known
+    assert len(guelph_peers) == len(known)  # --top 50 is more than there are peers
+    top = guelph_peers[0]
+    assert top["jurisdiction"] and top["reasons"]
+    assert all(isinstance(r, str) and r for r in top["reasons"])
+
+
+def test_similar_top_is_respected_and_output_deterministic(guelph_peers, cli_run):
+    """--top N lists the first N of the full ranking; the same call prints the same bytes."""
+    first = cli_run("similar", "--agency", GUELPH, "--top", "3", "--json")
+    again = cli_run("similar", "--agency", GUELPH, "--top", "3", "--json")
+    items = _json(first)
+    assert len(items) == 3
+    assert [i["deployment_id"] for i in items] == [i["deployment_id"] for i in guelph_peers[:3]]
+    assert first.stdout == again.stdout
+
+
+def test_similar_weights_preset_and_json_change_the_ranking(guelph_peers, cli_run):
+    """'size only' (or the same as JSON) ranks by population closeness alone: one dimension used."""
+    preset = _json(cli_run("similar", "--agency", GUELPH, "--top", "5", "--weights", "size only", "--json"))
+    as_json = _json(cli_run("similar", "--agency", GUELPH, "--top", "5", "--weights", '{"size": 3}', "--json"))
+    assert [i["deployment_id"] for i in preset] == [i["deployment_id"] for i in as_json]
+    assert all(i["dims_used"] == 1 and i["contributions"]["size"] == pytest.approx(i["score"]) for i in preset)
+    assert [i["deployment_id"] for i in preset] != [i["deployment_id"] for i in guelph_peers[:5]]
+
+
+def test_similar_leaves_out_the_agencys_own_deployment(cli_run, store):
+    """Fayetteville, AR has its own deployment on file: it is not listed as its own peer."""
+    items = _json(cli_run("similar", "--agency", "US-PL-05-143-23290", "--top", "100", "--json"))
+    ids = {i["deployment_id"] for i in items}
+    assert "fayetteville-ar" not in ids and len(ids) == len(store.peers()) - 1
+
+
+def test_similar_readable_table_without_json(cli_run):
+    """Without --json the command prints a table a person can read (rank, score, peer)."""
+    proc = cli_run("similar", "--agency", "Guelph, ON", "--top", "4")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert len(lines) == 4
+    assert "Guelph" in proc.stdout and "of 8" in proc.stdout
+
+
+@pytest.mark.parametrize("weights, words", [
+    ('{"size": -1}', "negative"),
+    ('{"size": 1', "neither a preset"),
+    ("most important", "neither a preset"),
+    ('{"colour": 1}', "unknown dimension"),
+    ('{"size": 0}', "all weights are zero"),
+])
+def test_bad_weights_exit_non_zero_with_a_message(weights, words, cli_run):
+    """Bad weights JSON or an unknown preset: exit code 2, the reason on stderr, no traceback."""
+    proc = cli_run("similar", "--agency", GUELPH, "--weights", weights, "--json")
+    assert proc.returncode == 2
+    assert words in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_prospects_exclude_the_reference_and_add_up():
+    """Prospects of Ottawa never list Ottawa itself; contributions add up; legal label is given."""
+    items = _json(run_cli("prospects", "--peer", "ottawa-on", "--top", "200", "--json"))
+    assert len(items) == 200
+    assert OTTAWA_GEO not in {i["id"] for i in items}
+    for item in items:
+        assert math.isclose(sum(item["contributions"].values()), item["score"], abs_tol=1e-9)
+        assert item["legal"] and item["jurisdiction"] and item["country"] in {"CA", "US"}
+        # Census prospects have no modules, legacy system or permit volume: those drop out.
+        assert all(item["similarity"][d] is None for d in ("modules", "legacy", "permits"))
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_prospects_region_and_population_band_filter(cli_run):
+    """--region ON with a population band lists only Ontario jurisdictions inside the band."""
+    items = _json(cli_run("prospects", "--peer", "Ottawa", "--region", "ON", "--min-pop", "50000",
+                          "--max-pop", "200,000", "--top", "500", "--json"))
+    assert items, "Ontario has cities between 50,000 and 200,000"
+    assert {i["region"] for i in items} == {"ON"}
+    assert all(50_000 <= i["population"] <= 200_000 for i in items)
+    assert all(i["legal"] == "same province (ON)" for i in items)
+    assert "Guelph, ON" in {i["jurisdiction"] for i in items}
+
+
+def test_prospects_other_region_labels_legal_framework(cli_run):
+    """A prospect in another province is labelled CFTA; one in the US 'other country'."""
+    qc = _json(cli_run("prospects", "--peer", "ottawa-on", "--region", "QC", "--top", "3", "--json"))
+    tx = _json(cli_run("prospects", "--peer", "ottawa-on", "--region", "TX", "--top", "3", "--json"))
+    assert {i["legal"] for i in qc} == {"CFTA, other province (QC)"}
+    assert {i["legal"] for i in tx} == {"other country (US)"}
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--peer", "atlantis"], "No peer deployment matches"),
+    (["--peer", "ottawa-on", "--region", "XX"], "Unknown province or state"),
+    (["--peer", "ottawa-on", "--min-pop", "9000", "--max-pop", "10"], "above the maximum"),
+    (["--peer", "ottawa-on", "--weights", "{oops"], "neither a preset"),
+])
+def test_prospects_bad_input_exits_non_zero(args, words, cli_run):
+    """An unknown peer, region, an upside-down band or bad weights: a message and exit 2."""
+    proc = cli_run("prospects", *args)
+    assert proc.returncode == 2, proc.stdout
+    assert words in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_weights_as_a_separate_program_prints_no_traceback():
+    """Run as a user would (a separate process): bad weights give exit 2 and one clear line."""
+    proc = run_cli("similar", "--agency", GUELPH, "--weights", '{"size": "big"}')
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: Bad weights") and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -1,0 +1,368 @@
+"""AppTest for the Peers and Prospects pages, and the store glue behind them (piggyback.peers)."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from piggyback import fmt
+from piggyback import peers as peer_data
+from piggyback.errors import ReadOnlyStore, UnknownPeer
+from piggyback.similarity import DIMENSIONS
+
+GUELPH = "CA-CSD-3523008"
+OTTAWA_GEO = "CA-CSD-3506008"
+
+
+def page_file(url_path: str) -> str:
+    """The file app.py serves at ``url_path`` (read from its PAGES list, so a rename is followed)."""
+    tree = ast.parse((ROOT / "app.py").read_text())
+    pages = next(ast.literal_eval(n.value) for n in tree.body
+                 if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PAGES")
+    return next(path for path, _title, url, *_ in pages if url == url_path)
+
+
+def page(url_path: str, **params) -> AppTest:
+    """The app with the given URL parameters, switched to the page at ``url_path`` and run."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    at.switch_page(page_file(url_path))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def ranked(at: AppTest):
+    return next(d.value for d in at.dataframe if "Why" in d.value.columns and "Peer" in d.value.columns)
+
+
+def messages(at: AppTest) -> list[str]:
+    return [m.value for m in (*at.success, *at.warning, *at.info)]
+
+
+# -- Peers page -------------------------------------------------------------------------------
+
+
+def test_peers_page_needs_an_agency():
+    """Without an agency the page asks for one and shows no ranking."""
+    at = page("peers")
+    assert any("Pick your agency" in i.value for i in at.info)
+    assert not at.dataframe
+
+
+def test_peers_page_ranks_every_peer_with_reasons(store):
+    """With Guelph, every peer is ranked best first with a 0–1 score, dims known and a reason."""
+    at = page("peers", agency=GUELPH)
+    table = ranked(at)
+    assert len(table) == len(store.peers())
+    assert table["Score"].between(0, 1).all()
+    assert table["Score"].is_monotonic_decreasing
+    assert table["Known"].str.fullmatch(r"\d of 8").all()
+    assert table["Why"].str.len().gt(0).all()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Peers compared"] == f"{len(table)} of {len(table)}"
+    assert metrics["Its score"] == f"{table['Score'].iloc[0]:.2f}"
+    # The robustness statement is one of the two forms, and the charts are drawn.
+    assert any(m.startswith(("The top three are stable", "Fragile: moving")) for m in messages(at))
+    assert [c.key for c in at.get("plotly_chart")] == ["peers_bars"]  # only the open tab is drawn
+    # The default preset reaches the URL so a shared link keeps it.
+    assert at.query_params["weights"] in (["balanced"], "balanced")
+
+
+def test_own_deployment_is_not_its_own_peer():
+    """For Fayetteville, AR (a deployment on file) the page ranks the other peers and says why."""
+    at = page("peers", agency="US-PL-05-143-23290")
+    table = ranked(at)
+    assert "City of Fayetteville" not in set(table["Peer"])
+    assert {m.label: m.value for m in at.metric}["Peers compared"] == f"{len(table)} of {len(table)}"
+    assert any("Your own deployment on file (City of Fayetteville)" in c.value for c in at.caption)
+
+
+def test_map_tab_draws_the_agency_and_peers_and_says_what_is_missing():
+    """Opening the Map tab draws the map (no other chart) with a caption about missing points."""
+    at = page("peers", agency=GUELPH)
+    at.session_state["peers_tab"] = "Map"
+    at.run()
+    assert not at.exception
+    assert [c.key for c in at.get("plotly_chart")] == ["peers_map"]
+    assert any(c.value.endswith("placed by guess.") and "map point" in c.value for c in at.caption)
+
+
+def test_changing_the_preset_changes_the_ranking_and_says_so():
+    """'Size only' instead of 'balanced' reorders the peers and the page says the top three changed."""
+    at = page("peers", agency=GUELPH)
+    before = ranked(at)["Peer"].tolist()
+    robust_before = [m for m in messages(at) if m.startswith(("The top three", "Fragile"))]
+    at.selectbox(key="peers_preset").set_value("size only").run()
+    assert not at.exception
+    after = ranked(at)
+    robust_after = [m for m in messages(at) if m.startswith(("The top three", "Fragile"))]
+    assert after["Peer"].tolist() != before or robust_after != robust_before
+    assert (after["Known"] == "1 of 1").all()  # only population carries weight
+    assert any(m.startswith("With the new weights the top three changed") for m in messages(at))
+    # The sliders follow the preset, and the URL names it.
+    assert at.slider(key="peers_w_size").value == 100 and at.slider(key="peers_w_legal").value == 0
+    assert at.query_params["weights"] in (["size only"], "size only")
+
+
+def test_weights_from_a_link_and_slider_adjustment():
+    """?weights=procurement fit opens that preset; moving a slider marks the weights as adjusted."""
+    at = page("peers", agency=GUELPH, weights="procurement fit")
+    assert at.selectbox(key="peers_preset").value == "procurement fit"
+    assert at.slider(key="peers_w_legal").value == 35
+    at.slider(key="peers_w_size").set_value(60).run()
+    assert not at.exception
+    assert any(c.value.startswith("Adjusted from the **procurement fit**") for c in at.caption)
+    url = at.query_params["weights"]
+    weights = json.loads(url[0] if isinstance(url, list) else url)
+    assert weights["size"] > 10 and sum(weights.values()) in range(98, 103)
+
+
+def test_meeting_mode_hides_the_sliders_and_keeps_the_preset(monkeypatch):
+    """In meeting mode the per-dimension sliders and the contact form are gone; the preset stays."""
+    monkeypatch.setenv("PIGGYBACK_ALLOW_EDITS", "1")
+    at = page("peers", agency=GUELPH, meeting="1")
+    assert not at.slider
+    assert at.selectbox(key="peers_preset").value == "balanced"
+    assert not at.get("text_input")  # no contact form either
+
+
+def test_filters_narrow_the_ranking():
+    """Filtering on one vendor ranks only that vendor's peers."""
+    at = page("peers", agency=GUELPH)
+    at.multiselect(key="peers_f_vendor").set_value(["Computronix"]).run()
+    assert not at.exception
+    table = ranked(at)
+    assert len(table) >= 2 and set(table["Vendor"]) == {"Computronix"}
+    assert {m.label: m.value for m in at.metric}["Peers compared"].startswith(f"{len(table)} of ")
+
+
+def test_compare_two_peers_side_by_side_with_sources_and_claims():
+    """Choosing Ottawa and Hamilton shows one column each, blanks as dashes, sources and vendor claims."""
+    at = page("peers", agency=GUELPH)
+    at.multiselect(key="peers_compare").set_value(["ottawa-on", "hamilton-on"]).run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if list(d.value.columns) == ["City of Ottawa", "City of Hamilton"])
+    assert list(table.index) == peer_data.COMPARE_FACTS
+    assert table.loc["Vendor", "City of Ottawa"] == "Computronix"
+    assert table.loc["Vendor", "City of Hamilton"] == fmt.BLANK  # unknown stays blank
+    assert "Census" in table.loc["Population", "City of Ottawa"]
+    sources = next(d.value for d in at.dataframe if "url" in d.value.columns and "peer" in d.value.columns)
+    assert set(sources["peer"]) == {"City of Ottawa", "City of Hamilton"}
+    claims = next(d.value for d in at.dataframe if "claim" in d.value.columns)
+    assert set(claims["kind"]) == {fmt.kind("vendor-stated")}
+
+
+def test_contact_form_absent_when_edits_are_off(monkeypatch):
+    """With editing switched off, peers without a contact say so and offer no form."""
+    monkeypatch.delenv("PIGGYBACK_ALLOW_EDITS", raising=False)
+    at = page("peers", agency=GUELPH)
+    assert any(i.value.startswith("No public contact on file") for i in at.info)
+    assert not [t for t in at.text_input if t.label == "Department or public role"]
+
+
+def test_contact_form_present_for_a_steward_and_contacts_shown(monkeypatch):
+    """With edits on, a peer without a contact offers the form; Ottawa's public pages are listed."""
+    monkeypatch.setenv("PIGGYBACK_ALLOW_EDITS", "1")
+    at = page("peers", agency=GUELPH)
+    assert [t for t in at.text_input if t.label == "Department or public role"]
+    at.selectbox(key="peer").set_value("ottawa-on").run()
+    assert not at.exception
+    contacts = next(d.value for d in at.dataframe if "Department or role" in d.value.columns)
+    assert len(contacts) == 3 and contacts["Contact"].str.startswith("https://").all()
+    assert not [t for t in at.text_input if t.label == "Department or public role"]  # Ottawa has some
+    draft = at.text_area(key="peers_intro_ottawa-on").value
+    assert "City of Ottawa" in draft and "Guelph" in draft and "[Your name]" in draft
+    assert any(b.label.startswith("Download the message") for b in at.get("download_button"))
+
+
+def test_steward_adds_a_contact_through_the_form(monkeypatch, db_copy):
+    """The form refuses an unconfirmed entry, then saves a department contact that the page lists."""
+    monkeypatch.setenv("PIGGYBACK_ALLOW_EDITS", "1")
+    monkeypatch.setenv("PIGGYBACK_DB", str(db_copy))  # this test writes: its own copy
+    at = page("peers", agency=GUELPH, peer="cambridge-on")
+    field = {t.label: t for t in at.text_input}
+    field["Department or public role"].input("City of Cambridge, Building Services")
+    next(s for s in at.selectbox if s.label == "Channel").set_value("email")
+    field["Address, number or page"].input("building@cambridge.ca")
+    field["Where it is published (web address)"].input("https://www.cambridge.ca/en/build-invest-grow/")
+    next(b for b in at.button if b.label == "Save contact point").click().run()
+    assert any("Confirm that this is a public" in e.value for e in at.error)
+    assert any(i.value == "No public contact on file for City of Cambridge." for i in at.info)
+
+    next(c for c in at.checkbox if c.label.startswith("This is a department")).check()
+    next(b for b in at.button if b.label == "Save contact point").click().run()
+    assert not at.exception and not at.error
+    assert any(s.value.startswith("Saved a contact point for City of Cambridge") for s in at.success)
+    contacts = next(d.value for d in at.dataframe if "Department or role" in d.value.columns)
+    assert contacts["Contact"].tolist() == ["mailto:building@cambridge.ca"]
+    assert set(contacts["Kind"]) == {fmt.kind("user-entered")}
+
+
+# -- Prospects page ---------------------------------------------------------------------------
+
+
+def test_prospects_page_asks_for_a_reference_first():
+    """Until a reference deployment is chosen, the page explains what to do and ranks nothing."""
+    at = page("prospects")
+    assert any("Choose the reference deployment" in i.value for i in at.info)
+    assert not at.dataframe
+
+
+def test_prospects_region_filter_lists_only_that_region_without_the_reference():
+    """Ottawa as reference, Ontario only, 50k–200k: only Ontario, inside the band, Ottawa excluded."""
+    at = page("prospects")
+    at.selectbox(key="pros_ref").set_value("ottawa-on")
+    at.multiselect(key="pros_regions").set_value(["ON"])
+    at.number_input(key="pros_pop_min").set_value(50_000)
+    at.number_input(key="pros_pop_max").set_value(200_000)
+    at.run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "Legal framework" in d.value.columns)
+    assert len(table) > 10
+    assert set(table["Region"]) == {"ON"}
+    assert table["Population"].between(50_000, 200_000).all()
+    assert OTTAWA_GEO not in set(table["Census id"])
+    assert set(table["Legal framework"]) == {"same province (ON)"}
+    assert table["Score"].is_monotonic_decreasing
+    download = [b for b in at.get("download_button") if b.label.startswith("Download all")]
+    assert download
+    assert at.query_params["ref"] in (["ottawa-on"], "ottawa-on")
+
+
+def test_prospects_from_a_link_with_the_shared_peer():
+    """A link with ?peer= opens Prospects on that reference, across the whole census by default."""
+    at = page("prospects", peer="ottawa-on")
+    table = next(d.value for d in at.dataframe if "Legal framework" in d.value.columns)
+    assert len(table) == 50  # the default top N
+    ranked_all = int({m.label: m.value for m in at.metric}["Jurisdictions ranked"].replace(",", ""))
+    assert ranked_all > 30_000
+
+
+# -- The glue: piggyback.peers ----------------------------------------------------------------
+
+
+def test_peer_candidates_prefer_census_population_and_plain_lists(store):
+    """Peers take the census population when linked, and module codes come as lists."""
+    cands = peer_data.peer_candidates(store)
+    ottawa = cands.set_index("deployment_id").loc["ottawa-on"]
+    assert ottawa["population"] == 1_017_449
+    assert isinstance(ottawa["module_codes"], list) and "building" in ottawa["module_codes"]
+    assert cands is peer_data.peer_candidates(store)  # built once per store frame
+
+
+def test_prospect_candidates_filters(store):
+    """Region, population band and kind filters apply together; the reference's own row is gone."""
+    cands = peer_data.prospect_candidates(store, "ottawa-on", region=["ON", "QC"], pop_min=10_000,
+                                          pop_max=20_000, jtypes=["Town"])
+    assert len(cands) > 0 and set(cands["region"]) <= {"ON", "QC"}
+    assert cands["population"].between(10_000, 20_000).all() and set(cands["jtype"]) == {"Town"}
+    every = peer_data.prospect_candidates(store, "ottawa-on")
+    assert OTTAWA_GEO not in set(every["geo_id"])
+    assert len(every) == len(store.jurisdictions()) - 1
+    with pytest.raises(UnknownPeer):
+        peer_data.prospect_candidates(store, "atlantis")
+
+
+@pytest.mark.parametrize("ref, other, expected", [
+    (("CA", "ON"), ("CA", "ON"), "same province (ON)"),
+    (("CA", "ON"), ("CA", "QC"), "CFTA, other province (QC)"),
+    (("CA", "AB"), ("CA", "BC"), "NWPTA + CFTA, other province (BC)"),
+    (("CA", "ON"), ("US", "NY"), "other country (US)"),
+    (("US", "TX"), ("US", "TX"), "same state (TX)"),
+    (("US", "TX"), ("US", "CA"), "other state (CA)"),
+    (("US", "TX"), (None, None), fmt.BLANK),
+])
+def test_legal_match_label(ref, other, expected):
+    """The legal-framework words match the engine's legal scale (same, NWPTA, CFTA, other)."""
+    assert peer_data.legal_match_label(*ref, *other) == expected
+
+
+def test_prospects_csv_has_every_row_and_contributions(store):
+    """The download frame lists every filtered jurisdiction with per-dimension contributions."""
+    _, scored, _ = peer_data.rank_prospects(store, "ottawa-on", region="ON")
+    frame = peer_data.prospects_csv_frame(scored)
+    assert len(frame) == len(scored) and frame["rank"].tolist() == list(range(1, len(frame) + 1))
+    contrib = [c for c in frame.columns if c.startswith("contribution: ")]
+    assert len(contrib) == 5  # the census dimensions only
+    assert (frame[contrib].fillna(0).sum(axis=1) - frame["score"]).abs().max() < 1e-5
+
+
+def test_prospects_csv_neutralizes_formula_text(store):
+    """A downloaded cell that starts like a formula (=, +, -, @) is written as text."""
+    _, scored, _ = peer_data.rank_prospects(store, "ottawa-on", region="PE")
+    scored = scored.head(3).copy()
+    scored["jurisdiction"] = ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "Plain, PE"]
+    text = peer_data.prospects_csv(scored).decode("utf-8").splitlines()
+    assert text[1].startswith("1,\"'=HYPERLINK") and text[2].startswith("2,'@SUM(A1)")
+    assert text[3].startswith('3,"Plain, PE"')
+
+
+def test_add_contact_is_validated_saved_and_audited(writable_store):
+    """A department contact is saved to user_contacts, audited, and listed after the seeded ones."""
+    contact_id = peer_data.add_contact(
+        writable_store, "cambridge-on", "City of Cambridge, Building Services", "email",
+        "building@cambridge.ca", "https://www.cambridge.ca/en/build-invest-grow/building-permits.aspx",
+        who="steward-a", as_of="2025-03")
+    contacts = peer_data.contacts_for(writable_store, "cambridge-on")
+    assert len(contacts) == 1
+    row = contacts.iloc[0]
+    assert row["kind"] == "user-entered" and row["who"] == "steward-a" and row["as_of"] == "2025-03"
+    audit = writable_store.audit_log()
+    entry = audit[audit["action"] == "add contact"].iloc[0]
+    assert entry["who"] == "steward-a" and contact_id in entry["detail"]
+
+
+@pytest.mark.parametrize("department, channel, value, words", [
+    ("Jane Smith", "email", "building@cambridge.ca", "department or public role"),
+    ("Building Services", "email", "jane.smith@cambridge.ca", "looks like a person"),
+    ("Building Services", "email", "not-an-address", "not an email address"),
+    ("Building Services", "phone", "call me", "not a phone number"),
+    ("Building Services", "web", "cambridge.ca/building", "web address"),
+    ("Building Services", "fax", "519-000-0000", "channel"),
+])
+def test_add_contact_rejects_people_and_bad_values(writable_store, department, channel, value, words):
+    """A person's name or address, a malformed value or an unknown channel is refused; nothing saved."""
+    with pytest.raises(peer_data.ContactRejected, match=words):
+        peer_data.add_contact(writable_store, "cambridge-on", department, channel, value,
+                              "https://www.cambridge.ca/", who="steward-a")
+    assert peer_data.contacts_for(writable_store, "cambridge-on").empty
+    assert not (writable_store.audit_log()["action"] == "add contact").any()
+
+
+def test_add_contact_needs_a_known_peer_and_a_writable_store(store, writable_store):
+    """An unknown peer is refused; a read-only store refuses to write."""
+    with pytest.raises(UnknownPeer):
+        peer_data.add_contact(writable_store, "atlantis", "Building Services", "web",
+                              "https://example.org/", "https://example.org/")
+    with pytest.raises(ReadOnlyStore):
+        peer_data.add_contact(store, "cambridge-on", "Building Services", "web",
+                              "https://example.org/", "https://example.org/")
+
+
+def test_seeded_web_contacts_link_to_their_page(store):
+    """Seeded contacts are department pages: the link is the page, the source is the same page."""
+    contacts = peer_data.contacts_for(store, "ottawa-on")
+    assert len(contacts) == 3
+    assert (contacts["value"] == contacts["source_url"]).all()
+    assert set(contacts["channel"]) == {"web"}
+
+
+def test_peer_items_contributions_add_up(store):
+    """The rows `similar --json` prints: contributions per dimension add up to the score."""
+    from piggyback.profile import profile_for
+
+    agency = profile_for(store, GUELPH)
+    scored = peer_data.rank_peers(store, agency, "operational fit")
+    items = peer_data.peer_items(agency, scored, "operational fit", top=5)
+    assert len(items) == 5
+    for item in items:
+        assert set(item["contributions"]) == set(DIMENSIONS)
+        assert sum(item["contributions"].values()) == pytest.approx(item["score"], abs=1e-12)
+    json.dumps(items)  # plain values only
