@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from piggyback.errors import PiggybackError
 from piggyback.models import SourceKind, check_partial_date, partial_date_mid
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -81,8 +82,8 @@ ID_PREFIX_ROUTE: dict[str, str] = {"tl.rfp.": "traditional", "tl.pb.": "piggybac
 METHODS = ("pert", "triangular")
 
 
-class TimelineError(ValueError):
-    """Bad timeline input; the message says what to change."""
+class TimelineError(PiggybackError, ValueError):
+    """Bad timeline input; the message says what to change (pages show it, the CLI exits 2)."""
 
 
 class Phase(BaseModel):
@@ -114,7 +115,7 @@ class Phase(BaseModel):
 
 
 def _blank(value: Any) -> bool:
-    if value is None:
+    if value is None or value is pd.NA:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
@@ -188,6 +189,167 @@ def _check_phases(phases: Sequence[Phase]) -> None:
     ids = [p.id for p in phases]
     if len(set(ids)) != len(ids):
         raise TimelineError("phase ids must be unique")
+
+
+# --------------------------------------------------------------------------- user edits
+
+ROUTE_ORDER: dict[str, int] = {"traditional": 0, "piggyback": 1, "implementation": 2}
+RANGE_KEYS = ("low", "likely", "high")
+
+
+def ordered_phases(phases: Iterable[Phase]) -> list[Phase]:
+    """Phases in reading order: new RFP, piggyback, implementation; within a route in the order
+    of the seeded file, unknown ids after them by id.
+
+    The store returns assumptions sorted by id; the order decides which uniforms each phase
+    draws, so the page and the CLI sort the same way to give the same numbers for a seed.
+    """
+    seeded = {p.id: i for i, p in enumerate(DEFAULT_PHASES)}
+    return sorted(phases, key=lambda p: (ROUTE_ORDER[p.route], seeded.get(p.id, len(seeded)), p.id))
+
+
+def check_range(phase_id: str, low: Any, likely: Any, high: Any) -> dict[str, float]:
+    """One edited range as ``{low, likely, high}`` months; TimelineError says what is wrong."""
+    values: dict[str, float] = {}
+    for name, raw in zip(RANGE_KEYS, (low, likely, high)):
+        label = "most likely" if name == "likely" else name
+        if _blank(raw):
+            raise TimelineError(f"{phase_id}: {label} is blank; enter months (0 or more)")
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise TimelineError(f"{phase_id}: {label} {raw!r} is not a number of months") from None
+        if not math.isfinite(value):
+            raise TimelineError(f"{phase_id}: {label} must be a finite number of months")
+        if value < 0:
+            raise TimelineError(f"{phase_id}: {label} is {value:g} months; a duration cannot be "
+                                "negative")
+        values[name] = value
+    if not values["low"] <= values["likely"] <= values["high"]:
+        raise TimelineError(
+            f"{phase_id}: need low ≤ most likely ≤ high (got {values['low']:g}, "
+            f"{values['likely']:g}, {values['high']:g} months)")
+    return values
+
+
+def _same_range(phase: Phase, values: Mapping[str, float]) -> bool:
+    return all(float(getattr(phase, k)) == float(values[k]) for k in RANGE_KEYS)
+
+
+def apply_overrides(phases: Sequence[Phase],
+                    overrides: Mapping[str, Mapping[str, Any]] | None) -> list[Phase]:
+    """The phases with the user's ranges (``{phase_id: {low, likely, high}}``) in their place.
+
+    An edited phase becomes kind ``user-entered`` and its note says what it replaced; a key left
+    out keeps the phase's own value, and a range equal to the phase's own changes nothing. An
+    unknown phase id or a bad range raises :class:`TimelineError` and nothing is applied.
+    """
+    overrides = overrides or {}
+    by_id = {p.id: p for p in phases}
+    unknown = sorted(set(overrides) - set(by_id))
+    if unknown:
+        raise TimelineError(f"no phase {', '.join(unknown)} to edit; the phases are "
+                            f"{', '.join(by_id)}")
+    out: list[Phase] = []
+    for p in phases:
+        edit = overrides.get(p.id)
+        if edit is None:
+            out.append(p)
+            continue
+        values = check_range(p.id, *(edit.get(k, getattr(p, k)) for k in RANGE_KEYS))
+        if _same_range(p, values):
+            out.append(p)
+            continue
+        note = (f"Edited by user; was {p.low:g} / {p.likely:g} / {p.high:g} months "
+                f"({p.kind}).") + (f" {p.note}" if p.note else "")
+        out.append(p.model_copy(update={**values, "kind": "user-entered", "note": note}))
+    return out
+
+
+def overrides_from_table(phases: Sequence[Phase], rows: Iterable[Mapping[str, Any]],
+                         ) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Split edited table rows (each with ``id, low, likely, high``) into the valid overrides of
+    ``phases`` (only ranges that differ from the phase's own) and error messages by phase id.
+
+    A row in error is left out of the overrides, so the phase keeps its last valid range until
+    the row is fixed; the caller keeps the row as typed so nothing the user entered is lost.
+    """
+    by_id = {p.id: p for p in phases}
+    overrides: dict[str, dict[str, float]] = {}
+    errors: dict[str, str] = {}
+    for row in rows:
+        pid = str(row.get("id", ""))
+        if pid not in by_id:
+            errors[pid] = f"{pid or 'a row'}: not a timeline phase"
+            continue
+        try:
+            values = check_range(pid, *(row.get(k) for k in RANGE_KEYS))
+        except TimelineError as exc:
+            errors[pid] = str(exc)
+            continue
+        if not _same_range(by_id[pid], values):
+            overrides[pid] = values
+    return overrides, errors
+
+
+def phase_rows(phases: Sequence[Phase]) -> list[dict[str, Any]]:
+    """The assumptions as plain rows (id, route, name, low, likely, high, kind, source, note)."""
+    return [{"id": p.id, "route": p.route, "name": p.name, "low": p.low, "likely": p.likely,
+             "high": p.high, "kind": p.kind, "source": p.source_url, "note": p.note}
+            for p in phases]
+
+
+def range_or_none(name: str, values: Sequence[Any]) -> tuple[float, float, float] | None:
+    """A (low, likely, high) the user typed: None when all three are blank (not computed, never
+    guessed); TimelineError when only some are filled in, negative or out of order."""
+    blanks = [_blank(v) for v in values]
+    if all(blanks):
+        return None
+    if any(blanks):
+        raise TimelineError(f"{name}: fill in low, most likely and high (or leave all three "
+                            "blank to leave it out)")
+    vals = check_range(name, *values)
+    return vals["low"], vals["likely"], vals["high"]
+
+
+def value_per_month(staff_hours: Sequence[Any] | None = None, loaded_rate: Sequence[Any] | None = None,
+                    backlog_cost: Sequence[Any] | None = None) -> tuple[float, float, float] | None:
+    """Money one month of earlier go-live is worth, as (low, likely, high), or None if not given.
+
+    Staff hours saved a month times the loaded hourly rate (both needed), plus the backlog cost
+    a month; each is a (low, likely, high) the user typed, all blank = left out. Low pairs with
+    low and high with high (:func:`monthly_benefit` for each), so the range is the widest the
+    inputs allow.
+    """
+    hours = range_or_none("staff hours saved a month", staff_hours or (None,) * 3)
+    rate = range_or_none("loaded hourly rate", loaded_rate or (None,) * 3)
+    backlog = range_or_none("backlog cost a month", backlog_cost or (None,) * 3)
+    if (hours is None) != (rate is None):
+        raise TimelineError("staff time needs both the hours saved a month and the loaded hourly "
+                            "rate (or neither)")
+    if hours is None and backlog is None:
+        return None
+    return tuple(  # type: ignore[return-value]
+        monthly_benefit(hours[i] if hours else 0.0, rate[i] if rate else 0.0,
+                        backlog[i] if backlog else 0.0)
+        for i in range(3))
+
+
+SIMILAR_PEERS = 5  # the calibration asks for this many of the agency's most similar peers
+
+
+def most_similar_peer_ids(agency: Any, peers: pd.DataFrame, n: int = SIMILAR_PEERS) -> list[str]:
+    """Ids of the ``n`` peers most like the agency (:func:`piggyback.similarity.score_candidates`,
+    default weights); peers that cannot be scored are left out."""
+    from piggyback.similarity import score_candidates
+
+    if "module_codes" in peers.columns:
+        # DuckDB hands list columns over as numpy arrays; the scorer expects lists or text.
+        peers = peers.assign(module_codes=peers["module_codes"].map(
+            lambda v: list(v) if isinstance(v, np.ndarray) else v))
+    scored = score_candidates(agency, peers)
+    scored = scored[scored["score"].notna()]
+    return scored["deployment_id"].head(int(n)).tolist()
 
 
 # --------------------------------------------------------------------------- distributions
@@ -322,6 +484,14 @@ def _pcts(values: np.ndarray) -> dict[str, float]:
     return {"p10": _r(p10), "p50": _r(p50), "p90": _r(p90), "mean": _r(values.mean())}
 
 
+MIN_DRAWS = 10_000  # fewer draws leave the P10 and P90 unstable from seed to seed
+
+
+def first_of_next_month(today: dt.date) -> dt.date:
+    """The default start (decision date): decisions are dated to the start of a month."""
+    return dt.date(today.year + today.month // 12, today.month % 12 + 1, 1)
+
+
 def add_months(start: dt.date, months: float) -> dt.date:
     """``start`` plus ``months`` of 30.4375 days, to the nearest day."""
     return start + dt.timedelta(days=int(round(float(months) * DAYS_PER_MONTH)))
@@ -378,6 +548,19 @@ class TimelineResult:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
+def phase_median(method: str, phase: Phase) -> float:
+    """The median of a phase's distribution: its quantile function at one half.
+
+    Every draw is the quantile function of one uniform, so this is the value half the draws fall
+    below; taken from the distribution rather than sorted out of the draws, it is the same for
+    both engines and costs nothing (sorting eleven rows of 100,000 draws cost about a third of
+    the run).
+    """
+    if method == "pert":
+        return float(pert_quantile(np.array([0.5]), phase.low, phase.likely, phase.high)[0])
+    return float(triangular_from_uniform(0.5, phase.low, phase.likely, phase.high))
+
+
 def _summarise(phases: Sequence[Phase], matrix: np.ndarray, *, start: dt.date, method: str,
                seed: int, value_draws: np.ndarray | None,
                value_per_month: tuple[float, float, float] | None) -> TimelineResult:
@@ -398,7 +581,7 @@ def _summarise(phases: Sequence[Phase], matrix: np.ndarray, *, start: dt.date, m
             "go_live": {k: add_months(start, months[k]).isoformat() for k in ("p10", "p50", "p90")},
         }
     saved = totals["traditional"] - totals["piggyback"]
-    medians = np.median(matrix, axis=1)
+    medians = [phase_median(method, p) for p in phases]
     means = matrix.mean(axis=1)
     phase_rows = [
         {"id": p.id, "route": p.route, "name": p.name, "low": _r(p.low), "likely": _r(p.likely),
@@ -639,3 +822,43 @@ def apply_calibration(phases: Sequence[Phase], calibration: Mapping[str, Any]) -
     )
     kept = [p for p in phases if p.route != "implementation"]
     return [*kept, derived]
+
+
+def peer_actuals(durations: pd.DataFrame, deployment_id: str) -> dict[str, Any]:
+    """One peer's published dates and spans from :func:`peer_durations` as plain values
+    (None where unknown): what the peer actually took, for showing beside the model."""
+    hit = durations[durations["deployment_id"] == deployment_id]
+    if hit.empty:
+        raise TimelineError(f"no peer deployment {deployment_id!r} in the durations")
+    out: dict[str, Any] = {}
+    for key, value in hit.iloc[0].to_dict().items():
+        if _blank(value):
+            out[key] = None
+        elif isinstance(value, (np.bool_, bool)):
+            out[key] = bool(value)
+        elif isinstance(value, (np.floating, float)):
+            out[key] = float(value)
+        else:
+            out[key] = value
+    return out
+
+
+# vendor claims about durations -> the route whose procurement months they speak of
+DURATION_CLAIMS: dict[str, str] = {"cx-rfp-duration": "traditional",
+                                   "cx-piggyback-duration": "piggyback"}
+
+
+def duration_claims(claims: pd.DataFrame) -> list[dict[str, Any]]:
+    """The vendor's duration claims (table ``claims``) as plain rows, each with the route it
+    speaks of; kind stays as stored (``vendor-stated``): shown beside the model, never used."""
+    rows = []
+    for cid, route in DURATION_CLAIMS.items():
+        hit = claims[claims["claim_id"] == cid]
+        if hit.empty:
+            continue
+        rec = hit.iloc[0]
+        rows.append({"id": cid, "route": route,
+                     **{k: (None if _blank(rec.get(k)) else str(rec.get(k)))
+                        for k in ("claimed_value", "claim", "kind", "status", "research_note",
+                                  "source_id")}})
+    return rows

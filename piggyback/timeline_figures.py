@@ -7,6 +7,7 @@ fonts are sized for a projector.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Mapping
 
 import plotly.graph_objects as go
@@ -14,6 +15,8 @@ import plotly.graph_objects as go
 from piggyback.timeline import ROUTE_LABELS, ROUTES, TimelineResult
 
 FONT = dict(size=18)
+TICK_FONT = dict(size=15)
+LABEL_WIDTH = 40  # characters per line of a row label (long phase names wrap)
 ROUTE_COLOURS = {"traditional": "#8c510a", "piggyback": "#01665e"}
 IMPLEMENTATION_COLOUR = "#9e9e9e"
 
@@ -25,6 +28,11 @@ def _data(result: TimelineResult | Mapping[str, Any]) -> Mapping[str, Any]:
 def _short(name: str) -> str:
     """'New RFP: drafting & approvals' -> 'drafting & approvals' (the route is on its own)."""
     return name.split(":", 1)[1].strip() if ":" in name else name
+
+
+def _row_label(route_label: str, text: str) -> str:
+    """'New RFP · drafting & approvals …' wrapped onto lines a projector can still read."""
+    return "<br>".join(textwrap.wrap(f"{route_label} · {text}", LABEL_WIDTH)) or route_label
 
 
 def gantt_figure(result: TimelineResult | Mapping[str, Any]) -> go.Figure:
@@ -44,7 +52,7 @@ def gantt_figure(result: TimelineResult | Mapping[str, Any]) -> go.Figure:
         start = 0.0
         ys, xs, bases, texts, colours, hovers = [], [], [], [], [], []
         for p in phases:
-            y = f"{label} · {_short(p['name'])}"
+            y = _row_label(label, _short(p["name"]))
             rows.append(y)
             ys.append(y)
             xs.append(p["median"])
@@ -62,27 +70,32 @@ def gantt_figure(result: TimelineResult | Mapping[str, Any]) -> go.Figure:
         ))
         months = data["routes"][route]["months"]
         go_live = data["routes"][route]["go_live"]
-        y = f"{label} · go-live (P10-P90)"
+        y = _row_label(label, "go-live (P10-P90)")
         rows.append(y)
         fig.add_trace(go.Scatter(
             y=[y], x=[months["p50"]], mode="markers+text", marker=dict(
                 size=16, symbol="diamond", color=ROUTE_COLOURS[route]),
             error_x=dict(type="data", symmetric=False, array=[months["p90"] - months["p50"]],
                          arrayminus=[months["p50"] - months["p10"]], thickness=3, width=10),
-            text=[f"P50 {months['p50']:.1f} mo ({go_live['p50']})"], textposition="top center",
+            text=[f"P50 {months['p50']:.1f} mo ({go_live['p50']})"], textposition="top left",
+            cliponaxis=False,
             hovertext=[f"{label} go-live: P10 {go_live['p10']}, P50 {go_live['p50']}, "
                        f"P90 {go_live['p90']}"], hoverinfo="text", showlegend=False,
         ))
     saved = data["months_saved"]
+    longest = max(data["routes"][r]["months"]["p90"] for r in ROUTES)
     fig.update_layout(
-        title=dict(text=f"Months to go-live from {data['start']}: piggyback saves "
-                        f"{saved['p50']:.1f} months (P10-P90 {saved['p10']:.1f}-{saved['p90']:.1f})"),
+        title=dict(text=f"Piggyback saves {saved['p50']:.1f} months (P10-P90 "
+                        f"{saved['p10']:.1f}-{saved['p90']:.1f})<br><sup>months to go-live "
+                        f"from {data['start']}</sup>"),
         font=FONT, barmode="overlay", height=max(480, 48 * len(rows) + 160),
         margin=dict(l=20, r=60, t=90, b=70), plot_bgcolor="white",
     )
     fig.update_xaxes(title_text="months from start (bars: median of each phase)",
-                     rangemode="tozero", showgrid=True, gridcolor="#e0e0e0")
-    fig.update_yaxes(categoryorder="array", categoryarray=rows[::-1], automargin=True)
+                     range=[0, longest * 1.12], showgrid=True, gridcolor="#e0e0e0",
+                     tickfont=TICK_FONT)
+    fig.update_yaxes(categoryorder="array", categoryarray=rows[::-1], automargin=True,
+                     tickfont=TICK_FONT)
     return fig
 
 
@@ -107,12 +120,12 @@ def savings_histogram(result: TimelineResult | Mapping[str, Any]) -> go.Figure:
                       annotation_position="top", annotation_font=FONT)
     prob = data["prob_piggyback_faster"]
     fig.update_layout(
-        title=dict(text=f"Months saved by piggybacking ({data['draws']:,} draws): "
-                        f"piggyback is sooner in {100 * prob:.1f}% of them"),
+        title=dict(text=f"Months saved by piggybacking<br><sup>{data['draws']:,} draws: "
+                        f"piggyback is sooner in {100 * prob:.1f}% of them</sup>"),
         font=FONT, bargap=0, height=520, margin=dict(l=20, r=20, t=110, b=70),
         plot_bgcolor="white",
     )
     fig.update_xaxes(title_text="months saved (new RFP minus piggyback)", showgrid=True,
-                     gridcolor="#e0e0e0")
-    fig.update_yaxes(title_text="share of draws (%)", gridcolor="#e0e0e0")
+                     gridcolor="#e0e0e0", tickfont=TICK_FONT)
+    fig.update_yaxes(title_text="share of draws (%)", gridcolor="#e0e0e0", tickfont=TICK_FONT)
     return fig

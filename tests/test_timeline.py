@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from piggyback.errors import PiggybackError
 from piggyback.timeline import (
     DEFAULT_PHASES,
     TIMELINE_CSV,
@@ -18,8 +19,13 @@ from piggyback.timeline import (
     TimelineError,
     add_months,
     apply_calibration,
+    apply_overrides,
     calibrate_implementation,
+    duration_claims,
     monthly_benefit,
+    ordered_phases,
+    overrides_from_table,
+    peer_actuals,
     peer_durations,
     pert_quantile,
     pert_sample,
@@ -27,6 +33,7 @@ from piggyback.timeline import (
     simulate_timeline,
     simulate_timeline_loop,
     triangular_sample,
+    value_per_month,
 )
 from piggyback.timeline_figures import gantt_figure, savings_histogram
 
@@ -387,3 +394,157 @@ def test_savings_histogram_has_all_draws_and_percentile_lines():
     assert sorted(s.x0 for s in lines) == [res.months_saved[k] for k in ("p10", "p50", "p90")]
     texts = [a.text for a in fig.layout.annotations]
     assert any(t.startswith("P50") for t in texts)
+
+
+# --------------------------------------------------------------------------- user edits
+
+
+def test_timeline_errors_are_piggyback_errors_so_pages_and_cli_show_them():
+    """A TimelineError is shown by pages (st.error) and makes the CLI exit 2, like every
+    PiggybackError; it is still a ValueError for plain callers."""
+    assert issubclass(TimelineError, PiggybackError) and issubclass(TimelineError, ValueError)
+
+
+def test_ordered_phases_restores_the_seeded_order_from_the_stores_id_order():
+    """The store sorts assumptions by id; ordering them back gives the seeded order, so the
+    draws (and the numbers for a seed) are the same whichever way they were read."""
+    by_id = sorted(DEFAULT_PHASES, key=lambda p: p.id)
+    assert [p.id for p in by_id] != [p.id for p in DEFAULT_PHASES]
+    assert ordered_phases(by_id) == list(DEFAULT_PHASES)
+    extra = Phase(id="tl.pb.aaa", route="piggyback", name="extra", low=1, likely=1, high=1)
+    ordered = ordered_phases([extra, *by_id])
+    assert [p.route for p in ordered][-2:] == ["piggyback", "implementation"]
+    assert ordered[-2] is extra  # an unknown phase goes after its route's seeded phases
+    a = simulate_timeline(by_id, START, draws=2_000, seed=5).months_saved
+    b = simulate_timeline(ordered_phases(by_id), START, draws=2_000, seed=5).months_saved
+    c = simulate_timeline(DEFAULT_PHASES, START, draws=2_000, seed=5).months_saved
+    assert b == c and a != c
+
+
+def test_apply_overrides_marks_the_phase_user_entered_and_keeps_what_it_replaced():
+    out = apply_overrides(FIXED, {"tl.rfp.a": {"low": 1, "likely": 2, "high": 3}})
+    edited = out[0]
+    assert (edited.low, edited.likely, edited.high) == (1.0, 2.0, 3.0)
+    assert edited.kind == "user-entered"
+    assert "was 4.5 / 4.5 / 4.5 months (assumption)" in edited.note
+    assert out[1:] == FIXED[1:]
+    # hand example: fixing phase a at 2 months makes the new-RFP route 2 + 2.25 + 1 + 12 =
+    # 17.25 months against the piggyback's 1.5 + 0.75 + 12 = 14.25: 3 months saved
+    fixed_two = apply_overrides(FIXED, {"tl.rfp.a": {"low": 2, "likely": 2, "high": 2}})
+    res = simulate_timeline(fixed_two, START, draws=100)
+    assert res.months_saved["p50"] == pytest.approx(17.25 - 14.25)
+    # a partial edit keeps the phase's other values; an edit equal to the phase changes nothing
+    partial = apply_overrides(FIXED, {"tl.pb.a": {"high": 2.5}})
+    assert (partial[3].low, partial[3].likely, partial[3].high) == (1.5, 1.5, 2.5)
+    assert apply_overrides(FIXED, {"tl.pb.a": {"low": 1.5, "likely": 1.5, "high": 1.5}}) == FIXED
+    assert apply_overrides(FIXED, None) == FIXED
+
+
+@pytest.mark.parametrize("edit, words", [
+    ({"low": 5, "likely": 4, "high": 9}, "low ≤ most likely ≤ high"),
+    ({"low": -1, "likely": 4, "high": 9}, "negative"),
+    ({"low": None, "likely": 4, "high": 9}, "low is blank"),
+    ({"low": "soon", "likely": 4, "high": 9}, "not a number"),
+    ({"low": float("inf"), "likely": 4, "high": 9}, "finite"),
+])
+def test_apply_overrides_refuses_a_bad_range_with_the_phase_named(edit, words):
+    with pytest.raises(TimelineError, match=words) as info:
+        apply_overrides(FIXED, {"tl.rfp.b": edit})
+    assert "tl.rfp.b" in str(info.value)
+
+
+def test_apply_overrides_refuses_an_unknown_phase():
+    with pytest.raises(TimelineError, match="no phase tl.rfp.zzz"):
+        apply_overrides(FIXED, {"tl.rfp.zzz": {"low": 1, "likely": 2, "high": 3}})
+
+
+def test_overrides_from_table_keeps_only_valid_changes_and_reports_the_rest():
+    """Unchanged rows give no override, a changed valid row does, a bad row gives an error
+    (and no override), so the caller can keep the typed row without losing anything."""
+    rows = [{"id": p.id, "low": p.low, "likely": p.likely, "high": p.high} for p in FIXED]
+    rows[0].update(low=1, likely=2, high=3)       # valid change
+    rows[1].update(low=9)                         # 9 > likely 2.25: error
+    rows[2].update(high=None)                     # blank: error
+    overrides, errors = overrides_from_table(FIXED, rows)
+    assert overrides == {"tl.rfp.a": {"low": 1.0, "likely": 2.0, "high": 3.0}}
+    assert set(errors) == {"tl.rfp.b", "tl.rfp.c"}
+    assert "low ≤ most likely ≤ high" in errors["tl.rfp.b"] and "blank" in errors["tl.rfp.c"]
+    assert apply_overrides(FIXED, overrides)[0].kind == "user-entered"
+
+
+def test_value_per_month_hand_example_and_blanks_stay_blank():
+    # staff: 10/20/40 hours x 50/60/70 an hour = 500/1200/2800; plus backlog 100/200/300
+    assert value_per_month((10, 20, 40), (50, 60, 70), (100, 200, 300)) == (600.0, 1400.0, 3100.0)
+    assert value_per_month(None, None, (0, 1000, 2500)) == (0.0, 1000.0, 2500.0)
+    assert value_per_month() is None
+    assert value_per_month((None, None, None), (None, None, None), (None, None, None)) is None
+    with pytest.raises(TimelineError, match="fill in low, most likely and high"):
+        value_per_month(None, None, (100, None, 300))
+    with pytest.raises(TimelineError, match="both the hours saved"):
+        value_per_month((10, 20, 40), None, None)
+    with pytest.raises(TimelineError, match="low ≤ most likely ≤ high"):
+        value_per_month(None, None, (300, 200, 100))
+
+
+def test_peer_actuals_gives_plain_values_and_blanks_as_none():
+    d = peer_durations(PEERS)
+    w = peer_actuals(d, "washoe-nv")
+    assert w["award_to_golive_months"] == pytest.approx(WASHOE_AWARD_LIVE, abs=0.005)
+    assert w["award_to_golive_approximate"] is False and w["rfp_issued"] == "2012"
+    nodates = peer_actuals(d, "nodates-on")
+    assert nodates["contract_award"] is None and nodates["award_to_golive_months"] is None
+    json.dumps(w)  # plain values only
+    with pytest.raises(TimelineError, match="no peer deployment"):
+        peer_actuals(d, "atlantis")
+
+
+def test_duration_claims_are_kept_vendor_stated_with_their_route():
+    claims = pd.DataFrame([
+        {"claim_id": "cx-rfp-duration", "claimed_value": "12-24", "claim": "says 12 to 24",
+         "kind": "vendor-stated", "status": "unconfirmed", "research_note": None,
+         "source_id": "src-x"},
+        {"claim_id": "other", "claimed_value": "x", "claim": "y", "kind": "vendor-stated",
+         "status": "s", "research_note": "n", "source_id": "src-x"},
+    ])
+    rows = duration_claims(claims)
+    assert rows == [{"id": "cx-rfp-duration", "route": "traditional", "claimed_value": "12-24",
+                     "claim": "says 12 to 24", "kind": "vendor-stated", "status": "unconfirmed",
+                     "research_note": None, "source_id": "src-x"}]
+
+
+def test_benchmark_run_reports_both_engines_on_the_same_draws():
+    """benchmarks/bench_timeline.py keeps run() -> dict with both timings and their ratio
+    (tiny sizes here: the timing itself is the benchmark's job, not the test's)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_timeline.py"
+    spec = importlib.util.spec_from_file_location("bench_timeline", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    res = bench.run(draws=2_000, runs=1, loop_draws=200, loop_runs=1)
+    assert res["draws"] == 2_000 and res["phases"] == len(DEFAULT_PHASES)
+    assert res["target_ms"] == 100.0 and isinstance(res["meets_target"], bool)
+    assert res["loop_ms_scaled"] == pytest.approx(res["loop_ms_measured"] * 10, rel=0.01)
+    assert res["speedup"] == pytest.approx(res["loop_ms_scaled"] / res["vectorised_ms"], rel=0.05)
+    json.dumps(res)
+
+
+@pytest.mark.parametrize("method", ["pert", "triangular"])
+def test_phase_medians_are_the_distributions_and_match_the_draws(method):
+    """Each phase's reported median is its distribution's median: within sampling error of the
+    median of the engine's own draws, exact for a symmetric range, the same in both engines."""
+    from piggyback.timeline import _draw_matrix
+
+    res = simulate_timeline(DEFAULT_PHASES, START, draws=200_000, seed=2, method=method)
+    draws = _draw_matrix(method, np.random.default_rng(2), DEFAULT_PHASES, 200_000)
+    for phase, row, sample in zip(DEFAULT_PHASES, res.phases, np.median(draws, axis=1)):
+        # the sample median's standard error is well under 1% of the range at 200,000 draws
+        assert row["median"] == pytest.approx(sample, abs=0.005 * (phase.high - phase.low)), phase.id
+    # symmetric hand example: the PERT and triangular medians of (2, 5, 8) are 5
+    sym = [Phase(id="tl.rfp.s", route="traditional", name="s", low=2, likely=5, high=8),
+           fixed("tl.pb.a", "piggyback", 1.0), fixed("tl.impl.golive", "implementation", 10.0)]
+    assert simulate_timeline(sym, START, draws=100, method=method).phases[0]["median"] == \
+        pytest.approx(5.0, abs=1e-3)
+    loop = simulate_timeline_loop(DEFAULT_PHASES, START, draws=500, method=method)
+    assert [p["median"] for p in loop.phases] == [p["median"] for p in res.phases]

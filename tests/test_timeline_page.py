@@ -1,0 +1,279 @@
+"""Timeline page through AppTest: key figures, edits kept in the scenario, reset, calibration,
+value of time, vendor claims, meeting mode."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from piggyback import fmt
+from piggyback.timeline import (
+    first_of_next_month,
+    apply_calibration,
+    apply_overrides,
+    calibrate_implementation,
+    ordered_phases,
+    peer_durations,
+    phases_from_assumptions,
+    simulate_timeline,
+)
+
+GUELPH = "CA-CSD-3523008"
+PAGE = "pages/timeline.py"
+METRICS = ["Months saved (median)", "New RFP go-live (median)", "Piggyback go-live (median)",
+           "Chance piggyback is sooner"]
+
+
+def open_page(scenario: dict | None = None, meeting: bool = False, agency: str | None = GUELPH):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if agency:
+        at.query_params["agency"] = agency
+    if meeting:
+        at.query_params["meeting"] = "1"
+    if scenario is not None:
+        at.session_state["scenario"] = scenario
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
+def button(at, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def section(at) -> dict:
+    return at.session_state["scenario"]["timeline"]
+
+
+def expected(store, *, overrides=None, calibration=None, seed=0, draws=10_000, method="pert"):
+    """What the page should show, computed straight from the engine."""
+    phases = ordered_phases(phases_from_assumptions(store.assumptions("timeline")))
+    if calibration:
+        phases = apply_calibration(phases, calibration)
+    phases = apply_overrides(phases, overrides or {})
+    return simulate_timeline(phases, first_of_next_month(dt.date.today()), draws=draws, seed=seed,
+                             method=method)
+
+
+def test_page_asks_for_the_agency_first():
+    """Without an agency the page says to pick one and shows no figures."""
+    at = open_page(agency=None)
+    assert not at.metric
+    assert any("Pick your agency" in i.value for i in at.info)
+
+
+def test_key_figures_are_the_engines_numbers_with_their_ranges(store):
+    """The four metrics show the engine's median months saved, go-live months and probability
+    for the default start, seed 0 and 10,000 PERT draws, with P10-P90 and what they rest on."""
+    at = open_page()
+    assert [m.label for m in at.metric][:4] == METRICS
+    res = expected(store)
+    saved = metric(at, "Months saved (median)")
+    assert saved.value == fmt.months(res.months_saved["p50"])
+    assert saved.proto.delta == (f"P10–P90: {res.months_saved['p10']:.1f} to "
+                                 f"{res.months_saved['p90']:.1f}")
+    assert "10,000 draws" in saved.proto.help and "seed 0" in saved.proto.help
+    go_live = res.routes["piggyback"]["go_live"]["p50"]
+    pb = metric(at, "Piggyback go-live (median)")
+    assert pb.value == dt.date.fromisoformat(go_live).strftime("%b %Y")
+    assert go_live in pb.proto.help  # the exact day is one hover away
+    assert metric(at, "Chance piggyback is sooner").value == fmt.pct(
+        100 * res.prob_piggyback_faster, signed=False)
+    assert len(at.get("plotly_chart")) == 2  # Gantt and histogram
+    assert section(at)["seed"] == 0 and section(at)["draws"] == 10_000
+    assert section(at)["start"] == first_of_next_month(dt.date.today()).isoformat()
+
+
+def test_same_seed_same_numbers_and_a_new_seed_is_kept(store):
+    """Rerunning gives identical figures; a new seed changes the draws and is kept in the
+    scenario."""
+    at = open_page()
+    first = [(m.value, m.proto.delta) for m in at.metric]
+    at.run()
+    assert [(m.value, m.proto.delta) for m in at.metric] == first
+    at.number_input(key="tl_seed").set_value(7).run()
+    assert not at.exception
+    assert section(at)["seed"] == 7
+    res = expected(store, seed=7)
+    assert metric(at, "Months saved (median)").proto.delta == (
+        f"P10–P90: {res.months_saved['p10']:.1f} to {res.months_saved['p90']:.1f}")
+    assert "seed 7" in metric(at, "Months saved (median)").proto.help
+
+
+def test_a_loaded_scenario_replaces_the_settings_on_screen(store):
+    """When a scenario written elsewhere changes the section, the widgets follow it."""
+    at = open_page()
+    at.number_input(key="tl_seed").set_value(3).run()
+    scenario = at.session_state["scenario"]
+    scenario["timeline"] = {**scenario["timeline"], "seed": 11, "start": "2028-03-01",
+                            "value_of_time": {"backlog_cost": [10.0, 20.0, 30.0]}}
+    at.session_state["scenario"] = scenario
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="tl_seed").value == 11
+    assert at.date_input(key="tl_start").value == dt.date(2028, 3, 1)
+    assert at.number_input(key="tl_vot_backlog_cost_2").value == 30.0
+    assert "seed 11" in metric(at, "Months saved (median)").proto.help
+    assert any(m.label.startswith("Value of the months saved") for m in at.metric)
+
+
+def test_triangular_option_changes_the_spread(store):
+    """Choosing the triangular distribution reruns with it (and says why it is there)."""
+    at = open_page()
+    at.radio(key="tl_method").set_value("triangular").run()
+    res = expected(store, method="triangular")
+    assert metric(at, "Months saved (median)").value == fmt.months(res.months_saved["p50"])
+    assert section(at)["method"] == "triangular"
+    assert any("pessimistic" in c.value for c in at.caption)
+
+
+def test_overrides_in_the_scenario_drive_the_figures_and_are_marked_edited(store):
+    """Edits kept in the scenario section are applied and shown as 'edited by user'."""
+    edit = {"tl.rfp.needs": {"low": 6, "likely": 8, "high": 12}}
+    at = open_page({"timeline": {"overrides": edit}})
+    res = expected(store, overrides=edit)
+    assert res.months_saved["p50"] != expected(store).months_saved["p50"]
+    assert metric(at, "Months saved (median)").value == fmt.months(res.months_saved["p50"])
+    table = at.dataframe[0].value.set_index("id")
+    assert table.loc["tl.rfp.needs", "kind"] == "edited by user"
+    assert (table.loc["tl.rfp.needs", ["low", "likely", "high"]].tolist()) == [6, 8, 12]
+    assert table.loc["tl.rfp.drafting", "kind"] == fmt.kind("secondary")
+    assert "was 2 / 4 / 9 months" in table.loc["tl.rfp.needs", "note"]
+    assert section(at)["overrides"] == edit
+
+
+def test_an_invalid_override_is_reported_and_not_used(store):
+    """An out-of-order range in the scenario is shown with st.error; the figures use the defaults
+    and the edit is not thrown away."""
+    bad = {"tl.rfp.needs": {"low": 9, "likely": 4, "high": 2}}
+    at = open_page({"timeline": {"overrides": bad}})
+    assert any("low ≤ most likely ≤ high" in e.value for e in at.error)
+    assert metric(at, "Months saved (median)").value == fmt.months(
+        expected(store).months_saved["p50"])
+    assert section(at)["overrides"] == bad
+
+
+def test_reset_to_defaults_drops_edits_and_calibration(store):
+    """'Reset to defaults' empties the overrides and calibration and restores the seeded table."""
+    edit = {"tl.pb.legal": {"low": 3, "likely": 6, "high": 9}}
+    at = open_page({"timeline": {"overrides": edit}})
+    assert metric(at, "Months saved (median)").value == fmt.months(
+        expected(store, overrides=edit).months_saved["p50"])
+    button(at, "Reset to defaults").click().run()
+    assert not at.exception
+    assert section(at)["overrides"] == {} and "calibration" not in section(at)
+    assert metric(at, "Months saved (median)").value == fmt.months(
+        expected(store).months_saved["p50"])
+    table = at.dataframe[0].value.set_index("id")
+    assert "edited by user" not in set(table["kind"])
+    assert table.loc["tl.pb.legal", "likely"] == 1.0
+
+
+def test_calibration_button_sets_implementation_from_peers_and_records_it(store):
+    """The calibration button records the peers' range in the scenario, shows it as derived,
+    says how many peers informed it, and the figures use it."""
+    at = open_page()
+    button(at, "Set implementation from the most similar peers").click().run()
+    assert not at.exception
+    cal = section(at)["calibration"]
+    assert len(cal["similar_ids"]) == 5 and cal["n_peers"] >= 1
+    want = calibrate_implementation(peer_durations(store.peers()), cal["similar_ids"])
+    assert {k: cal[k] for k in ("low", "likely", "high", "n_peers", "peer_ids", "basis")} == {
+        k: want[k] for k in ("low", "likely", "high", "n_peers", "peer_ids", "basis")}
+    table = at.dataframe[0].value.set_index("id")
+    assert table.loc["tl.impl.golive", "kind"] == fmt.kind("derived")
+    assert table.loc["tl.impl.golive", "likely"] == want["likely"]
+    assert any(f"same {want['n_peers']} peer(s)" in s.value for s in at.success)
+    res = expected(store, calibration=cal)
+    assert res.routes["piggyback"]["go_live"]["p50"] in metric(
+        at, "Piggyback go-live (median)").proto.help
+    button(at, "Remove the calibration").click().run()
+    assert "calibration" not in section(at)
+    assert at.dataframe[0].value.set_index("id").loc["tl.impl.golive", "kind"] == fmt.kind(
+        "assumption")
+
+
+def test_peers_durations_table_shows_spans_and_precision():
+    """The calibration table lists the peers with dates, their spans with precision, and Washoe's
+    28.3-month award to go-live."""
+    at = open_page()
+    table = at.dataframe[1].value
+    washoe = table[table["peer"].str.startswith("Washoe")].iloc[0]
+    assert washoe["award_to_golive"] == "28.3 mo (day)"
+    assert washoe["rfp_to_award"].startswith("≈")  # the RFP date is year-only
+    assert (table["contract_award"] == fmt.BLANK).any()  # a blank stays blank
+
+
+def test_value_of_time_is_blank_until_entered_then_a_money_range(store):
+    """No value is computed by default; entering a backlog cost range gives the money range of
+    the months saved; a half-filled range is an error, not a guess."""
+    at = open_page()
+    assert not any(m.label.startswith("Value of the months saved") for m in at.metric)
+    assert any("Not computed" in c.value for c in at.caption)
+    for i, v in enumerate((1000.0, 2000.0, 4000.0)):
+        at.number_input(key=f"tl_vot_backlog_cost_{i}").set_value(v)
+    at.run()
+    value = metric(at, "Value of the months saved (median, CAD)")
+    res = simulate_timeline(
+        apply_overrides(ordered_phases(phases_from_assumptions(store.assumptions("timeline"))), {}),
+        first_of_next_month(dt.date.today()), draws=10_000, seed=0,
+        value_per_month=(1000.0, 2000.0, 4000.0))
+    assert value.value == fmt.money(res.value_of_time["p50"], "CAD")
+    assert section(at)["value_of_time"]["backlog_cost"] == [1000.0, 2000.0, 4000.0]
+    # the months figures do not move when a value of time is added
+    assert metric(at, "Months saved (median)").value == fmt.months(res.months_saved["p50"])
+    half = open_page()
+    half.number_input(key="tl_vot_backlog_cost_0").set_value(500.0).run()
+    assert any("fill in low, most likely and high" in e.value for e in half.error)
+    assert not any(m.label.startswith("Value of the months saved") for m in half.metric)
+
+
+def test_vendor_claims_are_shown_beside_the_model_as_vendor_stated(store):
+    """The vendor's 12-24 months and 'a matter of months' appear, labelled vendor-stated, next to
+    the model's decision-to-contract months."""
+    at = open_page()
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Vendor-stated** (New RFP)" in text and "12" in text and "24" in text
+    assert "a matter of months" in text
+    award = expected(store).routes["traditional"]["award_months"]
+    assert f"median {award['p50']:.1f} months" in text
+
+
+def test_candidate_peer_shows_its_actual_durations():
+    """With ?peer=washoe-nv the page states the peer's published dates and award-to-go-live time."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["agency"] = GUELPH
+    at.query_params["peer"] = "washoe-nv"
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    text = " ".join(c.value for c in at.caption)
+    assert "Its contract award to go-live took 28.3 months (day precision)" in text
+
+
+def test_meeting_mode_hides_the_editing_controls():
+    """In meeting mode the assumptions are a read-only table and the edit buttons are gone."""
+    at = open_page(meeting=True)
+    labels = [b.label for b in at.button]
+    assert "Reset to defaults" not in labels
+    assert "Set implementation from the most similar peers" not in labels
+    assert [m.label for m in at.metric][:4] == METRICS
+    assert all(n.disabled for n in at.number_input if n.key.startswith("tl_"))
+    assert at.radio(key="tl_method").disabled
+
+
+@pytest.mark.parametrize("agency", ["US-CO-48453"])
+def test_a_us_agency_gets_usd_for_the_value_of_time(agency):
+    """The money inputs follow the agency's currency."""
+    at = open_page(agency=agency)
+    assert any("(USD)" in n.label for n in at.number_input)
