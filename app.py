@@ -13,12 +13,12 @@ HERE = Path(__file__).resolve().parent
 # maps a URL to a pages/ file of that name and would run it without this frame.
 PAGES = [
     ("pages/home.py", "Overview", "overview", ":material/home:", "Decide"),
-    ("pages/peers.py", "Peers", "peers", ":material/groups:", "Decide"),
-    ("pages/compliance.py", "Compliance", "compliance", ":material/gavel:", "Decide"),
-    ("pages/timeline.py", "Timeline", "timeline", ":material/schedule:", "Decide"),
+    ("pages/peer_ranking.py", "Peers", "peers", ":material/groups:", "Decide"),
+    ("pages/compliance_checklist.py", "Compliance", "compliance", ":material/gavel:", "Decide"),
+    ("pages/timeline_savings.py", "Timeline", "timeline", ":material/schedule:", "Decide"),
     ("pages/pricing.py", "Cost", "cost", ":material/payments:", "Decide"),
     ("pages/business_case.py", "Business case", "business-case", ":material/description:", "Decide"),
-    ("pages/prospects.py", "Prospects", "prospects", ":material/travel_explore:", "Sell"),
+    ("pages/prospect_list.py", "Prospects", "prospects", ":material/travel_explore:", "Sell"),
     ("pages/data_sources.py", "Data & sources", "data", ":material/database:", "Data"),
 ]
 

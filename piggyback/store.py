@@ -39,6 +39,14 @@ USER_TABLES = {
 }
 
 LIST_COLUMNS = {"deployments": ["module_codes", "source_urls"]}
+# Columns stored as numbers, per table (everything else in data/ stays text as written).
+NUMERIC_COLUMNS = {
+    "assumptions": ("value", "low", "high"),
+    "contracts": ("value", "term_years"),
+    "outcomes": ("before", "after"),
+    "price_items": ("amount", "escalation_pct", "price_year", "years"),
+    "thresholds": ("amount",),
+}
 
 
 def default_db_path() -> Path:
@@ -407,9 +415,8 @@ def build(path: Path | str | None = None, data_dir: Path | None = None, force: b
             frame[col] = pd.to_numeric(frame[col], errors="coerce")
         extra["assumptions"] = frame
     for name, frame in extra.items():
-        for col in frame.columns:
-            if col in {"amount", "value", "before", "after", "escalation_pct", "price_year", "years",
-                       "term_years", "low", "high"}:
+        for col in NUMERIC_COLUMNS.get(name, ()):
+            if col in frame.columns:
                 frame[col] = pd.to_numeric(frame[col], errors="coerce")
 
     say(0.6, "Writing the database")

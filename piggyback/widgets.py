@@ -123,14 +123,17 @@ def frame(store: Store) -> AgencyProfile | None:
         meeting = st.toggle("Meeting mode", key="meeting",
                             help="Larger type and charts, decision figures only, no editing controls.")
         profile = None
-        if geo:
+        if geo and not meeting:  # meeting mode hides editing controls; the values persist
             with st.expander("What the census does not know", expanded=False):
-                st.multiselect("Modules needed", list(MODULES), format_func=MODULES.__getitem__, key="in_modules")
+                st.multiselect("Modules needed", list(MODULES), format_func=MODULES.__getitem__, key="in_modules",
+                               persist_state="session")
                 st.number_input("Permits a year", min_value=0, max_value=10_000_000, step=100, value=None,
-                                key="in_permits", placeholder="unknown")
+                                key="in_permits", placeholder="unknown", persist_state="session")
                 st.number_input("Staff users", min_value=0, max_value=1_000_000, step=5, value=None,
-                                key="in_users", placeholder="unknown")
-                st.text_input("Current system", max_chars=200, key="in_system", placeholder="e.g. AMANDA, Hansen")
+                                key="in_users", placeholder="unknown", persist_state="session")
+                st.text_input("Current system", max_chars=200, key="in_system", placeholder="e.g. AMANDA, Hansen",
+                              persist_state="session")
+        if geo:
             row = store.jurisdictions().set_index("geo_id").loc[geo]
             profile = profile_from_row(
                 {**row.to_dict(), "geo_id": geo}, permit_volume=st.session_state.get("in_permits"),

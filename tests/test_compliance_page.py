@@ -25,7 +25,7 @@ def open_page(**params) -> AppTest:
     for key, value in params.items():
         at.query_params[key] = value
     at.run()
-    at.switch_page("pages/compliance.py")
+    at.switch_page("pages/compliance_checklist.py")
     at.run()
     assert not at.exception, at.exception
     return at

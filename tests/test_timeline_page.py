@@ -22,7 +22,7 @@ from piggyback.timeline import (
 )
 
 GUELPH = "CA-CSD-3523008"
-PAGE = "pages/timeline.py"
+PAGE = "pages/timeline_savings.py"
 METRICS = ["Months saved (median)", "New RFP go-live (median)", "Piggyback go-live (median)",
            "Chance piggyback is sooner"]
 
