@@ -4,7 +4,8 @@
 
 Each session (its own Chromium context, so its own Streamlit session) opens a link for a
 different agency, visits Overview, Peers, Timeline and Cost, and checks that every page shows
-its own agency (no state leaking between sessions). Prints the time each page took to render
+its own agency (no state leaking between sessions), then saves a scenario from the Business case
+page; afterwards every scenario must be in the database under its own agency. Prints the time each page took to render
 (median and 90th percentile over sessions) and the number of errors. The server runs on a copy
 of the database on 127.0.0.1 only; the run is bounded (one pass per session, 5-minute cap).
 """
@@ -37,7 +38,7 @@ AGENCIES = [  # (geo_id, name shown in the sidebar picker)
     ("US-PL-48-000-19000", "Dallas, TX"), ("US-CO-12011", "Broward County, FL"), ("US-CO-32031", "Washoe County, NV"),
     ("US-PL-06-107-82954", "Visalia, CA"), ("US-PL-04-025-57380", "Prescott, AZ"), ("US-CO-17031", "Cook County, IL"),
 ]
-PAGES = ["overview", "peers", "timeline", "cost"]
+PAGES = ["overview", "peers", "timeline", "cost", "business-case"]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
@@ -68,6 +69,16 @@ async def _session(browser, url: str, geo: str, name: str, timings: dict, errors
                 errors.append(f"{geo} on {path}: the picker shows {shown!r}")
             if await page.locator("[data-testid='stException']").count():
                 errors.append(f"{geo} on {path}: exception on the page")
+        # Save this session's analysis as a scenario from the Business case page.
+        t = time.perf_counter()
+        name_box = page.get_by_role("textbox", name="Scenario name")
+        await name_box.fill(f"load {geo}")
+        await name_box.press("Enter")
+        await page.wait_for_function(WAIT_JS, timeout=120_000)
+        await page.get_by_role("button", name="Save scenario").click()
+        await page.wait_for_timeout(300)
+        await page.wait_for_function(WAIT_JS, timeout=120_000)
+        timings.setdefault("save scenario", []).append(time.perf_counter() - t)
     except Exception as exc:  # report, do not hide, what failed
         errors.append(f"{geo}: {type(exc).__name__}: {exc}")
     finally:
@@ -91,7 +102,8 @@ async def _run(url: str, sessions: int) -> dict:
     summary = {path: {"median_s": round(statistics.median(v), 2),
                       "p90_s": round(sorted(v)[max(0, int(len(v) * 0.9) - 1)], 2), "n": len(v)}
                for path, v in timings.items()}
-    return {"sessions": sessions, "wall_s": round(wall, 1), "pages": summary, "errors": errors}
+    return {"sessions": sessions, "wall_s": round(wall, 1), "pages": summary, "errors": errors,
+            "agencies": [g for g, _ in chosen]}
 
 
 def run(sessions: int = 20) -> dict:
@@ -114,10 +126,24 @@ def run(sessions: int = 20) -> dict:
                 break
             except OSError:
                 time.sleep(0.2)
-        return asyncio.run(_run(url, sessions))
+        result = asyncio.run(_run(url, sessions))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    result["saved"] = _saved_scenarios(db)
+    return result
+
+
+def _saved_scenarios(db: Path) -> dict[str, str | None]:
+    """Scenario name -> its agency, read back from the database after the server stopped."""
+    from piggyback.scenarios import open_scenario_store
+    from piggyback.store import Store
+
+    store = Store.open(db, read_only=True)
+    try:
+        return {s.name: s.agency_geo for s in open_scenario_store(store).list()}
+    finally:
+        store.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
-    return 1 if result["errors"] else 0
+    lost = [g for g in result["agencies"] if result["saved"].get(f"load {g}") != g]
+    print(f"scenarios saved: {len(result['saved'])}; lost or crossed: {len(lost)}")
+    return 1 if result["errors"] or lost else 0
 
 
 if __name__ == "__main__":

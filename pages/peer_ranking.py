@@ -145,7 +145,7 @@ candidates = peer_data.filter_peers(everyone, exclude_geo_id=profile.geo_id, **c
 scored = scored_all[scored_all["deployment_id"].isin(candidates["deployment_id"])]
 own = everyone[everyone["geo_id"] == profile.geo_id]
 if not own.empty:
-    st.caption(f"Your own deployment on file ({', '.join(own['jurisdiction'])}) is not counted as a peer.")
+    st.caption(f"Your own deployment on file ({', '.join(fmt.md_escape(j) for j in own['jurisdiction'])}) is not counted as a peer.")
 if scored.empty:
     st.warning("No peer deployment matches these filters. Clear a filter to see peers again.")
     st.session_state["_peers_seen"] = copy.deepcopy(section)
@@ -167,19 +167,19 @@ m[3].metric("Top three", "stable" if rob["stable"] else "fragile",
 
 if rob["stable"]:
     st.success(f"The top three are stable when any weight moves ±20% ({rob['checked']} moves checked): "
-               f"{', '.join(top3)}.", icon=":material/verified:")
+               f"{', '.join(fmt.md_escape(t) for t in top3)}.", icon=":material/verified:")
 else:
     change = rob["changes"][0]
     others = len(rob["changes"]) - 1
     order_only = "" if change["set_changed"] else " (the same three, in a new order)"
     st.warning(f"Fragile: moving {DIMENSION_LABELS[change['dimension']].lower()} {change['direction']} changes "
-               f"the top three to {', '.join(change['top'])}{order_only}"
+               f"the top three to {', '.join(fmt.md_escape(t) for t in change['top'])}{order_only}"
                + (f"; {others} other move{'s' if others != 1 else ''} of ±20% also change{'s' if others == 1 else ''} it."
-                  if others else ".") + f" Now: {', '.join(top3)}.", icon=":material/warning:")
+                  if others else ".") + f" Now: {', '.join(fmt.md_escape(t) for t in top3)}.", icon=":material/warning:")
 last = st.session_state.get("_peers_last")
 if last and last["weights"] != pct(weights) and last["filters"] == section["filters"]:
     if last["top"] != top3:
-        st.info(f"With the new weights the top three changed: it was {', '.join(last['top'])}.",
+        st.info(f"With the new weights the top three changed: it was {', '.join(fmt.md_escape(t) for t in last['top'])}.",
                 icon=":material/swap_vert:")
     else:
         st.caption("With the new weights the top three did not change.")
@@ -301,7 +301,7 @@ if flash:
 
 
 def contact_form(dep_id: str) -> None:
-    with st.expander(f"Add a public contact point for {names[dep_id]} (data steward)"):
+    with st.expander(f"Add a public contact point for {fmt.md_escape(names[dep_id])} (data steward)"):
         with st.form(f"peers_contact_{dep_id}", clear_on_submit=False):
             department = st.text_input("Department or public role", max_chars=200,
                                        placeholder="e.g. City of Guelph, Building Services")
@@ -322,7 +322,7 @@ def contact_form(dep_id: str) -> None:
                 except PiggybackError as exc:
                     st.error(str(exc))
                     return
-                st.session_state["_peers_flash"] = f"Saved a contact point for {names[dep_id]} (recorded in the audit log)."
+                st.session_state["_peers_flash"] = f"Saved a contact point for {fmt.md_escape(names[dep_id])} (recorded in the audit log)."
                 st.rerun()
 
 
@@ -336,7 +336,7 @@ for dep_id in targets:
         st.error(str(exc))
         continue
     if contacts.empty:
-        st.info(f"No public contact on file for {row['jurisdiction']}.", icon=":material/contact_support:")
+        st.info(f"No public contact on file for {fmt.md_escape(row['jurisdiction'])}.", icon=":material/contact_support:")
         if edits_on:
             contact_form(dep_id)
     else:
@@ -356,7 +356,7 @@ for dep_id in targets:
 
 intro_id = chosen or ranked_ids[0]
 intro_row = by_id.loc[intro_id]
-with st.expander(f"Ask for an introduction to {intro_row['jurisdiction']}", expanded=bool(chosen),
+with st.expander(f"Ask for an introduction to {fmt.md_escape(intro_row['jurisdiction'])}", expanded=bool(chosen),
                  icon=":material/mail:"):
     contacts = peer_data.contacts_for(store, intro_id)
     first = contacts.iloc[0].to_dict() if not contacts.empty else None

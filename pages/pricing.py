@@ -333,7 +333,7 @@ except PiggybackError as exc:
 if analysis is not None:
     trad, pig = analysis.traditional, analysis.piggyback
     a_rfp, a_dd = defaults[ROUTE_ASSUMPTION["traditional"]], defaults[ROUTE_ASSUMPTION["piggyback"]]
-    basis = (f"{peer_name}'s price lines scaled to {profile.name}" if analysis.basis == "peer"
+    basis = (f"{fmt.md_escape(peer_name)}'s price lines scaled to {profile.name}" if analysis.basis == "peer"
              else "your quote for this contract")
 
     def procurement_help(rc, a) -> str:
@@ -383,8 +383,8 @@ if analysis is not None:
     with tab_items:
         show_items(pig.tco, "cost_items")
         if analysis.basis == "peer":
-            st.caption(f"Fixed and yearly amounts are {peer_name}'s own totals, scaled by population to the power "
-                       f"of the size elasticity; {peer_name}'s population: "
+            st.caption(f"Fixed and yearly amounts are {fmt.md_escape(peer_name)}'s own totals, scaled by population to the power "
+                       f"of the size elasticity; {fmt.md_escape(peer_name)}'s population: "
                        f"{fmt.md_escape(population_notes.get(peer_id, 'unknown'))}. Our population: "
                        f"{fmt.integer(profile.population)} (census).")
         for w in pig.tco.warnings:
@@ -423,13 +423,13 @@ if saved:
                     help="Your quote lines as entered (not scaled: the quote is for us), brought to today's prices "
                          "and currency, without procurement cost.")
         if peer_tco is not None:
-            c[1].metric(f"{peer_name} scaled: {h}-year cost", fmt.money(peer_tco.total, currency),
-                        help=f"{peer_name}'s price lines scaled to {profile.name}, without procurement cost.")
+            c[1].metric(f"{fmt.md_escape(peer_name)} scaled: {h}-year cost", fmt.money(peer_tco.total, currency),
+                        help=f"{fmt.md_escape(peer_name)}'s price lines scaled to {profile.name}, without procurement cost.")
             c[2].metric("Quote minus scaled peer", fmt.money(quote_tco.total - peer_tco.total, currency),
                         help="Negative: the quote is below the peer's prices scaled to our size.")
             fig = peer_compare_figure({"quote": quote_tco, peer_id: peer_tco},
-                                      labels={"quote": "Your quote", peer_id: f"{peer_name} scaled"})
-            fig.update_layout(title_text=f"Your quote vs {peer_name} scaled")
+                                      labels={"quote": "Your quote", peer_id: f"{fmt.md_escape(peer_name)} scaled"})
+            fig.update_layout(title_text=f"Your quote vs {fmt.md_escape(peer_name)} scaled")
             st.plotly_chart(fig, width="stretch", key="cost_quote_chart")
         else:
             c[1].caption(f"No price schedule on file for {fmt.md_escape(peer_name)}: nothing to compare the quote "

@@ -153,6 +153,13 @@ def page(browser):
 def wait_for_app(page) -> None:
     """Wait until Streamlit has finished the current run (no sleeping)."""
     page.wait_for_selector("[data-testid='stApp']")
+    # After an interaction the rerun may not have started yet: give it a moment to start.
+    try:
+        page.wait_for_function(
+            "() => document.querySelector(\"[data-testid='stApp']\")"
+            ".getAttribute('data-test-script-state') === 'running'", timeout=700)
+    except Exception:  # it was quick, or nothing reran: both fine
+        pass
     # 'notRunning' is also the state before the first run starts, so wait for content too.
     page.wait_for_function(
         "() => { const a = document.querySelector(\"[data-testid='stApp']\");"
