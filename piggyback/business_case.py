@@ -44,7 +44,7 @@ from . import pricing as pr
 from . import similarity as sim
 from . import timeline as tl
 from .errors import PiggybackError
-from .models import MODULES, VEHICLES, AgencyProfile, Assumption
+from .models import MODULES, VEHICLES, AgencyProfile, Assumption, is_blank
 from .scenarios import snapshot_for
 
 TOP_PEERS = 5
@@ -112,20 +112,10 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, (list, tuple)) and not value:
-        return True
-    return isinstance(value, str) and value.strip() == ""
 
 
 def _clean(value: Any) -> Any:
-    return None if _blank(value) else value
+    return None if is_blank(value) else value
 
 
 def _section(settings: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
@@ -134,7 +124,7 @@ def _section(settings: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
 
 
 def _date(value: Any, what: str) -> dt.date | None:
-    if _blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, dt.datetime):
         return value.date()
@@ -147,7 +137,7 @@ def _date(value: Any, what: str) -> dt.date | None:
 
 
 def _split_urls(value: Any) -> list[str]:
-    if _blank(value):
+    if is_blank(value):
         return []
     if isinstance(value, (list, tuple)):
         items = value
@@ -159,7 +149,7 @@ def _split_urls(value: Any) -> list[str]:
 
 
 def _num(value: Any) -> float | None:
-    if _blank(value):
+    if is_blank(value):
         return None
     try:
         out = float(value)
@@ -200,7 +190,7 @@ class _SourceBook:
 
     def add_unaddressed(self, source_id: Any, used_for: str, *, confidence: str | None = None) -> None:
         """A source on file without a web address (e.g. a vendor article known by title only)."""
-        meta = self.by_id.get(str(source_id)) if not _blank(source_id) else None
+        meta = self.by_id.get(str(source_id)) if not is_blank(source_id) else None
         if meta is None:
             return
         key = f"source:{source_id}"
@@ -214,11 +204,11 @@ class _SourceBook:
             entry["used_for"].append(used_for)
 
     def title_of(self, source_id: Any) -> str | None:
-        entry = self.by_id.get(str(source_id)) if not _blank(source_id) else None
+        entry = self.by_id.get(str(source_id)) if not is_blank(source_id) else None
         return (entry.get("title") or entry.get("publisher")) if entry else None
 
     def url_of(self, source_id: Any) -> str | None:
-        entry = self.by_id.get(str(source_id)) if not _blank(source_id) else None
+        entry = self.by_id.get(str(source_id)) if not is_blank(source_id) else None
         return entry["url"] if entry else None
 
     def rows(self) -> list[dict[str, Any]]:
@@ -510,11 +500,11 @@ def evidence_map(rows: list[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, list[str]]] = {}
     for row in rows:
         rid = row.get("rule_id")
-        if _blank(rid):
+        if is_blank(rid):
             continue
         slot = out.setdefault(str(rid), {"note": [], "document": [], "link": []})
         for field in ("note", "document", "link"):
-            if not _blank(row.get(field)):
+            if not is_blank(row.get(field)):
                 slot[field].append(str(row[field]).strip())
     return {rid: {k: "; ".join(v) for k, v in slot.items() if v} for rid, slot in out.items()}
 
@@ -606,7 +596,7 @@ def _risks(store, profile, peer, contract, peers, timeline, cost, compliance, as
         add("high", "contract", f"No contract record is on file for {peer['jurisdiction']}: every contract fact "
             "(clause, advertising, expiry, value) is unknown.", "data/peers/contracts.csv")
     else:
-        unknown = [label for f, label in CONTRACT_FACTS.items() if _blank(contract.get(f))]
+        unknown = [label for f, label in CONTRACT_FACTS.items() if is_blank(contract.get(f))]
         if (contract.get("vehicle") or "unknown") == "unknown":
             unknown.insert(0, "how it was procured (contract vehicle)")
         if unknown:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+from .models import is_blank
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from piggyback.models import CA_PROVINCES, MODULES, US_STATES, check_region, normalize_country
@@ -209,14 +210,6 @@ class RuleResult(_Record):
 
 # --------------------------------------------------------------------------- loading
 
-def _blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, str) and value.strip() == ""
 
 
 def _read_rows(source: str | Path | pd.DataFrame | None, filename: str) -> list[dict[str, Any]]:
@@ -231,7 +224,7 @@ def _read_rows(source: str | Path | pd.DataFrame | None, filename: str) -> list[
                                       f"data/compliance/{filename}")
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
-    return [{str(k): (None if _blank(v) else v) for k, v in row.items()} for row in rows]
+    return [{str(k): (None if is_blank(v) else v) for k, v in row.items()} for row in rows]
 
 
 def _validation_message(where: str, exc: Exception) -> str:
@@ -372,7 +365,7 @@ def _as_mapping(obj: Any, what: str) -> dict[str, Any]:
 
 
 def _as_bool(value: Any, field: str) -> bool | None:
-    if _blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, bool):
         return value
@@ -385,7 +378,7 @@ def _as_bool(value: Any, field: str) -> bool | None:
 
 
 def _as_modules(value: Any) -> list[str]:
-    if _blank(value):
+    if is_blank(value):
         return []
     items = value.split(";") if isinstance(value, str) else list(value)
     return [str(m).strip() for m in items if str(m).strip()]
@@ -393,7 +386,7 @@ def _as_modules(value: Any) -> list[str]:
 
 def date_span(value: Any) -> tuple[dt.date, dt.date] | None:
     """First and last day a (partial) date can mean: '2023-06' -> 2023-06-01 .. 2023-06-30."""
-    if _blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, dt.datetime):
         value = value.date()
@@ -444,21 +437,21 @@ class _Context:
 
         self.has_contract = contract is not None
         facts = _as_mapping(contract, "contract")
-        self.lead_agency = None if _blank(facts.get("lead_agency")) else str(facts["lead_agency"])
-        self.vehicle = None if _blank(facts.get("vehicle")) else str(facts["vehicle"])
-        self.solicitation_id = None if _blank(facts.get("solicitation_id")) else str(facts["solicitation_id"])
+        self.lead_agency = None if is_blank(facts.get("lead_agency")) else str(facts["lead_agency"])
+        self.vehicle = None if is_blank(facts.get("vehicle")) else str(facts["vehicle"])
+        self.solicitation_id = None if is_blank(facts.get("solicitation_id")) else str(facts["solicitation_id"])
         self.lead_is_public = _as_bool(facts.get("lead_is_public"), "lead_is_public")
         self.publicly_advertised = _as_bool(facts.get("publicly_advertised"), "publicly_advertised")
         self.coop_clause = _as_bool(facts.get("coop_clause"), "coop_clause")
-        self.expiry_date = None if _blank(facts.get("expiry_date")) else facts["expiry_date"]
+        self.expiry_date = None if is_blank(facts.get("expiry_date")) else facts["expiry_date"]
         self.expiry_span = date_span(self.expiry_date)
-        self.renewals = None if _blank(facts.get("renewals")) else str(facts["renewals"])
+        self.renewals = None if is_blank(facts.get("renewals")) else str(facts["renewals"])
         self.scope_modules = _as_modules(facts.get("scope_modules"))
 
-        self.value = None if _blank(value) else float(value)
+        self.value = None if is_blank(value) else float(value)
         if self.value is not None and (self.value < 0 or math.isinf(self.value)):
             raise ValueError(f"estimated value {value!r} must be a positive amount")
-        self.currency = None if _blank(currency) else str(currency).upper()
+        self.currency = None if is_blank(currency) else str(currency).upper()
         if self.value is not None and self.currency not in ("CAD", "USD"):
             raise ValueError("give the currency of the estimated value: CAD or USD")
         self.federal_funds = bool(federal_funds)
@@ -620,7 +613,7 @@ def _evidence_text(rule_id: str, item: Any) -> str | None:
     parts = []
     for field, label in (("note", ""), ("document", "document: "), ("link", "link: ")):
         value = item.get(field)
-        if not _blank(value):
+        if not is_blank(value):
             parts.append(f"{label}{str(value).strip()}")
     return "; ".join(parts) or None
 

@@ -24,6 +24,7 @@ import pandas as pd
 from . import compliance
 from .errors import PiggybackError, StoreError, UnknownPeer
 from .store import Store, current_user
+from .models import is_blank
 
 NOTE_MAX = 2000
 DOCUMENT_MAX = 300
@@ -91,16 +92,12 @@ def parse_scope(scope: str) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------- contract facts
 
-def _blank(value: Any) -> bool:
-    return compliance._blank(value)
-
-
 def _text(value: Any) -> str | None:
-    return None if _blank(value) else str(value).strip()
+    return None if is_blank(value) else str(value).strip()
 
 
 def _bool(value: Any, field_name: str) -> bool | None:
-    if _blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, bool):
         return value
@@ -114,7 +111,7 @@ def _bool(value: Any, field_name: str) -> bool | None:
 
 
 def _number(value: Any) -> float | None:
-    if _blank(value):
+    if is_blank(value):
         return None
     try:
         return float(value)
@@ -140,9 +137,9 @@ def contract_for(store: Store, deployment_id: str) -> dict | None:
         elif key in _NUMBER_FIELDS:
             facts[key] = _number(value)
         elif key == "scope_modules":
-            facts[key] = [] if _blank(value) else [m.strip() for m in str(value).split(";") if m.strip()]
+            facts[key] = [] if is_blank(value) else [m.strip() for m in str(value).split(";") if m.strip()]
         elif key == "source_urls":
-            facts[key] = [] if _blank(value) else [u.strip() for u in str(value).split(" ; ") if u.strip()]
+            facts[key] = [] if is_blank(value) else [u.strip() for u in str(value).split(" ; ") if u.strip()]
         else:
             facts[key] = _text(value)
     # The table has no column for it yet: whether the lead agency is a public body stays unknown.
@@ -246,7 +243,7 @@ def evidence_items(store: Store, scope: str) -> list[dict]:
                            "WHERE scope = ? ORDER BY ts, evidence_id", [scope])
     items = []
     for row in frame.to_dict("records"):
-        item = {k: (None if _blank(v) else v) for k, v in row.items()}
+        item = {k: (None if is_blank(v) else v) for k, v in row.items()}
         if isinstance(item["ts"], pd.Timestamp):
             item["ts"] = item["ts"].to_pydatetime()
         items.append(item)

@@ -62,6 +62,19 @@ COUNTRY_ALIASES = {"CA": "CA", "CAN": "CA", "CANADA": "CA", "US": "US", "USA": "
 PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
+def is_blank(value) -> bool:
+    """Unknown: None, NaN, pandas' NA/NaT, an empty or all-space string, an empty list."""
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    if type(value).__name__ in {"NAType", "NaTType"}:
+        return True
+    if isinstance(value, (list, tuple)) and not value:
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
 def normalize_country(value: str) -> str:
     """Map 'Canada', 'CAN', 'USA', … to the two codes the store uses."""
     code = COUNTRY_ALIASES.get(str(value).strip().upper())

@@ -53,7 +53,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import PiggybackError
-from .models import AgencyProfile
+from .models import AgencyProfile, is_blank
 
 PAYLOAD_SCHEMA = 1
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
@@ -386,14 +386,6 @@ def open_scenario_store(store) -> ScenarioStore:
 
 # -- payloads ------------------------------------------------------------------------------
 
-def _blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, str) and value.strip() == ""
 
 
 def scope_key(geo_id: str, peer_id: str) -> str:
@@ -424,13 +416,13 @@ def snapshot_for(store, geo_id: str | None, peer_id: str | None) -> dict[str, An
                                       "WHERE scope = ? ORDER BY ts, evidence_id", [scope]).fetchall()
         keys = ("evidence_id", "scope", "rule_id", "note", "document", "link", "who")
         for row in rows:
-            out["evidence"].append({k: (None if _blank(v) else str(v)) for k, v in zip(keys, row[:7])}
+            out["evidence"].append({k: (None if is_blank(v) else str(v)) for k, v in zip(keys, row[:7])}
                                    | {"ts": _iso(row[7])})
     return out
 
 
 def _iso(value: Any) -> str | None:
-    if _blank(value):
+    if is_blank(value):
         return None
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 

@@ -59,7 +59,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from piggyback.errors import PiggybackError
-from piggyback.models import SourceKind, check_partial_date, partial_date_mid
+from piggyback.models import SourceKind, check_partial_date, is_blank, partial_date_mid
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TIMELINE_CSV = DATA_DIR / "assumptions" / "timeline.csv"
@@ -114,14 +114,6 @@ class Phase(BaseModel):
 # --------------------------------------------------------------------------- assumptions
 
 
-def _blank(value: Any) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip() == ""
-
-
 def _route_of(assumption_id: str) -> str | None:
     for prefix, route in ID_PREFIX_ROUTE.items():
         if assumption_id.startswith(prefix):
@@ -147,7 +139,7 @@ def phases_from_assumptions(
     for rec in records:
         aid = str(rec.get("assumption_id", "")).strip()
         group = rec.get("group_name")
-        if not _blank(group) and str(group).strip() != "timeline":
+        if not is_blank(group) and str(group).strip() != "timeline":
             continue
         route = _route_of(aid)
         if route is None:
@@ -155,18 +147,18 @@ def phases_from_assumptions(
         unit = str(rec.get("unit") or "months").strip().lower()
         if unit not in ("months", "month"):
             raise TimelineError(f"{aid}: unit is {unit!r}; timeline phases must be in months")
-        if _blank(rec.get("value")):
+        if is_blank(rec.get("value")):
             raise TimelineError(f"{aid}: the most likely value (value) is blank; enter months")
         likely = float(rec["value"])
-        low = likely if _blank(rec.get("low")) else float(rec["low"])
-        high = likely if _blank(rec.get("high")) else float(rec["high"])
+        low = likely if is_blank(rec.get("low")) else float(rec["low"])
+        high = likely if is_blank(rec.get("high")) else float(rec["high"])
         kind = rec.get("kind")
         try:
             phases.append(Phase(
                 id=aid, route=route, name=str(rec.get("name") or aid), low=low, likely=likely,
-                high=high, kind="assumption" if _blank(kind) else str(kind).strip(),
-                source_url=None if _blank(rec.get("source_url")) else str(rec["source_url"]),
-                note=None if _blank(rec.get("note")) else str(rec["note"]),
+                high=high, kind="assumption" if is_blank(kind) else str(kind).strip(),
+                source_url=None if is_blank(rec.get("source_url")) else str(rec["source_url"]),
+                note=None if is_blank(rec.get("note")) else str(rec["note"]),
             ))
         except ValueError as exc:
             raise TimelineError(f"{aid}: {exc}") from None
@@ -213,7 +205,7 @@ def check_range(phase_id: str, low: Any, likely: Any, high: Any) -> dict[str, fl
     values: dict[str, float] = {}
     for name, raw in zip(RANGE_KEYS, (low, likely, high)):
         label = "most likely" if name == "likely" else name
-        if _blank(raw):
+        if is_blank(raw):
             raise TimelineError(f"{phase_id}: {label} is blank; enter months (0 or more)")
         try:
             value = float(raw)
@@ -302,7 +294,7 @@ def phase_rows(phases: Sequence[Phase]) -> list[dict[str, Any]]:
 def range_or_none(name: str, values: Sequence[Any]) -> tuple[float, float, float] | None:
     """A (low, likely, high) the user typed: None when all three are blank (not computed, never
     guessed); TimelineError when only some are filled in, negative or out of order."""
-    blanks = [_blank(v) for v in values]
+    blanks = [is_blank(v) for v in values]
     if all(blanks):
         return None
     if any(blanks):
@@ -686,7 +678,7 @@ def monthly_benefit(staff_hours_per_month: float, loaded_rate: float,
 
 def _date_text(value: Any) -> str | None:
     """A partial ISO date as text; CSV readers may hand years over as 2002 or 2002.0."""
-    if _blank(value) or value is pd.NA or value is pd.NaT:
+    if is_blank(value) or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, (dt.date, pd.Timestamp)):
         return value.strftime("%Y-%m-%d")
@@ -832,7 +824,7 @@ def peer_actuals(durations: pd.DataFrame, deployment_id: str) -> dict[str, Any]:
         raise TimelineError(f"no peer deployment {deployment_id!r} in the durations")
     out: dict[str, Any] = {}
     for key, value in hit.iloc[0].to_dict().items():
-        if _blank(value):
+        if is_blank(value):
             out[key] = None
         elif isinstance(value, (np.bool_, bool)):
             out[key] = bool(value)
@@ -858,7 +850,7 @@ def duration_claims(claims: pd.DataFrame) -> list[dict[str, Any]]:
             continue
         rec = hit.iloc[0]
         rows.append({"id": cid, "route": route,
-                     **{k: (None if _blank(rec.get(k)) else str(rec.get(k)))
+                     **{k: (None if is_blank(rec.get(k)) else str(rec.get(k)))
                         for k in ("claimed_value", "claim", "kind", "status", "research_note",
                                   "source_id")}})
     return rows
