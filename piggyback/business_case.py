@@ -284,11 +284,6 @@ def _peers_section(store, profile: AgencyProfile, peer_id: str | None, settings:
 
 # --------------------------------------------------------------------------------- timeline
 
-def first_of_next_month(day: dt.date) -> dt.date:
-    """The Timeline page's default start (the decision date): the first day of next month."""
-    return dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-
-
 def timeline_phases(store, tl_settings: Mapping[str, Any]) -> tuple[list[tl.Phase], list[dict[str, Any]]]:
     """The phases as the Timeline page builds them (store assumptions, then the peers' calibration,
     then the user's edits) and one assumption row per phase."""
@@ -317,7 +312,7 @@ def _timeline_section(store, settings: Mapping[str, Any], book: _SourceBook, tod
     ts = _section(settings, "timeline")
     try:
         phases, rows = timeline_phases(store, ts)
-        start = _date(ts.get("start"), "timeline start date") or first_of_next_month(today)
+        start = _date(ts.get("start"), "timeline start date") or tl.first_of_next_month(today)
         vot = ts.get("value_of_time") if isinstance(ts.get("value_of_time"), Mapping) else {}
         vpm = tl.value_per_month(**{k: vot.get(k) for k in ("staff_hours", "loaded_rate", "backlog_cost")})
         result = tl.simulate_timeline(phases, start=start, draws=max(10_000, int(ts.get("draws") or 10_000)),
