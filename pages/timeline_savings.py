@@ -374,8 +374,7 @@ with top:
                         f"{result['start']} (P10 {gl['p10']}, {months['p10']:.1f} months; P90 "
                         f"{gl['p90']}, {months['p90']:.1f} months); a month is "
                         f"{DAYS_PER_MONTH} days. Rests on " + rests_on)
-    m4.metric("Chance piggyback is sooner", fmt.pct(100 * result["prob_piggyback_faster"],
-                                                    signed=False),
+    m4.metric("Chance piggyback is sooner", fmt.probability(result["prob_piggyback_faster"]),
               help="Share of draws in which the piggyback route goes live first. Rests on "
                    + rests_on)
 

@@ -39,6 +39,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import fmt
 from . import compliance as comp
 from . import pricing as pr
 from . import similarity as sim
@@ -674,7 +675,7 @@ def _key_figures(timeline, cost, compliance, peers, pricing_ids) -> list[dict[st
                                                   if p.startswith(("tl.impl.", "tl.rfp." if route == "traditional" else "tl.pb."))]})
         figs.append({"key": "prob_faster", "label": "Chance piggybacking is sooner",
                      "value": timeline["prob_piggyback_faster"], "low": None, "high": None, "unit": "share",
-                     "display": f"{100 * timeline['prob_piggyback_faster']:.0f}%", "range": "",
+                     "display": fmt.probability(timeline["prob_piggyback_faster"]), "range": "",
                      "basis": "share of the same simulation's draws", "refs": timeline["phase_ids"]})
     if cost.get("status") == "ok":
         cur = cost["currency"]

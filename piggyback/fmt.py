@@ -88,3 +88,15 @@ def sig(value: float, digits: int = 3) -> float:
     if value == 0 or missing(value):
         return value
     return round(value, -int(math.floor(math.log10(abs(value)))) + (digits - 1))
+
+
+def probability(p) -> str:
+    """A share of simulation draws: never '100%' or '0%', which would claim certainty."""
+    if missing(p):
+        return BLANK
+    p = float(p)
+    if p >= 0.9995:
+        return "> 99.9%"
+    if p <= 0.0005:
+        return "< 0.1%"
+    return f"{100 * p:.0f}%" if 0.01 <= p <= 0.99 else f"{100 * p:.1f}%"

@@ -60,3 +60,9 @@ def test_exported_cells_never_start_a_formula(text):
 
 def test_sig_rounds_to_significant_digits():
     assert fmt.sig(123456, 3) == 123000 and math.isclose(fmt.sig(0.012345, 2), 0.012)
+
+
+def test_probabilities_never_claim_certainty():
+    assert fmt.probability(1.0) == "> 99.9%" and fmt.probability(0.0) == "< 0.1%"
+    assert fmt.probability(0.5) == "50%" and fmt.probability(0.995) == "99.5%"
+    assert fmt.probability(None) == fmt.BLANK

@@ -86,8 +86,7 @@ def test_key_figures_are_the_engines_numbers_with_their_ranges(store):
     pb = metric(at, "Piggyback go-live (median)")
     assert pb.value == dt.date.fromisoformat(go_live).strftime("%b %Y")
     assert go_live in pb.proto.help  # the exact day is one hover away
-    assert metric(at, "Chance piggyback is sooner").value == fmt.pct(
-        100 * res.prob_piggyback_faster, signed=False)
+    assert metric(at, "Chance piggyback is sooner").value == fmt.probability(res.prob_piggyback_faster)
     assert len(at.get("plotly_chart")) == 2  # Gantt and histogram
     assert section(at)["seed"] == 0 and section(at)["draws"] == 10_000
     assert section(at)["start"] == first_of_next_month(dt.date.today()).isoformat()
