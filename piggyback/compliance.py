@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from .models import is_blank
+from .models import WebAddress, is_blank
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from piggyback.models import CA_PROVINCES, MODULES, US_STATES, check_region, normalize_country
@@ -80,7 +80,6 @@ Severity = Literal["blocker", "warning", "info"]
 Status = Literal["pass", "fail", "needs_evidence"]
 Confidence = Literal["high", "medium", "low"]
 
-_URL = re.compile(r"^https?://\S+$")
 _APPLIES_TO = {"ALL", "US", "CA", "US-CA"} | set(CA_PROVINCES) | (set(US_STATES) - {"CA"})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -105,7 +104,7 @@ class Rule(_Record):
     check: str = "manual"
     threshold_key: str | None = None
     citation: str = Field(min_length=3)
-    source_url: str
+    source_url: WebAddress
     confidence: Confidence
 
     @field_validator("applies_to")
@@ -123,12 +122,6 @@ class Rule(_Record):
             raise ValueError(f"check {value!r} is unknown; use one of {sorted(CHECKS)}")
         return value
 
-    @field_validator("source_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not _URL.match(value):
-            raise ValueError(f"source_url {value!r} is not a web address (http:// or https://)")
-        return value
 
     @model_validator(mode="after")
     def _threshold_key_matches_check(self):
@@ -154,16 +147,10 @@ class Threshold(_Record):
     currency: Literal["CAD", "USD"]
     effective_from: dt.date | None = None
     effective_to: dt.date | None = None
-    source_url: str
+    source_url: WebAddress
     confidence: Confidence
     note: str | None = None
 
-    @field_validator("source_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not _URL.match(value):
-            raise ValueError(f"source_url {value!r} is not a web address (http:// or https://)")
-        return value
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MODULES: dict[str, str] = {
     "building": "Building permits",
@@ -73,6 +73,20 @@ def is_blank(value) -> bool:
     if isinstance(value, (list, tuple)) and not value:
         return True
     return isinstance(value, str) and value.strip() == ""
+
+
+WEB_ADDRESS = re.compile(r"^https?://\S+$")
+
+
+def check_web_address(url: str, field: str = "source_url") -> str:
+    """A source must be a web page a committee member can open: http(s) and no spaces."""
+    if not WEB_ADDRESS.match(url):
+        raise ValueError(f"{field} {url!r} is not a web address (http:// or https://)")
+    return url
+
+
+# A field holding one source address, validated by check_web_address.
+WebAddress = Annotated[str, AfterValidator(check_web_address)]
 
 
 def normalize_country(value: str) -> str:
@@ -249,8 +263,7 @@ class Deployment(Record):
     @classmethod
     def _urls(cls, value: list[str]) -> list[str]:
         for url in value:
-            if not re.match(r"^https?://\S+$", url):
-                raise ValueError(f"{url!r} is not a web address (http:// or https://)")
+            check_web_address(url, "source_urls")
         return value
 
     @model_validator(mode="after")

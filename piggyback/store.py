@@ -252,6 +252,13 @@ class Store:
     def jurisdictions(self) -> pd.DataFrame:
         return self._cached("jurisdictions", "SELECT * FROM jurisdictions ORDER BY population DESC NULLS LAST, display_name")
 
+    def jurisdictions_by_id(self) -> pd.DataFrame:
+        """The jurisdictions indexed by geo_id, built once (the sidebar looks one up on every rerun)."""
+        with self._lock:
+            if "jurisdictions_by_id" not in self._cache:
+                self._cache["jurisdictions_by_id"] = self.jurisdictions().set_index("geo_id", drop=False)
+            return self._cache["jurisdictions_by_id"]
+
     def jurisdiction(self, geo_id: str) -> Jurisdiction:
         df = self.query_df("SELECT * FROM jurisdictions WHERE geo_id = ?", [geo_id])
         if df.empty:

@@ -134,9 +134,9 @@ def frame(store: Store) -> AgencyProfile | None:
                 st.text_input("Current system", max_chars=200, key="in_system", placeholder="e.g. AMANDA, Hansen",
                               persist_state="session")
         if geo:
-            row = store.jurisdictions().set_index("geo_id").loc[geo]
+            row = store.jurisdictions_by_id().loc[geo]
             profile = profile_from_row(
-                {**row.to_dict(), "geo_id": geo}, permit_volume=st.session_state.get("in_permits"),
+                row.to_dict(), permit_volume=st.session_state.get("in_permits"),
                 staff_users=st.session_state.get("in_users"), modules_needed=st.session_state.get("in_modules"),
                 current_system=(st.session_state.get("in_system") or "").strip() or None)
     if meeting:
