@@ -119,7 +119,7 @@ def test_recorded_evidence_turns_that_rule_to_pass(db_copy):
     try:
         ev.record_evidence(store, f"agency:{GUELPH}|peer:ottawa-on", "ON-01",
                            note="Procurement By-law allows co-operative purchasing", document="By-law (2023)-20",
-                           who="clerk")
+                           label="clerk")
     finally:
         store.close()
     _, after = check_json(*args, db=db_copy)
@@ -137,7 +137,7 @@ def test_value_without_currency_takes_the_agencys_and_says_so():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--value", "lots"], "is not an amount"),
+    (["--value", "lots"], "--value must be a number from 0"),
     (["--date", "2026-02-30"], "is not a date"),
     (["--golive", "2025-01-01"], "before the decision date"),
 ])

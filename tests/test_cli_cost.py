@@ -85,7 +85,7 @@ def test_peer_without_schedule_fails_naming_the_peers_that_have_one(built_db):
 
 @pytest.mark.parametrize("args, needle", [
     (["--peer", "no-such-peer"], "No peer deployment matches"),
-    (["--peer", "fayetteville-ar", "--fx", "9"], "exchange rate"),
+    (["--peer", "fayetteville-ar", "--fx", "9"], "--fx must be a number from 0.2 to 5 CAD per USD"),
 ])
 def test_mistakes_exit_non_zero_with_a_message(capsys, built_db, args, needle):
     code, out, err = cost(capsys, built_db, "--agency", "Guelph, ON", *args)

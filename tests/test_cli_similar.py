@@ -169,5 +169,5 @@ def test_bad_weights_as_a_separate_program_prints_no_traceback():
     """Run as a user would (a separate process): bad weights give exit 2 and one clear line."""
     proc = run_cli("similar", "--agency", GUELPH, "--weights", '{"size": "big"}')
     assert proc.returncode == 2
-    assert proc.stderr.strip().startswith("error: Bad weights") and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().startswith("error: --weights") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

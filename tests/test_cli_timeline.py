@@ -98,7 +98,7 @@ def test_peer_set_and_calibrate_are_echoed(store):
     (("--start", "2027-02-30"), "not a date: use YYYY-MM-DD"),
     (("--set", "tl.rfp.needs=9,4,2"), "low ≤ most likely ≤ high"),
     (("--set", "tl.nope=1,2,3"), "no phase tl.nope"),
-    (("--draws", "500"), "draws must be between 10,000"),
+    (("--draws", "500"), "--draws must be a whole number of draws from 10,000"),
     (("--peer", "atlantis"), "No peer deployment matches"),
 ])
 def test_bad_input_exits_non_zero_with_a_clear_message(args, words):

@@ -75,4 +75,4 @@ def test_cli_build_reports_counts(tmp_path):
 
 def test_cli_bad_argument_is_a_usage_error(built_db):
     out = run_cli("agencies", "Guelph", "--limit", "many")
-    assert out.returncode == 2 and "invalid int value" in out.stderr and "Traceback" not in out.stderr
+    assert out.returncode == 2 and "--limit must be a whole number" in out.stderr and "Traceback" not in out.stderr

@@ -6,9 +6,6 @@ recorded for the agency and peer (on the Compliance page) is applied.
 
 from __future__ import annotations
 
-import argparse
-import math
-
 from .. import cli, fmt
 from ..compliance import CATEGORY_LABELS
 from ..evidence import checklist
@@ -17,14 +14,8 @@ STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "needs_evidence": "NEEDS EVIDENC
 NATIONAL_CURRENCY = {"CA": "CAD", "US": "USD"}
 
 
-def _amount(text: str) -> float:
-    try:
-        value = float(text.replace(",", "").replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an amount: give a number such as 250000") from None
-    if value < 0 or math.isnan(value) or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an amount: give a positive number")
-    return value
+MAX_VALUE = 10_000_000_000  # ten billion: far above any permitting-system purchase
+_amount = cli.decimal_number(0, MAX_VALUE, "(an amount such as 250000)")
 
 
 def register(subparsers) -> None:
@@ -34,14 +25,16 @@ def register(subparsers) -> None:
                     "peer's contract record and the evidence recorded for the two. Exit code 0: no blocker "
                     "fails; 1: a blocker fails; 2: usage or input error.")
     cli.add_agency_args(p)
-    p.add_argument("--peer", required=True, help="the peer deployment whose contract to adopt (id or name)")
+    p.add_argument("--peer", type=cli.text_up_to(), required=True, help="the peer deployment whose contract to adopt (id or name)")
     p.add_argument("--value", type=_amount, default=None,
-                   help="estimated total purchase value (every year, option and service); omit if unknown")
+                   help=f"estimated total purchase value (every year, option and service), 0 to "
+                        f"{MAX_VALUE:,}; omit if unknown")
     p.add_argument("--currency", choices=("CAD", "USD"), type=str.upper, default=None,
                    help="currency of --value (default: the agency's national currency)")
     p.add_argument("--federal-funds", action="store_true",
                    help="federal grant money pays for part of it (US agencies: adds the 2 CFR 200 rules)")
-    p.add_argument("--date", type=cli.iso_date, default=None, help="decision date, YYYY-MM-DD (default: today)")
+    p.add_argument("--date", type=cli.iso_date, default=None,
+                   help=f"decision date, YYYY-MM-DD, {cli.FIRST_DATE} to {cli.LAST_DATE} (default: today)")
     p.add_argument("--golive", type=cli.iso_date, default=None,
                    help="planned go-live, YYYY-MM-DD (default: an assumption, decision date + "
                         "compliance.golive_months, 18 months as shipped)")

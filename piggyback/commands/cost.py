@@ -7,8 +7,6 @@ assumptions used. ``--json`` prints it deterministically (sorted keys, money rou
 
 from __future__ import annotations
 
-import argparse
-
 from .. import cli, fmt
 from ..pricing import (
     ROUTES,
@@ -20,14 +18,15 @@ from ..pricing import (
 from ..quotes import list_quotes, peer_for_pricing, price_schedules, pricing_assumptions, quote_schedule, scope_for
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of years") from None
-    if not 1 <= value <= 50:
-        raise argparse.ArgumentTypeError(f"{value} years is out of range: use 1 to 50")
-    return value
+# The ranges the pricing engine accepts (piggyback.pricing checks them again): checked here
+# so that a value out of range is a usage error naming the option, before any work.
+YEARS = (1, 50)
+DISCOUNT_PCT = (-5, 50)
+ESCALATION_PCT = (-10, 20)
+INFLATION_PCT = (-5, 30)
+FX_CAD_PER_USD = (0.2, 5)
+ELASTICITY = (0, 1.5)
+START_YEAR = (1970, 2100)
 
 
 def register(subparsers) -> None:
@@ -36,19 +35,24 @@ def register(subparsers) -> None:
         description="Scale a peer's price schedule to the agency and cost both procurement routes over the "
                     "horizon. Unset options take the named pricing assumptions (listed in the output).")
     cli.add_agency_args(p)
-    p.add_argument("--peer", required=True, help="peer deployment id (e.g. fayetteville-ar) or its name")
-    p.add_argument("--years", type=_positive_int, default=None, help="horizon in years (default: the assumption, 10)")
+    p.add_argument("--peer", type=cli.text_up_to(), required=True,
+                   help="peer deployment id (e.g. fayetteville-ar) or its name")
+    p.add_argument("--years", type=cli.whole_number(*YEARS, "a whole number of years"), default=None,
+                   help="horizon in years, 1 to 50 (default: the assumption, 10)")
     p.add_argument("--currency", choices=["CAD", "USD"], default=None,
                    help="currency of the result (default: the agency's own)")
-    p.add_argument("--discount", type=float, default=None, metavar="PCT", help="discount rate, %%/yr (default 5)")
-    p.add_argument("--fx", type=float, default=None, metavar="CAD_PER_USD",
-                   help="exchange rate, CAD per USD (default: the assumption)")
-    p.add_argument("--escalation", type=float, default=None, metavar="PCT",
-                   help="default escalation of recurring lines, %%/yr")
-    p.add_argument("--inflation", type=float, default=None, metavar="PCT",
-                   help="inflation bringing old prices to the analysis year, %%/yr")
-    p.add_argument("--elasticity", type=float, default=None, help="size elasticity of fixed prices (0 to 1.5)")
-    p.add_argument("--start-year", type=int, default=None, help="analysis year (default: this year)")
+    p.add_argument("--discount", type=cli.decimal_number(*DISCOUNT_PCT, "%/yr"), default=None, metavar="PCT",
+                   help="discount rate, %%/yr, -5 to 50 (default 5)")
+    p.add_argument("--fx", type=cli.decimal_number(*FX_CAD_PER_USD, "CAD per USD"), default=None,
+                   metavar="CAD_PER_USD", help="exchange rate, CAD per USD, 0.2 to 5 (default: the assumption)")
+    p.add_argument("--escalation", type=cli.decimal_number(*ESCALATION_PCT, "%/yr"), default=None, metavar="PCT",
+                   help="default escalation of recurring lines, %%/yr, -10 to 20")
+    p.add_argument("--inflation", type=cli.decimal_number(*INFLATION_PCT, "%/yr"), default=None, metavar="PCT",
+                   help="inflation bringing old prices to the analysis year, %%/yr, -5 to 30")
+    p.add_argument("--elasticity", type=cli.decimal_number(*ELASTICITY), default=None,
+                   help="size elasticity of fixed prices (0 to 1.5)")
+    p.add_argument("--start-year", type=cli.whole_number(*START_YEAR, "a year"), default=None,
+                   help="analysis year, 1970 to 2100 (default: this year)")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=run)
 

@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..cli import add_agency_args, agency_from_args, print_json
+from ..cli import add_agency_args, agency_from_args, output_file, print_json, text_up_to
 from ..errors import PiggybackError
 from ..scenarios import open_scenario_store, payload_from_profile, profile_from_payload, snapshot_for
 
@@ -22,9 +22,12 @@ def app_url() -> str:
 def register(sub) -> None:
     p = sub.add_parser("report", help="write the business case as a PDF or an Excel workbook")
     add_agency_args(p, required=False)
-    p.add_argument("--peer", default=None, help="the peer whose contract would be adopted (name, part of it, or id)")
-    p.add_argument("--scenario", default=None, help="a saved scenario (its name or id): its agency, peer and settings")
-    p.add_argument("--out", required=True, help="FILE.pdf or FILE.xlsx (the extension decides the format)")
+    p.add_argument("--peer", type=text_up_to(), default=None,
+                   help="the peer whose contract would be adopted (name, part of it, or id)")
+    p.add_argument("--scenario", type=text_up_to(), default=None,
+                   help="a saved scenario (its name or id): its agency, peer and settings")
+    p.add_argument("--out", type=output_file(*FORMATS), required=True,
+                   help="FILE.pdf or FILE.xlsx (the extension decides the format; its folder must exist)")
     p.add_argument("--no-charts", action="store_true", help="PDF without charts (no browser needed)")
     p.set_defaults(func=run)
 
@@ -34,23 +37,23 @@ def register(sub) -> None:
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=run_list)
     a = ss.add_parser("show", help="one scenario's saved content")
-    a.add_argument("name", help="its name or id")
+    a.add_argument("name", type=text_up_to(), help="its name or id")
     a.set_defaults(func=run_show)
     a = ss.add_parser("save", help="save an agency and peer as a new scenario")
     a.add_argument("name")
     add_agency_args(a)
-    a.add_argument("--peer", default=None)
+    a.add_argument("--peer", type=text_up_to(), default=None)
     a.set_defaults(func=run_save, writes=True)
     a = ss.add_parser("rename", help="rename a scenario")
-    a.add_argument("name")
+    a.add_argument("name", type=text_up_to())
     a.add_argument("new_name")
     a.set_defaults(func=run_rename, writes=True)
     a = ss.add_parser("duplicate", help="copy a scenario under a new name")
-    a.add_argument("name")
+    a.add_argument("name", type=text_up_to())
     a.add_argument("new_name")
     a.set_defaults(func=run_duplicate, writes=True)
     a = ss.add_parser("delete", help="delete a scenario")
-    a.add_argument("name")
+    a.add_argument("name", type=text_up_to())
     a.set_defaults(func=run_delete, writes=True)
 
 
@@ -70,10 +73,8 @@ def run(args, store) -> int:
     from ..business_case import build_business_case
 
     started = time.perf_counter()
-    out = Path(args.out)
-    kind = FORMATS.get(out.suffix.lower())
-    if kind is None:
-        raise PiggybackError(f"--out must end in .pdf or .xlsx (got {out.name!r}): the extension decides the format.")
+    out = Path(args.out)  # checked when the command line was read (output_file)
+    kind = FORMATS[out.suffix.lower()]
     scenario = open_scenario_store(store).resolve(args.scenario) if args.scenario else None
     if args.agency:
         profile = agency_from_args(store, args)

@@ -9,6 +9,7 @@ Both call the functions the Peers and Prospects pages call (``piggyback.peers``)
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from .. import cli, fmt
@@ -17,27 +18,36 @@ from ..peers import (
     MIN_KNOWN_DEFAULT, dims_weighted, min_known_for, peer_items, population_band_text,
     prospect_items, rank_peers, rank_prospects, weights_from,
 )
-from ..similarity import PRESETS
+from ..errors import PiggybackError
+from ..similarity import DIMENSIONS, PRESETS
+
+MAX_TOP = 100_000  # more than every census jurisdiction (about 33,600)
+MAX_POPULATION = 50_000_000  # above the largest US state
+MAX_WEIGHT = 1_000
+
+_top = cli.whole_number(1, MAX_TOP)
+_population = cli.whole_number(0, MAX_POPULATION, "a population")
+_min_known = cli.whole_number(1, len(DIMENSIONS), "a number of dimensions")
+_text = cli.text_up_to()
 
 
-def _positive_int(text: str) -> int:
+def _weights(text: str) -> str:
+    """A preset name or JSON weights, each from 0 to MAX_WEIGHT (checked now, used as typed)."""
+    _text(text)
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
-def _population(text: str) -> int:
+        weights_from(text)
+    except PiggybackError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("Bad weights: ")) from None
     try:
-        value = int(str(text).replace(",", "").replace("_", ""))
+        raw = json.loads(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a population (a whole number)") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("a population cannot be negative")
-    return value
+        return text  # a preset
+    for dim, value in raw.items():
+        if value is not None and float(value) > MAX_WEIGHT:
+            raise argparse.ArgumentTypeError(
+                f"must give each weight from 0 to {MAX_WEIGHT:,} (only their ratios count), "
+                f"not {value!r} for {dim!r}")
+    return text
 
 
 _WEIGHTS_HELP = (f"a preset ({', '.join(repr(p) for p in PRESETS)}) or JSON such as "
@@ -49,27 +59,30 @@ def register(subparsers) -> None:
                               description="Rank the peer deployments by similarity to the agency, with the "
                                           "contribution of each dimension and the reasons in plain words.")
     cli.add_agency_args(p)
-    p.add_argument("--top", type=_positive_int, default=10, help="how many peers to list (default 10)")
-    p.add_argument("--weights", default="balanced", help=_WEIGHTS_HELP)
-    p.add_argument("--vendor", action="append", default=None, help="only peers of this vendor (repeatable)")
+    p.add_argument("--top", type=_top, default=10, help=f"how many peers to list (1 to {MAX_TOP:,}, default 10)")
+    p.add_argument("--weights", type=_weights, default="balanced", help=_WEIGHTS_HELP)
+    p.add_argument("--vendor", type=_text, action="append", default=None,
+                   help="only peers of this vendor (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON (best first)")
     p.set_defaults(func=run_similar)
 
     p = subparsers.add_parser("prospects", help="rank census jurisdictions by how alike they are to a peer",
                               description="Rank every census jurisdiction (except the peer's own) by "
                                           "similarity to a peer deployment's jurisdiction.")
-    p.add_argument("--peer", required=True, help="the reference peer: its id (ottawa-on) or name")
-    p.add_argument("--top", type=_positive_int, default=50, help="how many to list (default 50)")
-    p.add_argument("--region", action="append", default=None,
+    p.add_argument("--peer", type=_text, required=True, help="the reference peer: its id (ottawa-on) or name")
+    p.add_argument("--top", type=_top, default=50, help=f"how many to list (1 to {MAX_TOP:,}, default 50)")
+    p.add_argument("--region", type=_text, action="append", default=None,
                    help="province/state code(s), e.g. ON or ON,QC (repeatable)")
-    p.add_argument("--min-pop", type=_population, default=None, help="smallest population to include")
-    p.add_argument("--max-pop", type=_population, default=None, help="largest population to include")
-    p.add_argument("--type", dest="jtypes", action="append", default=None,
+    p.add_argument("--min-pop", type=_population, default=None,
+                   help=f"smallest population to include (0 to {MAX_POPULATION:,})")
+    p.add_argument("--max-pop", type=_population, default=None,
+                   help=f"largest population to include (0 to {MAX_POPULATION:,})")
+    p.add_argument("--type", dest="jtypes", type=_text, action="append", default=None,
                    help="census kind of government, e.g. City, Town, County (repeatable)")
-    p.add_argument("--weights", default="balanced", help=_WEIGHTS_HELP)
-    p.add_argument("--min-known", type=_positive_int, default=MIN_KNOWN_DEFAULT,
+    p.add_argument("--weights", type=_weights, default="balanced", help=_WEIGHTS_HELP)
+    p.add_argument("--min-known", type=_min_known, default=MIN_KNOWN_DEFAULT,
                    help="leave out jurisdictions known on fewer weighted dimensions than this "
-                        f"(default {MIN_KNOWN_DEFAULT})")
+                        f"(1 to {len(DIMENSIONS)}, default {MIN_KNOWN_DEFAULT})")
     p.add_argument("--json", action="store_true", help="print JSON (best first)")
     p.set_defaults(func=run_prospects)
 

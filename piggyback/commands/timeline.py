@@ -35,39 +35,28 @@ from ..timeline import (
 )
 
 MAX_DRAWS = 5_000_000
+MAX_PHASE_MONTHS = 120  # ten years for one phase: anything longer is a typing mistake
 
-
-def _draws(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of draws") from None
-    if not MIN_DRAWS <= n <= MAX_DRAWS:
-        raise argparse.ArgumentTypeError(
-            f"draws must be between {MIN_DRAWS:,} (stable percentiles) and {MAX_DRAWS:,}")
-    return n
-
-
-def _seed(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= n < 2**63:
-        raise argparse.ArgumentTypeError("the seed must be a whole number of 0 or more")
-    return n
+_draws = cli.whole_number(MIN_DRAWS, MAX_DRAWS, "a whole number of draws")
+MAX_SEED = 2**31 - 1  # the Timeline page's seed box allows the same
+_seed = cli.whole_number(0, MAX_SEED)
 
 
 def _override(text: str) -> tuple[str, dict[str, float]]:
     pid, sep, values = text.partition("=")
     parts = [v.strip() for v in values.split(",")]
-    if not sep or len(parts) != 3:
+    if not sep or len(parts) != 3 or len(pid) > cli.MAX_TEXT:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: write PHASE_ID=LOW,LIKELY,HIGH in months, e.g. tl.rfp.needs=3,5,10")
+            f"{text[:cli.MAX_TEXT]!r}: write PHASE_ID=LOW,LIKELY,HIGH in months, e.g. tl.rfp.needs=3,5,10")
+    pid = pid.strip()
     try:
-        return pid.strip(), check_range(pid.strip(), *parts)
+        values = check_range(pid, *parts)
     except TimelineError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if values["high"] > MAX_PHASE_MONTHS:
+        raise argparse.ArgumentTypeError(
+            f"{pid}: a phase lasts 0 to {MAX_PHASE_MONTHS} months; high {values['high']:g} is too long")
+    return pid, values
 
 
 def register(subparsers) -> None:
@@ -76,21 +65,23 @@ def register(subparsers) -> None:
         description="Monte Carlo of both routes to go-live from the timeline assumptions. "
                     "The same seed gives the same numbers, on the page and here.")
     cli.add_agency_args(p)
-    p.add_argument("--peer", default=None,
+    p.add_argument("--peer", type=cli.text_up_to(), default=None,
                    help="candidate peer to adopt from (id or name): its actual dates are shown "
                         "beside the model")
     p.add_argument("--start", type=cli.iso_date, default=None,
-                   help="decision date, YYYY-MM-DD (default: the first day of next month)")
-    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0): same seed, "
-                                                         "same numbers")
+                   help=f"decision date, YYYY-MM-DD, {cli.FIRST_DATE} to {cli.LAST_DATE} "
+                        "(default: the first day of next month)")
+    p.add_argument("--seed", type=_seed, default=0, help=f"random seed, 0 to {MAX_SEED:,} (default 0): same "
+                                                         "seed, same numbers")
     p.add_argument("--draws", type=_draws, default=MIN_DRAWS,
-                   help=f"Monte Carlo draws (default and minimum {MIN_DRAWS:,})")
+                   help=f"Monte Carlo draws, {MIN_DRAWS:,} (the default) to {MAX_DRAWS:,}")
     p.add_argument("--method", choices=METHODS, default="pert",
                    help="phase distribution: pert (default; weights the most likely value) or "
                         "triangular (wider spread)")
     p.add_argument("--set", dest="overrides", type=_override, action="append", default=[],
                    metavar="PHASE=LOW,LIKELY,HIGH",
-                   help="replace a phase's range in months (repeatable), e.g. tl.rfp.needs=3,5,10")
+                   help=f"replace a phase's range in months, 0 to {MAX_PHASE_MONTHS} with low ≤ likely ≤ "
+                        "high (repeatable), e.g. tl.rfp.needs=3,5,10")
     p.add_argument("--calibrate", action="store_true",
                    help="set implementation from the most similar peers' contract-award to "
                         "go-live times (as the page's button does)")
