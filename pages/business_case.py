@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from piggyback import fmt, scenarios, widgets
+from piggyback import params as url_params
 from piggyback.business_case import build_business_case, business_case_from_scenario, compare_cases
 from piggyback.errors import PiggybackError
 from piggyback.pricing_figures import cost_by_year_figure
@@ -17,7 +18,7 @@ store = widgets.get_store()
 meeting = widgets.meeting_mode()
 error = st.session_state.pop("_scenario_error", None)
 if error:
-    st.error(f"The scenario in the link could not be opened: {error}")
+    st.error(f"The scenario in the link could not be opened: {fmt.md_escape(error)}")
 profile = widgets.require_profile()
 scenario_store = scenarios.open_scenario_store(store)
 
@@ -51,9 +52,12 @@ st.title("Business case")
 opened = st.session_state.get("_scenario")
 if meeting:
     ids = set(store.peers()["deployment_id"])  # no picker in meeting mode: the peer of the session or link
-    wanted = st.session_state.get("peer") or st.query_params.get("peer")
+    from_link = url_params.identifier(st.query_params.get("peer"), "peer", known=ids, what="peer deployment")
+    wanted = st.session_state.get("peer") or from_link.value
     peer_id = wanted if wanted in ids else None
 else:
+    if from_link.problem and not st.session_state.get("peer"):
+        st.warning(from_link.problem, icon=":material/link_off:")
     top = st.columns([3, 2], vertical_alignment="bottom")
     peer_id = widgets.peer_picker(store, where=top[0])
     if opened:
@@ -66,7 +70,7 @@ try:
     case = _case(store, _db_key(), profile.model_dump_json(), peer_id, json.dumps(settings, sort_keys=True, default=str),
                  json.dumps(snapshot, sort_keys=True, default=str), today.isoformat())
 except PiggybackError as exc:
-    st.error(str(exc))
+    st.error(fmt.md_escape(exc))
     st.stop()
 
 peer = case.get("peer")
@@ -82,10 +86,10 @@ figs = {f["key"]: f for f in case["key_figures"]}
 def _metric(col, key: str, label: str, fallback: str) -> None:
     f = figs.get(key)
     if f is None:
-        col.metric(label, fmt.BLANK, help=fallback)
+        col.metric(label, fmt.BLANK, help=fmt.md_escape(fallback))
         col.caption(fmt.md_escape(fallback))
         return
-    col.metric(label, f["display"], help=f"{f['range']}. Basis: {f['basis']}.")
+    col.metric(label, f["display"], help=fmt.md_escape(f"{f['range']}. Basis: {f['basis']}."))
     col.caption(fmt.md_escape(f["range"]))
 
 
@@ -100,20 +104,20 @@ cost_note = case["cost"].get("message") or "No cost."
 for col, route, label in ((c2, "piggyback", "10-year cost, piggyback"), (c3, "traditional", "10-year cost, new RFP")):
     f, n = figs.get(f"cost_{route}"), figs.get(f"npv_{route}")
     if f is None:
-        col.metric(label, fmt.BLANK, help=cost_note)
+        col.metric(label, fmt.BLANK, help=fmt.md_escape(cost_note))
         col.caption("No price schedule on file" if case["cost"]["status"] == "no_schedule" else fmt.md_escape(cost_note))
     else:
-        col.metric(label, f["display"], help=f"{f['range']}. Basis: {f['basis']}.")
-        col.caption(f"NPV {n['display']} · {fmt.md_escape(f['range'])}", help=f"NPV {n['range']}. {n['basis']}.")
+        col.metric(label, f["display"], help=fmt.md_escape(f"{f['range']}. Basis: {f['basis']}."))
+        col.caption(f"NPV {n['display']} · {fmt.md_escape(f['range'])}", help=fmt.md_escape(f"NPV {n['range']}. {n['basis']}."))
 comp = case["compliance"]
 if comp.get("status") == "ok":
     v = comp["verdict"]
     headline = "No blockers" if not v["blockers_failed"] else f"{v['blockers_failed']} blocker(s) fail"
     rest = v["text"].split(", ", 1)[1] if ", " in v["text"] else ""
-    c4.metric("Compliance", headline, help=f"{v['text']}. {figs['compliance']['basis']}.")
+    c4.metric("Compliance", headline, help=fmt.md_escape(f"{v['text']}. {figs['compliance']['basis']}."))
     c4.caption(fmt.md_escape(rest or "every applicable rule passes"))
 else:
-    c4.metric("Compliance", fmt.BLANK, help=comp.get("message"))
+    c4.metric("Compliance", fmt.BLANK, help=fmt.md_escape(comp.get("message")))
     c4.caption(fmt.md_escape(comp.get("message") or ""))
 
 tl = case["timeline"]
@@ -132,14 +136,14 @@ def _charts(height: int, stacked: bool = False) -> None:
             fig.update_layout(height=max(height, fig.layout.height or 0))
             st.plotly_chart(fig, width="stretch", key="bc_gantt")
         else:
-            st.info(tl.get("message"))
+            st.info(fmt.md_escape(tl.get("message")))
     with tabs[1]:
         if case["cost"]["status"] == "ok":
             fig = cost_by_year_figure(case["cost"]["routes"]["piggyback"]["tco"])
             fig.update_layout(height=height)
             st.plotly_chart(fig, width="stretch", key="bc_cost")
         else:
-            st.info(case["cost"].get("message"))
+            st.info(fmt.md_escape(case["cost"].get("message")))
 
 
 if meeting:
@@ -162,7 +166,7 @@ with right:
     st.subheader("Main risks")
     for risk in case["risks"][:7]:
         mark = {"high": ":red[**high**]", "medium": ":orange[**medium**]", "low": "low"}[risk["severity"]]
-        st.markdown(f"{mark} · {fmt.md_escape(risk['text'])}", help=f"Basis: {risk['basis']}")
+        st.markdown(f"{mark} · {fmt.md_escape(risk['text'])}", help=f"Basis: {fmt.md_escape(risk['basis'])}")
 
 _charts(height=480)
 
@@ -219,7 +223,7 @@ with e1:
             info: dict = {}
             data = render_pdf(case, progress=lambda f, m: bar.progress(min(1.0, f), text=m), report=info)
             for name, why in info.get("chart_errors", {}).items():
-                st.warning(f"The {name} chart could not be rendered ({why}); the PDF says so in its place.")
+                st.warning(f"The {name} chart could not be rendered ({fmt.md_escape(why)}); the PDF says so in its place.")
             status.update(label=f"PDF ready: {info.get('pages', '?')} pages", state="complete", expanded=False)
         st.session_state["_bc_pdf"] = (fingerprint, data)
     ready = st.session_state.get("_bc_pdf")
@@ -342,7 +346,7 @@ else:
     d2.button("Delete", key="bc_delete", on_click=_act, args=("delete",), icon=":material/delete:")
     message = st.session_state.pop("_bc_message2", None)
     if message:
-        (st.error if message[0] == "error" else st.success)(message[1])
+        (st.error if message[0] == "error" else st.success)(fmt.md_escape(message[1]))
 
     if len(saved_list) >= 2:
         st.markdown("**Compare two scenarios**")
@@ -358,4 +362,4 @@ else:
                                           "b": f"B: {by_id[b_id].name}"})
             st.dataframe(table.drop(columns=["key"]), hide_index=True, width="stretch")
         except PiggybackError as exc:
-            st.error(str(exc))
+            st.error(fmt.md_escape(exc))

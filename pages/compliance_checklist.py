@@ -103,7 +103,7 @@ try:
     cl = evidence.checklist(store, profile, peer, value=value, currency=currency if value is not None else None,
                             federal_funds=federal, decision_date=decision, planned_golive=golive_own)
 except PiggybackError as exc:
-    verdict_box.error(str(exc))
+    verdict_box.error(fmt.md_escape(exc))
     st.stop()
 
 results = cl.results
@@ -178,7 +178,7 @@ def _rule_card(r) -> None:
     label = f"{STATUS[r.status]} · {r.severity} · {r.rule_id}: {fmt.md_escape(_short(r.requirement))}"
     with st.expander(label, expanded=expanded, key=f"cmp_rule_{r.rule_id}"):
         if flashed:
-            (st.success if flash[1] == "success" else st.error)(flash[2])
+            (st.success if flash[1] == "success" else st.error)(fmt.md_escape(flash[2]))
         st.markdown(f"**{STATUS[r.status]}** ({r.severity}): {fmt.md_escape(r.reason)}")
         st.markdown(f"**Requirement:** {fmt.md_escape(r.requirement)}")
         st.markdown(f"**How to verify:** {fmt.md_escape(r.how_to_verify)}")
@@ -195,7 +195,7 @@ def _rule_card(r) -> None:
                 parts.append(f"[{fmt.md_escape(_short(item['link'], 60))}](<{href}>)")
             when = item["ts"].strftime("%Y-%m-%d %H:%M") if item["ts"] else fmt.BLANK
             row = st.columns([5, 1]) if can_record else [st.container()]
-            row[0].markdown(f"📎 **Evidence recorded** by {fmt.md_escape(item['who'])}, {when}: " + " · ".join(parts))
+            row[0].markdown(f"📎 **Evidence recorded** by {fmt.md_escape(item.get('who_label') or item['who'])}, {when}: " + " · ".join(parts))
             if can_record:
                 row[1].button("Remove", key=f"ev_rm_{item['evidence_id']}", on_click=_remove,
                               args=(cl.scope, r.rule_id, item["evidence_id"]), help="Remove this piece of evidence")

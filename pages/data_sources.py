@@ -87,7 +87,7 @@ if os.environ.get("PIGGYBACK_ALLOW_EDITS") == "1" and not widgets.meeting_mode()
             detail = import_bytes(store, upload.getvalue(), upload.name)
             st.success(f"Imported {detail['rows']} row(s): {detail['inserted']} new, {detail['updated']} updated.")
         except PiggybackError as exc:
-            st.error(str(exc))
+            st.error(fmt.md_escape(exc))
 else:
     st.caption("Editing peer data from the web is switched off on this deployment "
                "(set PIGGYBACK_ALLOW_EDITS=1 for a data steward's instance).")

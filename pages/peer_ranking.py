@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from piggyback import fmt, widgets
+from piggyback import params as url_params
 from piggyback import peers as peer_data
 from piggyback.errors import PiggybackError
 from piggyback.models import VEHICLES
@@ -43,14 +44,18 @@ def preset_key(text: str | None) -> str | None:
 
 # -- state: the scenario section is the truth; widgets start from it ---------------------------
 if "preset" not in section:
-    wanted = st.query_params.get("weights")
+    wanted = st.query_params.get("weights")  # a preset name, or adjusted weights as small JSON
     section["preset"] = preset_key(wanted) or "balanced"
     section["weights"] = pct(PRESETS[section["preset"]])
     if wanted and not preset_key(wanted):
-        try:  # a link with adjusted weights (JSON)
-            section["weights"] = pct(peer_data.weights_from(wanted))
+        parsed = url_params.json_value(wanted, "weights")  # size and depth checked before parsing
+        try:
+            if parsed.problem:
+                raise peer_data.BadWeights(parsed.problem)
+            section["weights"] = pct(peer_data.weights_from(parsed.value))
         except PiggybackError:
-            st.warning("The weights in the link were not understood; the balanced preset is used.")
+            st.warning((parsed.problem or "The link's 'weights' value was not understood.")
+                       + " The balanced preset is used.", icon=":material/link_off:")
     section.setdefault("filters", {})
     section.setdefault("compare", [])
 if section.get("preset") not in PRESETS:
@@ -105,7 +110,7 @@ if not meeting:
 try:
     weights = peer_data.weights_from(section["weights"])
 except PiggybackError as exc:
-    st.error(f"{exc} The {section['preset']} preset is used instead.")
+    st.error(f"{fmt.md_escape(exc)} The {section['preset']} preset is used instead.")
     weights = peer_data.weights_from(PRESETS[section["preset"]])
 adjusted = pct(weights) != pct(PRESETS[section["preset"]])
 url_weights = json.dumps(pct(weights), separators=(",", ":"), sort_keys=True) if adjusted else section["preset"]
@@ -158,8 +163,8 @@ best = scored.iloc[0]
 m = st.columns(4)
 m[0].metric("Peers compared", f"{len(scored)} of {len(everyone) - len(own)}",
             help="Peer deployments on file that pass the filters (Data & sources lists them all).")
-m[1].metric("Closest peer", str(best["jurisdiction"]).removeprefix("City of "),
-            help=f"{best['jurisdiction']}, score {best['score']:.2f}")
+m[1].metric("Closest peer", fmt.md_escape(str(best["jurisdiction"]).removeprefix("City of ")),
+            help=f"{fmt.md_escape(best['jurisdiction'])}, score {best['score']:.2f}")
 m[2].metric("Its score", f"{best['score']:.2f}", help="0 = nothing alike, 1 = alike in every known way. "
             f"{int(best['dims_used'])} of the {n_weighted} weighted dimensions are known for it.")
 m[3].metric("Top three", "stable" if rob["stable"] else "fragile",
@@ -284,7 +289,7 @@ else:
                 column_config={"claim": "Claim", "kind": "Kind", "status": "Status",
                                "research_note": "What research found"})
     except PiggybackError as exc:
-        st.error(str(exc))
+        st.error(fmt.md_escape(exc))
 
 # -- sister municipalities --------------------------------------------------------------------
 st.subheader("Sister municipalities: ask a peer")
@@ -320,7 +325,7 @@ def contact_form(dep_id: str) -> None:
                     peer_data.add_contact(store, dep_id, department, channel, value, source,
                                           who=current_user(), confidence=confidence, as_of=as_of or None)
                 except PiggybackError as exc:
-                    st.error(str(exc))
+                    st.error(fmt.md_escape(exc))
                     return
                 st.session_state["_peers_flash"] = f"Saved a contact point for {fmt.md_escape(names[dep_id])} (recorded in the audit log)."
                 st.rerun()
@@ -333,7 +338,7 @@ for dep_id in targets:
     try:
         contacts = peer_data.contacts_for(store, dep_id)
     except PiggybackError as exc:
-        st.error(str(exc))
+        st.error(fmt.md_escape(exc))
         continue
     if contacts.empty:
         st.info(f"No public contact on file for {fmt.md_escape(row['jurisdiction'])}.", icon=":material/contact_support:")
@@ -363,7 +368,7 @@ with st.expander(f"Ask for an introduction to {fmt.md_escape(intro_row['jurisdic
     try:
         draft = draft_introduction(profile, intro_row, explain(profile, intro_row, weights)[:3], first)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(fmt.md_escape(exc))
     else:
         text = st.text_area("Draft message (copy or edit it before sending)", value=draft, height=380,
                             key=f"peers_intro_{intro_id}")

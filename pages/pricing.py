@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from piggyback import fmt, quotes, widgets
+from piggyback import params as url_params
 from piggyback.errors import PiggybackError
 from piggyback.pricing import (
     BASES,
@@ -81,9 +82,13 @@ def init_from_url(defaults) -> None:
     if st.session_state.get("_cost_url_loaded"):
         return
     st.session_state["_cost_url_loaded"] = True
-    text = st.query_params.get("years")
-    if text and text.isdigit() and 1 <= int(text) <= 50 and int(text) != defaults[HORIZON].value:
-        section()["assumptions"][HORIZON] = int(text)
+    default = int(defaults[HORIZON].value)
+    _, _, low, high, *_ = SETTINGS[HORIZON]
+    years = url_params.whole_number(st.query_params.get("years"), "years", low, high, default=default)
+    if years.problem:
+        st.warning(years.problem, icon=":material/link_off:")
+    if years.value != default:
+        section()["assumptions"][HORIZON] = years.value
 
 
 def remember(aid: str, key: str, default: float) -> None:
@@ -230,7 +235,7 @@ try:
     defaults = quotes.pricing_assumptions(store)
     schedules, population_notes = load_schedules(store, f"{store.path}|{store.meta().get('built_at')}")
 except PiggybackError as exc:
-    st.error(str(exc))
+    st.error(fmt.md_escape(exc))
     st.stop()
 
 peers = store.peers()
@@ -255,7 +260,7 @@ currency = sec.get("currency") or default_currency(profile)
 try:
     settings = cost_settings(defaults, sec["assumptions"], currency)
 except PiggybackError as exc:
-    st.error(str(exc))
+    st.error(fmt.md_escape(exc))
     st.stop()
 h = settings.horizon_years
 if h != int(defaults[HORIZON].value):
@@ -311,7 +316,7 @@ scope = quotes.scope_for(profile.geo_id or "entered", peer_id)
 try:
     saved = quotes.list_quotes(store, scope)
 except PiggybackError as exc:
-    st.error(str(exc))
+    st.error(fmt.md_escape(exc))
     saved = []
 quote_schedule = quotes.quote_schedule([q.item for q in saved], peer_id) if saved else None
 
@@ -328,7 +333,7 @@ try:
             analysis = analyse_cost(quote_schedule, agency, settings, scale_fixed=False, basis="quote")
             st.info("The figures below are from **your quote**, not from a peer's contract.")
 except PiggybackError as exc:
-    st.error(str(exc))
+    st.error(fmt.md_escape(exc))
 
 if analysis is not None:
     trad, pig = analysis.traditional, analysis.piggyback
@@ -415,7 +420,7 @@ if saved:
     try:
         _, quote_tco = contract_tco(quote_schedule, agency, settings, scale_fixed=False)
     except PiggybackError as exc:
-        st.error(str(exc))
+        st.error(fmt.md_escape(exc))
     if quote_tco is not None:
         peer_tco = analysis.contract if analysis is not None and analysis.basis == "peer" else None
         c = st.columns(3)
@@ -439,7 +444,7 @@ if saved:
         for q in saved:
             st.button(f"Delete quote line: {fmt.md_escape(q.item.description)}", key=f"quote_delete_{q.item.item_id}",
                       on_click=delete_quote_clicked, args=(store, q.item.item_id, scope), icon=":material/delete:",
-                      help=f"Saved by {q.who} on {q.ts:%Y-%m-%d %H:%M}")
+                      help=f"Saved by {fmt.md_escape(q.who)} on {q.ts:%Y-%m-%d %H:%M}")
 elif not meeting:
     st.caption(f"No quote saved for {fmt.md_escape(peer_name)}'s contract yet.")
 if not meeting:

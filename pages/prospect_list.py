@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from piggyback import fmt, widgets
+from piggyback import params as url_params
 from piggyback import peers as peer_data
 from piggyback.errors import PiggybackError
 from piggyback.models import CA_PROVINCES, US_STATES
@@ -34,9 +35,13 @@ jtype_options = jur["jtype"].value_counts().index.tolist()
 
 # -- state: the scenario section is the truth; widgets start from it ---------------------------
 if "reference" not in section:
-    wanted = st.query_params.get("ref") or st.query_params.get("peer")
+    wanted = url_params.identifier(st.query_params.get("ref"), "ref", known=peer_ids, what="peer deployment")
+    if not wanted.given:
+        wanted = url_params.identifier(st.query_params.get("peer"), "peer", known=peer_ids, what="peer deployment")
     section.update(copy.deepcopy(DEFAULTS))
-    section["reference"] = wanted if wanted in peer_ids else None
+    section["reference"] = wanted.value
+    if wanted.problem:
+        st.warning(wanted.problem, icon=":material/link_off:")
 if st.session_state.get("_pros_seen") not in (None, section):
     for key in KEYS.values():
         st.session_state.pop(key, None)
@@ -107,7 +112,7 @@ try:
     key = (reference, tuple(sorted(regions)), pop_min, pop_max, tuple(sorted(jtypes)), preset)
     agency, scored, set_aside = ranked(store, data_hash, *key)
 except PiggybackError as exc:
-    st.error(str(exc))
+    st.error(fmt.md_escape(exc))
     st.stop()
 
 weights = peer_data.weights_from(preset)
@@ -116,15 +121,15 @@ where = ", ".join(regions) if regions else "anywhere"
 band = peer_data.population_band_text(pop_min, pop_max)
 m = st.columns(4)
 m[0].metric("Jurisdictions ranked", f"{len(scored):,}",
-            help=f"Census jurisdictions {where}, {band}, except {ref_name} itself.")
-m[1].metric("Reference", str(ref_name).removeprefix("City of "),
-            help=f"{ref_name}: population {fmt.integer(agency['population'])}, {agency['region']}, "
-                 f"{agency['jtype'] or 'kind not known'} (census)")
+            help=f"Census jurisdictions {where}, {band}, except {fmt.md_escape(ref_name)} itself.")
+m[1].metric("Reference", fmt.md_escape(str(ref_name).removeprefix("City of ")),
+            help=f"{fmt.md_escape(ref_name)}: population {fmt.integer(agency['population'])}, {agency['region']}, "
+                 f"{fmt.md_escape(agency['jtype'] or 'kind not known')} (census)")
 if scored.empty:
     st.warning("No jurisdiction matches these filters. Widen the population band or clear a filter.")
     st.stop()
 best = scored.iloc[0]
-m[2].metric("Closest", str(best["jurisdiction"]), help=f"score {best['score']:.2f}")
+m[2].metric("Closest", fmt.md_escape(best["jurisdiction"]), help=f"score {best['score']:.2f}")
 m[3].metric("Its score", f"{best['score']:.2f}", help="0 = nothing alike, 1 = alike in every known way")
 if set_aside:
     st.caption(f"{set_aside:,} jurisdiction{'s' if set_aside != 1 else ''} known on fewer than "
@@ -147,9 +152,9 @@ table = pd.DataFrame({
 })
 st.dataframe(table, hide_index=True, width="stretch", key="pros_table", column_config={
     "Score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.2f",
-                                             help=f"Similarity 0–1 to {ref_name}'s jurisdiction"),
+                                             help=f"Similarity 0–1 to {fmt.md_escape(ref_name)}'s jurisdiction"),
     "Legal framework": st.column_config.TextColumn(
-        "Legal framework", help=f"Procurement law compared with {ref_name}'s: same province/state; CFTA "
+        "Legal framework", help=f"Procurement law compared with {fmt.md_escape(ref_name)}'s: same province/state; CFTA "
                                 "(and NWPTA in the west) between provinces; other country"),
     "Population": st.column_config.NumberColumn("Population", format="localized",
                                                 help="2021 Census count (Canada); July 1, 2021 estimate (US)"),

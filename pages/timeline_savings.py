@@ -110,7 +110,7 @@ st.session_state[SYNCED] = {name: section[name] for name in SETTINGS}
 try:
     seeded = ordered_phases(phases_from_assumptions(store.assumptions("timeline")))
 except PiggybackError as exc:
-    st.error(str(exc))
+    st.error(fmt.md_escape(exc))
     st.stop()
 base = seeded
 calibration = section.get("calibration")
@@ -118,15 +118,15 @@ if calibration:
     try:
         base = apply_calibration(seeded, calibration)
     except PiggybackError as exc:
-        st.error(f"The saved calibration cannot be used: {exc}")
+        st.error(f"The saved calibration cannot be used: {fmt.md_escape(exc)}")
 overrides = section.setdefault("overrides", {})
 unknown = sorted(set(overrides) - {p.id for p in base})
 if unknown:
-    st.warning(f"Edits to phases that no longer exist were left out: {', '.join(unknown)}.")
+    st.warning(f"Edits to phases that no longer exist were left out: {fmt.md_escape(', '.join(unknown))}.")
 try:
     phases = apply_overrides(base, {k: v for k, v in overrides.items() if k not in unknown})
 except PiggybackError as exc:
-    st.error(f"Your edits were not applied: {exc}. Fix them in the assumptions table or reset.")
+    st.error(f"Your edits were not applied: {fmt.md_escape(exc)}. Fix them in the assumptions table or reset.")
     phases = base
 edited_ids = {p.id for p in phases if p.kind == "user-entered"}
 pending: dict = st.session_state.setdefault(PENDING, {})
@@ -230,7 +230,7 @@ with st.expander("Assumptions: every phase, its range and its source", expanded=
                        disabled=["id", "name", "kind", "source", "note"],
                        on_change=_on_edit, args=(shown, key))
         for message in st.session_state.get(ERRORS, {}).values():
-            st.error(f"{message}. Kept as you typed it; the model uses the phase's last valid "
+            st.error(f"{fmt.md_escape(message)}. Kept as you typed it; the model uses the phase's last valid "
                      "range until it is fixed.")
         st.button("Reset to defaults", on_click=_reset, icon=":material/restart_alt:",
                   help="Back to the seeded assumptions: drops your edits and any calibration.")
@@ -274,7 +274,7 @@ with st.expander("Peers' actual durations: calibrate implementation"):
     try:
         similar = most_similar_peer_ids(profile, peers, SIMILAR_PEERS)
     except (PiggybackError, ValueError) as exc:
-        st.caption(f"Similarity not available ({exc}); every peer with data is used.")
+        st.caption(f"Similarity not available ({fmt.md_escape(exc)}); every peer with data is used.")
         similar = None
     if not meeting:
         c1, c2 = st.columns(2)
@@ -286,7 +286,7 @@ with st.expander("Peers' actual durations: calibrate implementation"):
         if calibration:
             c2.button("Remove the calibration", on_click=_remove_calibration)
     if st.session_state.get("_timeline_calibration_error"):
-        st.error(st.session_state["_timeline_calibration_error"])
+        st.error(fmt.md_escape(st.session_state["_timeline_calibration_error"]))
     if calibration and calibration.get("likely") is not None:
         names = dict(zip(peers["deployment_id"], peers["jurisdiction"]))
         informed = ", ".join(fmt.md_escape(names.get(i, i)) for i in calibration["peer_ids"])
@@ -326,7 +326,7 @@ with st.expander("Value of time (optional)"):
     try:
         per_month = value_per_month(**typed)
     except PiggybackError as exc:
-        st.error(str(exc))
+        st.error(fmt.md_escape(exc))
         per_month = None
     vot_out = st.container()
 
@@ -336,7 +336,7 @@ try:
                                value_per_month=per_month).to_dict()
 except PiggybackError as exc:
     with top:
-        st.error(str(exc))
+        st.error(fmt.md_escape(exc))
     st.stop()
 
 saved = result["months_saved"]

@@ -67,13 +67,27 @@ def ratio(a, b) -> str:
     return f"{r:.1f}×" if r >= 1 or r == 0 else f"{r:.2f}×"
 
 
+# Bare web addresses and e-mail addresses become links in Streamlit's Markdown (GFM autolinks)
+# even when every special character is escaped: a zero-width joiner after "://", after "www"
+# and after "@" breaks the pattern and is invisible on screen.
+_ZWJ = "\u200d"
+_AUTOLINK = re.compile(r"(://|(?i:\bwww)(?=\.)|@)")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+\-!|~$:])")
+
+
 def md_escape(text) -> str:
-    """Show user or source text as text in Markdown: no links, HTML or formatting run from it."""
+    """Show user or source text as text in Markdown: no links, images, HTML or formatting run from it.
+
+    Use it for every dynamic value placed in ``st.markdown``, ``st.caption``, ``st.info`` and the
+    other message boxes, ``help=`` tooltips and widget/expander/metric labels (all render Markdown).
+    Line breaks and control characters become spaces: a value stays inside its sentence.
+    """
     if missing(text):
         return BLANK
-    text = str(text).replace("\\", "\\\\")
-    text = text.replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([`*_\[\]{}()#+\-!|~$:])", r"\\\1", text)
+    text = "".join(" " if (ord(c) < 32 or 0x7F <= ord(c) < 0xA0) else c for c in str(text))
+    text = _AUTOLINK.sub(lambda m: m.group(1) + _ZWJ, text)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def confidence(value) -> str:

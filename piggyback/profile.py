@@ -5,11 +5,19 @@ The profile travels in the URL (``to_query``/``from_query``) so a link reopens t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
+from . import params as params_mod
 from .lookup import resolve_agency
 from .models import MODULES, AgencyProfile
 from .store import Store
+
+# Bounds of the inputs the census lacks (the sidebar widgets use the same).
+MAX_PERMITS = 10_000_000
+MAX_USERS = 1_000_000
+MAX_SYSTEM = 200
 
 DEFAULT_MODULES = ["building", "inspections", "planning", "licensing", "enforcement"]
 
@@ -53,16 +61,22 @@ def to_query(profile: AgencyProfile) -> dict[str, str]:
     return q
 
 
-def inputs_from_query(params: dict) -> dict:
-    """The user-entered part of a profile from URL parameters; bad values are dropped, not guessed."""
+def inputs_from_query(params: Mapping, problems: list[str] | None = None) -> dict:
+    """The user-entered part of a profile from URL parameters; bad values are dropped, not guessed.
+
+    Every value is read through :mod:`piggyback.params`; a plain sentence for each value that was
+    ignored is appended to ``problems`` (when given) for the page to show.
+    """
     out: dict = {}
-    mods = params.get("modules")
-    if mods:
-        out["modules_needed"] = [] if mods == "none" else [m for m in mods.split(",") if m in MODULES]
-    for key, field in (("permits", "permit_volume"), ("users", "staff_users")):
-        text = params.get(key)
-        if text and str(text).isdigit() and int(text) <= 10_000_000:
-            out[field] = int(text)
-    if params.get("system"):
-        out["current_system"] = str(params["system"])[:200]
+    read = [
+        ("modules_needed", params_mod.choices(params.get("modules"), "modules", MODULES, empty_word="none")),
+        ("permit_volume", params_mod.whole_number(params.get("permits"), "permits", 0, MAX_PERMITS)),
+        ("staff_users", params_mod.whole_number(params.get("users"), "users", 0, MAX_USERS)),
+        ("current_system", params_mod.text(params.get("system"), "system", max_len=MAX_SYSTEM)),
+    ]
+    for field, got in read:
+        if got.value is not None:
+            out[field] = got.value
+        if got.problem and problems is not None:
+            problems.append(got.problem)
     return out

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from . import fmt
+from . import params as url_params
 from .errors import PiggybackError, StoreCorrupt, StoreError
 from .models import MODULES, AgencyProfile
 from .profile import DEFAULT_MODULES, inputs_from_query, profile_from_row, to_query
@@ -78,15 +79,22 @@ def _init_from_url() -> None:
     if st.session_state.get("_url_loaded"):
         return
     st.session_state["_url_loaded"] = True
-    params = {k: st.query_params.get(k) for k in PROFILE_KEYS if st.query_params.get(k)}
-    if params.get("agency"):
-        st.session_state["agency_geo"] = params["agency"]
-    inputs = inputs_from_query(params)
+    problems: list[str] = []
+    agency = url_params.identifier(st.query_params.get("agency"), "agency", what="census id")
+    if agency.value:
+        st.session_state["agency_geo"] = agency.value
+    if agency.problem:
+        problems.append(agency.problem)
+    inputs = inputs_from_query({k: st.query_params.get(k) for k in PROFILE_KEYS}, problems)
     st.session_state["in_modules"] = inputs.get("modules_needed", DEFAULT_MODULES)
     st.session_state["in_permits"] = inputs.get("permit_volume")
     st.session_state["in_users"] = inputs.get("staff_users")
     st.session_state["in_system"] = inputs.get("current_system", "")
-    st.session_state["meeting"] = st.query_params.get("meeting") == "1"
+    meeting = url_params.flag(st.query_params.get("meeting"), "meeting")
+    st.session_state["meeting"] = meeting.value
+    for problem in [*problems, meeting.problem]:
+        if problem:
+            st.sidebar.warning(problem, icon=":material/link_off:")
 
 
 def _sync_url(profile: AgencyProfile | None) -> None:
@@ -163,7 +171,7 @@ def require_profile() -> AgencyProfile:
 
 
 def show_error(exc: Exception) -> None:
-    st.error(str(exc) if isinstance(exc, PiggybackError) else f"Something went wrong: {exc}")
+    st.error(fmt.md_escape(str(exc)) if isinstance(exc, PiggybackError) else f"Something went wrong: {fmt.md_escape(exc)}")
 
 
 def agency_card(profile: AgencyProfile, store: Store) -> None:
@@ -171,7 +179,8 @@ def agency_card(profile: AgencyProfile, store: Store) -> None:
     j = store.jurisdiction(profile.geo_id) if profile.geo_id else None
     cols = st.columns(4)
     cols[0].metric("Population", fmt.integer(profile.population),
-                   help=f"{j.population_label if j else ''}; source: {source_title(store, j.source_id) if j else 'entered'}")
+                   help=f"{fmt.md_escape(j.population_label) if j else ''}; source: "
+                        f"{fmt.md_escape(source_title(store, j.source_id)) if j else 'entered'}")
     cols[1].metric("Growth", fmt.pct(profile.growth_pct),
                    help=(f"{j.population_prev_year}–{j.population_year}" if j and j.population_prev_year else "")
                    + ("; derived from the 2020 count and 2021 estimate" if profile.country == "US" else " (as published)"))
@@ -212,8 +221,10 @@ def peer_picker(store: Store, label: str = "Peer contract to adopt", *, only: li
     ids = peers["deployment_id"].tolist() if only is None else [i for i in peers["deployment_id"] if i in only]
     names = dict(zip(peers["deployment_id"], peers["jurisdiction"] + " — " + peers["vendor"].fillna("vendor not known")))
     if "peer" not in st.session_state:
-        wanted = st.query_params.get("peer")
-        st.session_state["peer"] = wanted if wanted in ids else None
+        wanted = url_params.identifier(st.query_params.get("peer"), "peer", known=ids, what="peer deployment")
+        st.session_state["peer"] = wanted.value
+        if wanted.problem:
+            where.warning(wanted.problem, icon=":material/link_off:")
     if st.session_state.get("peer") not in ids:
         st.session_state["peer"] = None
     choice = where.selectbox(label, ids, index=None, key="peer", format_func=names.__getitem__,
@@ -252,7 +263,7 @@ def load_scenario_from_url(store: Store) -> None:
         return
     st.session_state["_scenario_applied"] = wanted
     try:
-        scenario = scenarios.open_scenario_store(store).get(wanted)
+        scenario = scenarios.open_scenario_store(store).get(checked.value)
     except PiggybackError as exc:
         st.session_state["_scenario_error"] = str(exc)
         return
@@ -260,7 +271,7 @@ def load_scenario_from_url(store: Store) -> None:
         del st.session_state[key]
     scenarios.apply_scenario_to_session(st.session_state, scenario)
     if "meeting" not in st.session_state:
-        st.session_state["meeting"] = st.query_params.get("meeting") == "1"
+        st.session_state["meeting"] = url_params.flag(st.query_params.get("meeting"), "meeting").value
     st.session_state["_url_loaded"] = True  # the scenario, not the rest of the URL, sets the profile
     st.query_params["scenario"] = scenario.id
     if scenario.peer:
@@ -268,3 +279,7 @@ def load_scenario_from_url(store: Store) -> None:
     elif "peer" in st.query_params:
         del st.query_params["peer"]
 
+    checked = url_params.identifier(wanted, "scenario", pattern=scenarios.ID_PATTERN, what="scenario id")
+    if checked.problem:  # never echo the text: it may be crafted to look like a link
+        st.session_state["_scenario_error"] = checked.problem
+        return

@@ -66,3 +66,18 @@ def test_probabilities_never_claim_certainty():
     assert fmt.probability(1.0) == "> 99.9%" and fmt.probability(0.0) == "< 0.1%"
     assert fmt.probability(0.5) == "50%" and fmt.probability(0.995) == "99.5%"
     assert fmt.probability(None) == fmt.BLANK
+
+
+def test_markdown_escape_breaks_bare_web_and_mail_addresses():
+    # Streamlit's GFM autolinks a bare address even when its ':' is escaped (checked in Chromium):
+    # a zero-width joiner after '://', 'www' and '@' keeps it as text, and it stays readable.
+    out = fmt.md_escape("see https://evil.example/p, WWW.evil.example and a@evil.example")
+    as_read = out.replace("\\", "")
+    assert "https://evil" not in as_read and "www.evil" not in as_read.lower() and "@evil" not in as_read
+    assert as_read.replace("\u200d", "") == "see https://evil.example/p, WWW.evil.example and a@evil.example"
+
+
+def test_markdown_escape_keeps_a_value_on_its_line():
+    out = fmt.md_escape("Town\n\n# Heading\r\n---\x1b")
+    assert "\n" not in out and "\r" not in out and "\x1b" not in out
+    assert out == "Town  \\# Heading  \\-\\-\\- "
