@@ -131,7 +131,8 @@ def test_folders_are_refused_as_output_files(capsys, tmp_path):
 
 
 def test_report_into_a_folder_fails_before_any_rendering(capsys, tmp_path, monkeypatch):
-    """`report --out <folder>` exits 2 within a second, and the business case is never built."""
+    """`report --out <folder>` exits 2 within a second, and the business case is never built, even
+    when the folder's name ends in .pdf (it used to fail only when writing, after rendering)."""
     import piggyback.business_case as business_case
     import piggyback.report_pdf as report_pdf
 
@@ -139,9 +140,11 @@ def test_report_into_a_folder_fails_before_any_rendering(capsys, tmp_path, monke
     monkeypatch.setattr(business_case, "build_business_case", lambda *a, **k: called.append("case"))
     monkeypatch.setattr(report_pdf, "render_pdf", lambda *a, **k: called.append("pdf"))
     started = time.perf_counter()
-    code, _, err = run(capsys, "report", *AGENCY, "--peer", "fayetteville", "--out", str(tmp_path))
+    folder = tmp_path / "case.pdf"
+    folder.mkdir()
+    code, _, err = run(capsys, "report", *AGENCY, "--peer", "fayetteville", "--out", str(folder))
     assert time.perf_counter() - started < 1.0
-    assert code == 2 and "--out" in err and called == []
+    assert code == 2 and "--out" in err and "is a folder" in err and called == []
 
 
 def test_the_edges_of_every_cost_range_are_accepted_by_the_engine(capsys):
