@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from piggyback import fmt, scenarios, widgets
+from piggyback import fmt, identity, scenarios, widgets
 from piggyback import params as url_params
 from piggyback.business_case import build_business_case, business_case_from_scenario, compare_cases
 from piggyback.errors import PiggybackError
@@ -21,6 +21,7 @@ if error:
     st.error(f"The scenario in the link could not be opened: {fmt.md_escape(error)}")
 profile = widgets.require_profile()
 scenario_store = scenarios.open_scenario_store(store)
+user = widgets.current_user()
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -55,9 +56,9 @@ if meeting:
     from_link = url_params.identifier(st.query_params.get("peer"), "peer", known=ids, what="peer deployment")
     wanted = st.session_state.get("peer") or from_link.value
     peer_id = wanted if wanted in ids else None
-else:
     if from_link.problem and not st.session_state.get("peer"):
         st.warning(from_link.problem, icon=":material/link_off:")
+else:
     top = st.columns([3, 2], vertical_alignment="bottom")
     peer_id = widgets.peer_picker(store, where=top[0])
     if opened:
@@ -259,9 +260,10 @@ def _save() -> None:
     try:
         payload = scenarios.payload_from_session(st.session_state, store)
         if current and scenarios.clean_name(name) == current["name"]:
-            saved = scenario_store.save(name, payload, scenario_id=current["id"], expected_version=current["version"])
+            saved = scenario_store.save(name, payload, scenario_id=current["id"], expected_version=current["version"],
+                                        user=user)
         else:
-            saved = scenario_store.save(name, payload)
+            saved = scenario_store.save(name, payload, user=user)
     except PiggybackError as exc:
         st.session_state["_bc_message"] = ("error", str(exc))
         return
@@ -297,9 +299,10 @@ if opened:
     elif not same:
         st.caption("What is on screen has changed since it was saved: save to keep the changes.")
 
-saved_list = scenario_store.list()
+saved_list = scenario_store.list(user=user, include=st.session_state.get("_opened_scenarios", ()),
+                                 agency_geo=profile.geo_id)
 if not saved_list:
-    st.caption("No scenario is saved yet.")
+    st.caption("You have no saved scenario for this agency yet (others' scenarios open by their link).")
 else:
     labels = {s.id: f"{s.name} — {(s.payload.get('agency') or {}).get('name') or '?'}"
                     f"{' · ' + s.peer if s.peer else ''} (saved {s.updated_at:%Y-%m-%d %H:%M} UTC)" for s in saved_list}
@@ -314,20 +317,20 @@ else:
         new_name = st.session_state.get("bc_new_name", "")
         try:
             if action == "rename":
-                done = scenario_store.rename(chosen.id, new_name, expected_version=chosen.version)
+                done = scenario_store.rename(chosen.id, new_name, expected_version=chosen.version, user=user)
                 if opened and opened["id"] == chosen.id:
                     _remember(done)
                     st.session_state["bc_name"] = done.name
                 st.session_state["_bc_message2"] = ("success", f"Renamed to {done.name!r}.")
             elif action == "duplicate":
-                done = scenario_store.duplicate(chosen.id, new_name)
+                done = scenario_store.duplicate(chosen.id, new_name, user=user)
                 st.session_state["bc_pick"] = done.id
                 st.session_state["_bc_message2"] = ("success", f"Copied to {done.name!r}.")
             elif action == "delete":
                 if not st.session_state.get("bc_confirm"):
                     st.session_state["_bc_message2"] = ("error", "Tick 'Yes, delete it' first.")
                     return
-                scenario_store.delete(chosen.id, expected_version=chosen.version)
+                scenario_store.delete(chosen.id, expected_version=chosen.version, user=user)
                 if opened and opened["id"] == chosen.id:
                     st.session_state.pop("_scenario", None)
                 st.session_state.pop("bc_pick", None)
@@ -339,11 +342,18 @@ else:
     b1.button("Open", key="bc_open", on_click=widgets.open_scenario, args=(chosen.id,), icon=":material/folder_open:",
               help="Reopen it: agency, peer and every page's settings.")
     b2.text_input("New name (rename or duplicate)", key="bc_new_name", max_chars=scenarios.MAX_NAME)
-    b3.button("Rename", key="bc_rename", on_click=_act, args=("rename",))
-    b4.button("Duplicate", key="bc_duplicate", on_click=_act, args=("duplicate",))
-    d1, d2 = st.columns([1, 3], vertical_alignment="center")
-    d1.checkbox("Yes, delete it", key="bc_confirm")
-    d2.button("Delete", key="bc_delete", on_click=_act, args=("delete",), icon=":material/delete:")
+    mine = identity.may_change(user, chosen.owner)  # the server checks again on every write
+    b3.button("Rename", key="bc_rename", on_click=_act, args=("rename",), disabled=not mine,
+              help=None if mine else "Only its owner or a steward may rename it.")
+    b4.button("Duplicate", key="bc_duplicate", on_click=_act, args=("duplicate",),
+              disabled=not identity.can(user, "scenario.duplicate"), help="Keep a copy of your own.")
+    if mine:
+        d1, d2 = st.columns([1, 3], vertical_alignment="center")
+        d1.checkbox("Yes, delete it", key="bc_confirm")
+        d2.button("Delete", key="bc_delete", on_click=_act, args=("delete",), icon=":material/delete:")
+    else:
+        st.caption(f"Saved by {fmt.md_escape(chosen.owner_label or chosen.owner or 'an earlier version')}: "
+                   "only its owner or a steward may change or delete it.")
     message = st.session_state.pop("_bc_message2", None)
     if message:
         (st.error if message[0] == "error" else st.success)(fmt.md_escape(message[1]))

@@ -6,7 +6,7 @@ import urllib.parse
 import pandas as pd
 import streamlit as st
 
-from piggyback import evidence, fmt, widgets
+from piggyback import evidence, fmt, identity, widgets
 from piggyback.compliance import CATEGORY_LABELS, VERIFY_THRESHOLD, checklist_csv
 from piggyback.errors import PiggybackError
 from piggyback.models import MODULES
@@ -108,7 +108,8 @@ except PiggybackError as exc:
 
 results = cl.results
 verdict = cl.verdict
-can_record = bool(peer) and not meeting and not store.read_only and cl.scope is not None
+can_record = (bool(peer) and not meeting and not store.read_only and cl.scope is not None
+              and identity.can(widgets.current_user(), "evidence.record"))
 
 
 # -- evidence actions (run as callbacks, before the next run evaluates) ---------------------------
@@ -118,7 +119,7 @@ def _record(scope: str, rule_id: str) -> None:
     try:
         evidence.record_evidence(store, scope, rule_id, note=ss.get(keys["note"]),
                                  document=ss.get(keys["document"]), link=ss.get(keys["link"]),
-                                 who=ss.get(keys["who"]))
+                                 user=widgets.current_user(), label=ss.get(keys["who"]))
     except PiggybackError as exc:
         ss["cmp_flash"] = (rule_id, "error", str(exc))
         return
@@ -129,7 +130,7 @@ def _record(scope: str, rule_id: str) -> None:
 
 def _remove(scope: str, rule_id: str, evidence_id: str) -> None:
     try:
-        evidence.delete_evidence(store, evidence_id, scope=scope)
+        evidence.delete_evidence(store, evidence_id, scope=scope, user=widgets.current_user())
         ss["cmp_flash"] = (rule_id, "success", "Evidence removed.")
     except PiggybackError as exc:
         ss["cmp_flash"] = (rule_id, "error", str(exc))

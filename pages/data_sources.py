@@ -1,11 +1,10 @@
 """Data & sources: every fact with its source, confidence and as-of date; freshness; downloads."""
 
-import os
 
 import pandas as pd
 import streamlit as st
 
-from piggyback import fmt, widgets
+from piggyback import fmt, identity, widgets
 from piggyback.interchange import deployments_table, import_bytes, neutralize
 from piggyback.errors import PiggybackError
 
@@ -79,15 +78,15 @@ st.subheader("Steward interchange")
 table = deployments_table(store).map(neutralize)
 st.download_button("Download all deployments (steward CSV)", table.to_csv(index=False),
                    "piggyback-deployments.csv", "text/csv")
-if os.environ.get("PIGGYBACK_ALLOW_EDITS") == "1" and not widgets.meeting_mode():
+if identity.can(widgets.current_user(), "data.import") and not widgets.meeting_mode():
     upload = st.file_uploader("Import deployments (CSV or XLSX, all rows or none)", type=["csv", "xlsx"],
                               max_upload_size=5)
     if upload is not None and st.button("Import this file", type="primary"):
         try:
-            detail = import_bytes(store, upload.getvalue(), upload.name)
+            detail = import_bytes(store, upload.getvalue(), upload.name, user=widgets.current_user())
             st.success(f"Imported {detail['rows']} row(s): {detail['inserted']} new, {detail['updated']} updated.")
         except PiggybackError as exc:
             st.error(fmt.md_escape(exc))
 else:
-    st.caption("Editing peer data from the web is switched off on this deployment "
-               "(set PIGGYBACK_ALLOW_EDITS=1 for a data steward's instance).")
+    st.caption("Importing peer data is a data steward's action; you are signed in as a "
+               f"{widgets.current_user().role.name}. See the README's 'Roles and sign-in'.")

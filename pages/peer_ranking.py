@@ -3,12 +3,11 @@ top three, a map, a side-by-side comparison and the peers' public contact points
 
 import copy
 import json
-import os
 
 import pandas as pd
 import streamlit as st
 
-from piggyback import fmt, widgets
+from piggyback import fmt, identity, widgets
 from piggyback import params as url_params
 from piggyback import peers as peer_data
 from piggyback.errors import PiggybackError
@@ -18,7 +17,6 @@ from piggyback.similarity import (
     explain_sentence, robustness, score_candidates,
 )
 from piggyback.similarity_figures import contributions_table, peer_map_figure, score_bar_figure
-from piggyback.store import current_user
 
 store = widgets.get_store()
 profile = widgets.require_profile()
@@ -297,7 +295,7 @@ chosen = widgets.peer_picker(store, "Peer to contact (and whose contract you wou
 targets = [chosen] if chosen else ranked_ids[:3]
 st.caption("Shared with Compliance, Timeline and Cost. " + (
     "" if chosen else "Until you choose one, the three closest peers are shown."))
-edits_on = os.environ.get("PIGGYBACK_ALLOW_EDITS") == "1" and not meeting
+edits_on = identity.can(widgets.current_user(), "contact.add") and not meeting
 by_id = scored_all.set_index("deployment_id", drop=False)
 
 flash = st.session_state.pop("_peers_flash", None)
@@ -323,7 +321,8 @@ def contact_form(dep_id: str) -> None:
                     return
                 try:
                     peer_data.add_contact(store, dep_id, department, channel, value, source,
-                                          who=current_user(), confidence=confidence, as_of=as_of or None)
+                                          user=widgets.current_user(), confidence=confidence,
+                                          as_of=as_of or None)
                 except PiggybackError as exc:
                     st.error(fmt.md_escape(exc))
                     return

@@ -165,7 +165,7 @@ def save_quote_clicked(store, scope: str) -> None:
     record = {f: st.session_state.get(f"quote_{f}") for f in QUOTE_FIELDS}
     record["source_url"] = (record.get("source_url") or "").strip() or None
     try:
-        item = quotes.save_quote(store, scope, record)
+        item = quotes.save_quote(store, scope, record, user=widgets.current_user())
     except PiggybackError as exc:
         st.session_state["quote_error"] = str(exc)
         st.session_state.pop("quote_saved", None)
@@ -176,7 +176,7 @@ def save_quote_clicked(store, scope: str) -> None:
 
 def delete_quote_clicked(store, item_id: str, scope: str) -> None:
     try:
-        quotes.delete_quote(store, item_id, scope)
+        quotes.delete_quote(store, item_id, scope, user=widgets.current_user())
         st.session_state.pop("quote_error", None)
     except PiggybackError as exc:
         st.session_state["quote_error"] = str(exc)

@@ -23,7 +23,8 @@ import pandas as pd
 
 from . import compliance
 from .errors import PiggybackError, StoreError, UnknownPeer
-from .store import Store, current_user
+from .identity import User, actor, require, require_owner
+from .store import Store
 from .models import is_blank
 
 NOTE_MAX = 2000
@@ -194,17 +195,23 @@ def _known_rule_ids(store: Store) -> set[str]:
 
 
 def record_evidence(store: Store, scope: str, rule_id: str, note: str | None = None,
-                    document: str | None = None, link: str | None = None, who: str | None = None) -> dict:
-    """Save one piece of evidence for ``rule_id`` in ``scope`` and audit it; returns the saved record.
+                    document: str | None = None, link: str | None = None, *, user: User | None = None,
+                    label: str | None = None) -> dict:
+    """Save one piece of evidence for ``rule_id`` in ``scope`` as ``user`` (a member or above)
+    and audit it; returns the saved record.
 
     At least one of note, document reference and link; a link must be a web address (http or
-    https). Raises ``ReadOnlyStore`` on a read-only store and ``EvidenceError`` on bad input.
+    https). ``label`` is an optional display name typed by the user (e.g. "A. Chen, City
+    Solicitor"), kept beside the identity, never instead of it. Raises ``PermissionDenied``,
+    ``ReadOnlyStore`` and ``EvidenceError`` (bad input).
     """
+    user = actor(user)
+    require(user, "evidence.record")
     store.require_writable()
     scope = check_scope(scope)
     _, deployment_id = parse_scope(scope)
     if not isinstance(rule_id, str) or rule_id.strip() not in _known_rule_ids(store):
-        raise EvidenceError(f"{rule_id!r} is not a rule of the checklist; use a rule id such as ALL-01")
+        raise EvidenceError(f"{str(rule_id)[:40]!r} is not a rule of the checklist; use a rule id such as ALL-01")
     rule_id = rule_id.strip()
     try:
         store.deployment(deployment_id)
@@ -218,32 +225,29 @@ def record_evidence(store: Store, scope: str, rule_id: str, note: str | None = N
                             "and contain no spaces, quotes or angle brackets")
     if not (note or document or link):
         raise EvidenceError("evidence needs at least a note, a document reference or a link")
-    who = _clean_field(who, "name of who recorded it", WHO_MAX) or current_user()
+    label = _clean_field(label, "name of who recorded it", WHO_MAX) or user.label or None
     record = {"evidence_id": uuid.uuid4().hex, "scope": scope, "rule_id": rule_id, "note": note,
-              "document": document, "link": link, "who": who, "ts": dt.datetime.now()}
-    cur = store.cursor()
-    cur.execute("BEGIN TRANSACTION")
-    try:
-        cur.execute("INSERT INTO evidence (evidence_id, scope, rule_id, note, document, link, who, ts) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [record[k] for k in
-                                                        ("evidence_id", "scope", "rule_id", "note", "document",
-                                                         "link", "who", "ts")])
-        store.audit("evidence.record", record, who=who, cur=cur)
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
-    return record
+              "document": document, "link": link, "who": user.id, "ts": dt.datetime.now(), "who_label": label}
+
+    def work(tx):
+        tx.execute("INSERT INTO evidence (evidence_id, scope, rule_id, note, document, link, who, ts, who_label) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [record[k] for k in _EVIDENCE_COLUMNS])
+        return record, record
+
+    return store.record.write("evidence.record", work, user)
+
+
+_EVIDENCE_COLUMNS = ("evidence_id", "scope", "rule_id", "note", "document", "link", "who", "ts", "who_label")
 
 
 def evidence_items(store: Store, scope: str) -> list[dict]:
     """Every piece of evidence recorded in ``scope``, oldest first."""
     scope = check_scope(scope)
-    frame = store.query_df("SELECT evidence_id, scope, rule_id, note, document, link, who, ts FROM evidence "
-                           "WHERE scope = ? ORDER BY ts, evidence_id", [scope])
+    rows = store.record.rows(f"SELECT {', '.join(_EVIDENCE_COLUMNS)} FROM evidence "
+                             "WHERE scope = ? ORDER BY ts, evidence_id", [scope])
     items = []
-    for row in frame.to_dict("records"):
-        item = {k: (None if is_blank(v) else v) for k, v in row.items()}
+    for row in rows:
+        item = {k: (None if is_blank(v) else v) for k, v in zip(_EVIDENCE_COLUMNS, row)}
         if isinstance(item["ts"], pd.Timestamp):
             item["ts"] = item["ts"].to_pydatetime()
         items.append(item)
@@ -263,32 +267,30 @@ def evidence_for(store: Store, scope: str) -> dict[str, dict]:
         for key in ("note", "document", "link"):
             if item[key]:
                 entry[key] = item[key] if entry[key] is None else f"{entry[key]} | {item[key]}"
-        entry["who"], entry["ts"] = item["who"], item["ts"]
+        entry["who"], entry["ts"] = item["who_label"] or item["who"], item["ts"]
     return out
 
 
-def delete_evidence(store: Store, evidence_id: str, *, scope: str | None = None, who: str | None = None) -> dict:
-    """Remove one piece of evidence (only from ``scope`` when given) and audit it; returns what was removed."""
+def delete_evidence(store: Store, evidence_id: str, *, scope: str | None = None, user: User | None = None) -> dict:
+    """Remove one piece of evidence (only from ``scope`` when given) as ``user`` — its author or a
+    steward — and audit it; returns what was removed."""
+    user = actor(user)
     store.require_writable()
     if scope is not None:
         check_scope(scope)
-    cur = store.cursor()
-    row = cur.execute("SELECT evidence_id, scope, rule_id, note, document, link, who, ts FROM evidence "
-                      "WHERE evidence_id = ?", [str(evidence_id)]).fetchone()
-    if row is None or (scope is not None and row[1] != scope):
-        raise EvidenceError(f"no evidence {evidence_id!r} is recorded{' for this agency and peer' if scope else ''}; "
-                            "it may have been removed already")
-    removed = dict(zip(("evidence_id", "scope", "rule_id", "note", "document", "link", "who", "ts"), row))
-    actor = _clean_field(who, "name of who removed it", WHO_MAX) or current_user()
-    cur.execute("BEGIN TRANSACTION")
-    try:
-        cur.execute("DELETE FROM evidence WHERE evidence_id = ?", [removed["evidence_id"]])
-        store.audit("evidence.delete", removed, who=actor, cur=cur)
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
-    return removed
+
+    def work(tx):
+        rows = tx.execute(f"SELECT {', '.join(_EVIDENCE_COLUMNS)} FROM evidence WHERE evidence_id = ?",
+                          [str(evidence_id)])
+        if not rows or (scope is not None and rows[0][1] != scope):
+            raise EvidenceError(f"no evidence {str(evidence_id)[:40]!r} is recorded"
+                                f"{' for this agency and peer' if scope else ''}; it may have been removed already")
+        removed = dict(zip(_EVIDENCE_COLUMNS, rows[0]))
+        require_owner(user, removed["who"], "this evidence")
+        tx.execute("DELETE FROM evidence WHERE evidence_id = ?", [removed["evidence_id"]])
+        return removed, removed
+
+    return store.record.write("evidence.delete", work, user)
 
 
 # --------------------------------------------------------------------------- the checklist

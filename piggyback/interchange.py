@@ -11,8 +11,12 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import re
+import stat
+import zipfile
 from pathlib import Path
+from xml.parsers import expat
 
 import pandas as pd
 from pydantic import ValidationError
@@ -21,7 +25,8 @@ from .census import fold
 from .errors import ImportRejected, PiggybackError
 from .lookup import find_agencies
 from .models import Deployment
-from .store import Store, current_user, deployment_from_row
+from .identity import User, actor, require
+from .store import Store, deployment_from_row
 
 # The research file's columns, in its order, then the store's own.
 STEWARD_COLUMNS = [
@@ -35,6 +40,18 @@ REQUIRED = ["jurisdiction", "region", "country", "confidence"]
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
+# A workbook is read only within these bounds, checked before and while it is parsed, never from
+# what the file says about itself (its declared sheet size can lie): a 180 KB file may unpack to
+# gigabytes.
+MAX_COLUMNS = 200  # a value beyond this column refuses the file
+MAX_SHEET_ROW = 100_000  # the data (blank rows between included) must end above this row
+MAX_CELLS = 500_000  # cells holding a value on the sheet read
+MAX_UNPACKED = 50_000_000  # all the workbook's parts together, unpacked
+MAX_PARTS = 1_000  # files inside the workbook
+MAX_CENTRAL_DIRECTORY = 512 * 1024  # the zip's table of contents, read before it is parsed
+MAX_RATIO = 100  # unpacked / packed size of any part over RATIO_FLOOR
+RATIO_FLOOR = 1024 * 1024
+MAX_XML_ELEMENTS = 1_200_000  # XML elements in all parts together, empty rows and cells included
 FORMULA_START = ("=", "+", "-", "@")
 _NUMERIC = {"population", "population_year", "contract_value", "contract_term_years"}
 
@@ -78,65 +95,24 @@ def export_file(store: Store, path: str | Path) -> int:
     return len(table)
 
 
+def _too_big(size: int) -> str:
+    return f"the file is {size / 1e6:.1f} MB; the limit is {MAX_BYTES // 1_000_000} MB"
+
+
 def _read_rows(data: bytes, name: str) -> tuple[list[str], list[dict], list[int]]:
-    """Header, rows as text dicts, and each row's number in the file (the header is row 1)."""
-    problems: list[tuple[int | None, str | None, str]] = []
+    """Header, rows as text dicts, and each row's number in the file (the header is row 1).
+
+    Reading stops as soon as a limit is passed, so a hostile file costs no more than a large one.
+    """
+    if len(data) > MAX_BYTES:
+        raise ImportRejected([(None, None, _too_big(len(data)))], name)
     if not data.strip():
         raise ImportRejected([(None, None, "the file is empty")], name)
-    if len(data) > MAX_BYTES:
-        raise ImportRejected([(None, None, f"the file is {len(data) / 1e6:.1f} MB; the limit is {MAX_BYTES // 1_000_000} MB")], name)
     suffix = Path(name).suffix.lower()
     if suffix == ".xlsx":
-        if not data.startswith(b"PK"):
-            raise ImportRejected([(None, None, "the file is not an Excel workbook (.xlsx)")], name)
-        from openpyxl import load_workbook
-
-        try:
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-        except Exception as exc:
-            raise ImportRejected([(None, None, f"the workbook cannot be read ({exc})")], name) from None
-        ws = wb.worksheets[0]
-        grid = [["" if c is None else c for c in row] for row in ws.iter_rows(values_only=True)]
-        if not grid:
-            raise ImportRejected([(None, None, "the workbook's first sheet is empty")], name)
-        header = [str(h).strip() for h in grid[0]]
-        rows, numbers = [], []
-        for i, cells in enumerate(grid[1:], start=2):
-            if all(str(c).strip() == "" for c in cells):
-                continue
-            rows.append({h: (c.isoformat()[:10] if isinstance(c, (dt.date, dt.datetime)) else
-                             (str(int(c)) if isinstance(c, float) and c.is_integer() else str(c)))
-                         for h, c in zip(header, cells)})
-            numbers.append(i)
+        header, rows, numbers, problems = _xlsx_rows(data, name)
     elif suffix == ".csv":
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            raise ImportRejected([(None, None, "the file is UTF-16; save it as CSV UTF-8")], name)
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ImportRejected([(None, None, f"the file is not UTF-8 text (byte {exc.start}); "
-                                              "save it as 'CSV UTF-8' and try again")], name) from None
-        if "\x00" in text:
-            raise ImportRejected([(None, None, "the file holds binary data, not CSV text")], name)
-        reader = csv.reader(io.StringIO(text, newline=""))
-        try:
-            grid = list(reader)
-        except csv.Error as exc:
-            raise ImportRejected([(None, None, f"the CSV cannot be parsed ({exc})")], name) from None
-        if not grid:
-            raise ImportRejected([(None, None, "the file is empty")], name)
-        header = [h.strip() for h in grid[0]]
-        rows, numbers = [], []
-        line = 1
-        for cells in grid[1:]:
-            line += 1
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) > len(header):
-                problems.append((line, None, f"{len(cells)} cells but the header has {len(header)}"))
-                continue
-            rows.append(dict(zip(header, cells + [""] * (len(header) - len(cells)))))
-            numbers.append(line)
+        header, rows, numbers, problems = _csv_rows(data, name)
     else:
         raise ImportRejected([(None, None, f"import a .csv or .xlsx file, not {suffix or 'a file without extension'}")], name)
     missing = [c for c in REQUIRED if c not in header]
@@ -148,11 +124,359 @@ def _read_rows(data: bytes, name: str) -> tuple[list[str], list[dict], list[int]
         problems.append((None, None, f"unknown column(s): {', '.join(extra)}; the columns are {', '.join(ALL_COLUMNS)}"))
     if dupes:
         problems.append((None, None, f"repeated column(s): {', '.join(dupes)}"))
-    if len(rows) > MAX_ROWS:
-        problems.append((None, None, f"{len(rows):,} rows; the limit is {MAX_ROWS:,}"))
     if problems:
         raise ImportRejected(problems, name)
     return header, rows, numbers
+
+
+def _too_many_rows() -> tuple[None, None, str]:
+    return (None, None, f"more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,}")
+
+
+def _csv_rows(data: bytes, name: str):
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ImportRejected([(None, None, "the file is UTF-16; save it as CSV UTF-8")], name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([(None, None, f"the file is not UTF-8 text (byte {exc.start}); "
+                                          "save it as 'CSV UTF-8' and try again")], name) from None
+    if "\x00" in text:
+        raise ImportRejected([(None, None, "the file holds binary data, not CSV text")], name)
+    problems: list[tuple[int | None, str | None, str]] = []
+    rows, numbers = [], []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ImportRejected([(None, None, "the file is empty")], name)
+        header = [h.strip() for h in header]
+        if len(header) > MAX_COLUMNS:
+            raise ImportRejected([(None, None, f"the header has {len(header):,} columns; the limit is {MAX_COLUMNS}")], name)
+        for line, cells in enumerate(reader, start=2):  # a record's number, as a spreadsheet shows it
+            if line > MAX_SHEET_ROW:
+                raise ImportRejected([(None, None, f"more than {MAX_SHEET_ROW:,} lines, blank ones included; "
+                                                  f"the limit is {MAX_ROWS:,} rows")], name)
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(header):
+                problems.append((line, None, f"{len(cells)} cells but the header has {len(header)}"))
+                continue
+            rows.append(dict(zip(header, cells + [""] * (len(header) - len(cells)))))
+            numbers.append(line)
+            if len(rows) > MAX_ROWS:
+                return header, rows, numbers, [_too_many_rows()]
+    except csv.Error as exc:
+        raise ImportRejected([(None, None, f"the CSV cannot be parsed ({exc})")], name) from None
+    return header, rows, numbers, problems
+
+
+def _zip_directory_size(data: bytes) -> int | None:
+    """The size of the zip's central directory as its end record states it (what ``zipfile``
+    will read), found the way ``zipfile`` finds it; None if there is no end record."""
+    pos = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if pos < 0 or len(data) - pos < 22:
+        return None
+    size = int.from_bytes(data[pos + 12:pos + 16], "little")
+    locator = pos - 20
+    if locator >= 56 and data[locator:locator + 4] == b"PK\x06\x07" and data[locator - 56:locator - 52] == b"PK\x06\x06":
+        size = int.from_bytes(data[locator - 16:locator - 8], "little")  # the zip64 end record's field
+    return size
+
+
+_NESTED = (".zip", ".xlsx", ".xlsm", ".xlsb", ".xls", ".docx", ".docm", ".pptx", ".jar", ".gz", ".7z", ".rar", ".tar")
+
+
+def _open_workbook_archive(data: bytes, name: str) -> zipfile.ZipFile:
+    """The workbook as a zip archive whose parts passed the size, count, ratio and name checks."""
+    def refuse(reason: str):
+        raise ImportRejected([(None, None, reason)], name)
+
+    directory = _zip_directory_size(data)
+    if directory is None:
+        refuse("the workbook cannot be read (it is not a complete .xlsx file)")
+    if directory > MAX_CENTRAL_DIRECTORY:
+        refuse(f"the workbook lists too many parts; the limit is {MAX_PARTS:,}")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except Exception as exc:
+        refuse(f"the workbook cannot be read ({exc})")
+    infos = zf.infolist()
+    if len(infos) > MAX_PARTS:
+        refuse(f"the workbook holds {len(infos):,} parts; the limit is {MAX_PARTS:,}")
+    names = [i.filename for i in infos]
+    if len(set(names)) != len(names):
+        refuse("the workbook holds two parts with the same name; save it again from the spreadsheet program")
+    for info in infos:
+        part = info.filename
+        if info.flag_bits & 0x1:
+            refuse("the workbook is password-protected; save it without a password and try again")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            refuse(f"the workbook part {part!r} uses an unsupported compression; save it again as .xlsx")
+        if part.startswith(("/", "\\")) or "\\" in part or "\x00" in part or ".." in part.split("/"):
+            refuse(f"the workbook has a part with an unsafe name ({part!r}); save it again as .xlsx")
+        if part.lower().endswith(_NESTED):
+            refuse(f"the workbook embeds another file ({part}); copy the data into a new workbook")
+    unpacked = sum(i.file_size for i in infos)
+    if unpacked > MAX_UNPACKED:
+        refuse(f"the workbook unpacks to {unpacked / 1e6:,.0f} MB; the limit is {MAX_UNPACKED // 1_000_000} MB")
+    for info in infos:
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            refuse(f"the workbook part {info.filename} is compressed {info.file_size / max(info.compress_size, 1):,.0f} "
+                   f"to 1; the limit is {MAX_RATIO} to 1 (it holds mostly empty space, such as millions of blank rows)")
+    return zf
+
+
+class _SheetScan:
+    """What a worksheet part really holds, counted while streaming through its XML."""
+
+    __slots__ = ("last_row", "last_col", "cells", "rows", "problem")
+
+    def __init__(self):
+        self.last_row = self.last_col = self.cells = self.rows = 0
+        self.problem: str | None = None
+
+
+class _Unreadable(Exception):
+    pass
+
+
+class _OverBudget(Exception):
+    pass
+
+
+_CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?\d+")
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> _SheetScan:
+    """Stream one part through expat, counting every element against the shared ``budget`` and,
+    for worksheet rows and cells, where values are (so the reader never pads to a declared size).
+    A part that is not XML stops at its first bytes; openpyxl parses XML parts with the same expat."""
+    scan = _SheetScan()
+    parser = expat.ParserCreate(namespace_separator=" ")
+    row = col = 0
+    in_cell = cell_has_value = row_has_value = False
+
+    def refuse_dtd(*_):
+        raise _Unreadable("it declares a document type, which workbooks never do")
+
+    def start(tag, attrs):
+        nonlocal row, col, in_cell, cell_has_value, row_has_value
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _OverBudget
+        local = tag[tag.rfind(" ") + 1:]
+        if local == "c":
+            ref = attrs.get("r")
+            if ref:
+                m = _CELL_REF.fullmatch(ref)
+                if m is None:
+                    raise _Unreadable(f"cell reference {ref[:20]!r}")
+                col = _column_number(m.group(1))
+            else:
+                col += 1
+            in_cell, cell_has_value = True, False
+        elif local == "row":
+            ref = attrs.get("r")
+            if ref:
+                try:
+                    row = int(ref)
+                except ValueError:
+                    try:
+                        number = float(ref)
+                    except ValueError:
+                        number = 0.5
+                    if not number.is_integer():
+                        raise _Unreadable(f"row number {ref[:20]!r}") from None
+                    row = int(number)
+            else:
+                row += 1
+            col, row_has_value = 0, False
+        elif in_cell and not cell_has_value and local in ("v", "f", "is"):
+            cell_has_value = True
+            scan.cells += 1
+            if not row_has_value:
+                row_has_value = True
+                scan.rows += 1
+            scan.last_row = max(scan.last_row, row)
+            scan.last_col = max(scan.last_col, col)
+            if scan.problem is None:
+                if col > MAX_COLUMNS:
+                    scan.problem = (f"there is a value in column {_column_letters(col)} (row {row:,}); "
+                                    f"the limit is {MAX_COLUMNS} columns")
+                elif row > MAX_SHEET_ROW:
+                    scan.problem = (f"there is a value on row {row:,}; the data must end within the "
+                                    f"first {MAX_SHEET_ROW:,} rows")
+                elif scan.rows > MAX_ROWS + 1:
+                    scan.problem = f"more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,}"
+                elif scan.cells > MAX_CELLS:
+                    scan.problem = f"more than {MAX_CELLS:,} filled cells; the limit is {MAX_CELLS:,}"
+
+    def end(tag):
+        nonlocal in_cell
+        if tag == "c" or tag.endswith(" c"):
+            in_cell = False
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = refuse_dtd
+    parser.EntityDeclHandler = refuse_dtd
+    try:
+        with zf.open(info) as f:
+            while chunk := f.read(1 << 16):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except expat.ExpatError:
+        pass  # not XML (an image, say), or broken XML that openpyxl will refuse in turn
+    return scan
+
+
+def _scan_workbook(zf: zipfile.ZipFile, name: str) -> dict[str, _SheetScan]:
+    budget = [MAX_XML_ELEMENTS]
+    scans = {}
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        try:
+            scans[info.filename] = _scan_part(zf, info, budget)
+        except _OverBudget:
+            raise ImportRejected([(None, None, f"the workbook holds more than {MAX_XML_ELEMENTS:,} cells and rows, "
+                                              "empty ones included; delete the empty rows and columns "
+                                              "around the data, or save it as CSV")], name) from None
+        except _Unreadable as exc:
+            raise ImportRejected([(None, None, f"the workbook cannot be read ({info.filename}: {exc})")], name) from None
+        except Exception as exc:  # a broken part: bad CRC, truncated data
+            raise ImportRejected([(None, None, f"the workbook cannot be read ({exc})")], name) from None
+    return scans
+
+
+def _cell_text(c) -> str:
+    if c is None:
+        return ""
+    if isinstance(c, str):
+        return c
+    if isinstance(c, (dt.date, dt.datetime)):
+        return c.isoformat()[:10]
+    if isinstance(c, float) and c.is_integer():
+        return str(int(c))
+    kind = type(c).__name__  # openpyxl's array and data-table formulas are objects, not text
+    if kind == "ArrayFormula":
+        return str(c.text or "=")
+    if kind == "DataTableFormula":
+        return "=TABLE()"
+    return str(c)
+
+
+def _xlsx_rows(data: bytes, name: str):
+    if not data.startswith(b"PK"):
+        raise ImportRejected([(None, None, "the file is not an Excel workbook (.xlsx)")], name)
+    with _open_workbook_archive(data, name) as zf:
+        scans = _scan_workbook(zf, name)
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception as exc:
+        raise ImportRejected([(None, None, f"the workbook cannot be read ({exc})")], name) from None
+    try:
+        if not wb.worksheets:
+            raise ImportRejected([(None, None, "the workbook has no sheet")], name)
+        ws = wb.worksheets[0]
+        scan = scans.get(getattr(ws, "_worksheet_path", ""))
+        if scan is None:
+            raise ImportRejected([(None, None, "the workbook's first sheet cannot be found")], name)
+        if scan.problem:
+            raise ImportRejected([(None, None, f"the workbook's first sheet: {scan.problem}")], name)
+        if scan.last_row == 0:
+            raise ImportRejected([(None, None, "the workbook's first sheet is empty")], name)
+        return _sheet_rows(ws, scan, name)
+    except ImportRejected:
+        raise
+    except Exception as exc:
+        raise ImportRejected([(None, None, f"the workbook cannot be read ({exc})")], name) from None
+    finally:
+        wb.close()
+
+
+def _sheet_rows(ws, scan: _SheetScan, name: str):
+    """Rows 1..last row with a value and columns 1..last column with one, as the scan found them:
+    the sheet's declared dimension is never used, and rows after the data are never parsed."""
+    problems: list[tuple[int | None, str | None, str]] = []
+    header: list[str] = []
+    rows, numbers = [], []
+    cells_iter = ws.iter_rows(min_row=1, max_row=scan.last_row, min_col=1, max_col=scan.last_col, values_only=True)
+    for number, cells in enumerate(cells_iter, start=1):
+        if number == 1:
+            header = [_cell_text(c).strip() for c in cells]
+            while header and header[-1] == "":
+                header.pop()
+            continue
+        if cells.count(None) == len(cells):
+            continue
+        texts = [_cell_text(c) for c in cells]
+        if all(t.strip() == "" for t in texts):
+            continue
+        beyond = next((i for i in range(len(texts) - 1, len(header) - 1, -1) if texts[i].strip()), None)
+        if beyond is not None:
+            problems.append((number, None, f"a value in column {_column_letters(beyond + 1)}, "
+                                           f"beyond the header's {len(header)} columns"))
+            continue
+        rows.append(dict(zip(header, texts)))
+        numbers.append(number)
+        if len(rows) > MAX_ROWS:
+            return header, rows, numbers, [_too_many_rows()]
+    return header, rows, numbers, problems
+
+
+# What a spreadsheet program would run rather than show, in a cell starting with + - or @
+# (one starting with = is always refused): a plain number such as -5 or +1,200.50 is a number;
+# prose such as "- see note" or "-5% on renewal; +2 modules" is text.
+_PLAIN_NUMBER = re.compile(r"[+-]?\s*(?=\.?\d)(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:[eE][+-]?\d+)?%?")
+_ACTIVE = re.compile(
+    r"\|"  # a DDE call: +cmd|' /C calc'!A0
+    r"|!\$?[A-Za-z]{1,3}\$?\d"  # a reference into another sheet or file: Sheet1!A1
+    r"|[A-Za-z_][\w.]*\("  # a function call: SUM(, HYPERLINK(
+)
+_OPERAND = r"(?:\d+(?:\.\d+)?%?|\.\d+%?|\$?[A-Za-z]{1,3}\$?\d+(?::\$?[A-Za-z]{1,3}\$?\d+)?)"
+_ARITHMETIC = re.compile(  # numbers and cell references joined by operators: -2+3, +A1*2
+    rf"[-+@]+\s*\(*\s*{_OPERAND}\s*\)*(?:\s*(?:<=|>=|<>|[-+*/^&<>=])\s*[-+]*\s*\(*\s*{_OPERAND}\s*\)*)*")
+
+
+def _formula_reason(value: str) -> str | None:
+    """Why a cell's text is refused as a spreadsheet formula, or None if it is a plain value.
+    Leading tabs and carriage returns are looked through: some programs drop them and run the rest."""
+    text = value.lstrip("\t\r\n ")
+    if not text:
+        return None
+    if text[0] == "=":
+        return "spreadsheet formulas are not accepted; type the value itself"
+    if text[0] not in "+-@":
+        return None
+    if _PLAIN_NUMBER.fullmatch(text):
+        return None
+    if _ACTIVE.search(text) or _ARITHMETIC.fullmatch(text):
+        return (f"{_shown(text)} reads as a spreadsheet formula; spreadsheet formulas are not accepted: "
+                f"type the value itself, without the leading {text[0]!r}")
+    return None
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:39] + "…")
 
 
 def _slug(text: str) -> str:
@@ -171,8 +495,9 @@ def validate_rows(store: Store, rows: list[dict], numbers: list[int], name: str)
         row = {k: _unneutralize(v.strip()) if isinstance(v, str) else v for k, v in row.items()}
         bad = False
         for col, value in row.items():
-            if isinstance(value, str) and value.startswith("=") and col not in _NUMERIC:
-                problems.append((number, col, "spreadsheet formulas are not accepted; type the value itself"))
+            reason = _formula_reason(value) if isinstance(value, str) and col not in _NUMERIC else None
+            if reason:
+                problems.append((number, col, reason))
                 bad = True
             elif col in _NUMERIC and value not in ("", None):
                 try:
@@ -223,8 +548,16 @@ def validate_rows(store: Store, rows: list[dict], numbers: list[int], name: str)
     return out
 
 
-def import_bytes(store: Store, data: bytes, name: str, who: str | None = None) -> dict:
-    """Validate then upsert all rows in one transaction. Returns counts; raises ImportRejected."""
+def import_bytes(store: Store, data: bytes, name: str, *, user: User | None = None) -> dict:
+    """Validate every row, then save them as steward imports in the users' record (one audited
+    transaction) and apply them to the reference store (deployments and facts together, in one
+    transaction). Returns counts; raises ImportRejected (nothing written) or PermissionDenied.
+
+    The record is the truth: if the process stops between the two writes, the next start sees
+    a newer import than the reference store holds and applies it (``Store.apply_new_imports``).
+    """
+    user = actor(user)
+    require(user, "data.import")
     store.require_writable()
     _, rows, numbers = _read_rows(data, name)
     records = validate_rows(store, rows, numbers, name)
@@ -232,46 +565,59 @@ def import_bytes(store: Store, data: bytes, name: str, who: str | None = None) -
         raise ImportRejected([(None, None, "the file has a header but no rows")], name)
     digest = hashlib.sha256(data).hexdigest()
     existing = set(store.query_df("SELECT deployment_id FROM deployments")["deployment_id"])
-    cur = store.cursor()
-    cur.execute("BEGIN TRANSACTION")
-    try:
+
+    def work(tx):
         now = dt.datetime.now()
         for rec in records:
-            payload = rec.model_dump()
-            cur.execute("DELETE FROM deployments WHERE deployment_id = ?", [rec.deployment_id])
-            cols = list(payload)
-            cur.execute(f"INSERT INTO deployments ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-                        [payload[c] for c in cols])
-            cur.execute("INSERT OR REPLACE INTO deployment_overrides VALUES (?, ?, ?)",
-                        [rec.deployment_id, json.dumps(payload), now])
+            tx.execute("DELETE FROM deployment_overrides WHERE deployment_id = ?", [rec.deployment_id])
+            tx.execute("INSERT INTO deployment_overrides (deployment_id, record, ts, who) VALUES (?, ?, ?, ?)",
+                       [rec.deployment_id, json.dumps(rec.model_dump()), now, user.id])
         inserted = sum(1 for r in records if r.deployment_id not in existing)
         detail = {"file": Path(name).name, "sha256": digest, "rows": len(records),
                   "inserted": inserted, "updated": len(records) - inserted}
-        store.audit("import", detail, who=who or current_user(), cur=cur)
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
-    store.invalidate()
-    _refresh_facts(store)
+        return detail, detail
+
+    detail = store.record.write("import", work, user)
+    store.apply_new_imports()
     return detail
 
 
-def _refresh_facts(store: Store) -> None:
-    from .store import _facts_frame, _register_and_replace
+def _read_import_file(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_BYTES. Devices (/dev/zero), pipes, sockets and
+    folders are refused before anything is read; the size is checked from the file's metadata,
+    then again while reading (at most MAX_BYTES + 1 bytes), so a file that grows cannot slip past."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise PiggybackError(f"No file at {path}.") from None
+    except OSError as exc:
+        raise PiggybackError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    _check_regular(info.st_mode, path)
+    if info.st_size > MAX_BYTES:
+        raise ImportRejected([(None, None, _too_big(info.st_size))], str(path))
+    try:  # O_NONBLOCK: if the path was swapped for a pipe since the check, opening must not hang
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise PiggybackError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    with os.fdopen(fd, "rb") as f:
+        _check_regular(os.fstat(f.fileno()).st_mode, path)  # the file opened is the file checked
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ImportRejected([(None, None, f"the file is over {MAX_BYTES // 1_000_000} MB; the limit is "
+                                          f"{MAX_BYTES // 1_000_000} MB")], str(path))
+    return data
 
-    deployments = store.query_df("SELECT * FROM deployments")
-    deployments["module_codes"] = deployments["module_codes"].map(lambda v: list(v) if v is not None else [])
-    deployments["source_urls"] = deployments["source_urls"].map(lambda v: list(v) if v is not None else [])
-    cur = store.cursor()
-    _register_and_replace(cur, "facts", _facts_frame(deployments, store.sources()))
-    store.invalidate()
+
+def _check_regular(mode: int, path: Path) -> None:
+    if stat.S_ISDIR(mode):
+        raise ImportRejected([(None, None, "this is a folder; give the .csv or .xlsx file inside it")], str(path))
+    if not stat.S_ISREG(mode):
+        kind = ("a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a pipe" if stat.S_ISFIFO(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise ImportRejected([(None, None, f"this is {kind}, not a file; import a .csv or .xlsx file")], str(path))
 
 
-def import_file(store: Store, path: str | Path, who: str | None = None) -> dict:
+def import_file(store: Store, path: str | Path, *, user: User | None = None) -> dict:
     path = Path(path)
-    if not path.exists():
-        raise PiggybackError(f"No file at {path}.")
-    if path.stat().st_size > MAX_BYTES:
-        raise ImportRejected([(None, None, f"the file is {path.stat().st_size / 1e6:.1f} MB; the limit is {MAX_BYTES // 1_000_000} MB")], str(path))
-    return import_bytes(store, path.read_bytes(), str(path), who=who)
+    data = _read_import_file(path)
+    return import_bytes(store, data, str(path), user=user)

@@ -31,7 +31,8 @@ from .similarity import (
     DIMENSION_LABELS, DIMENSIONS, NWPTA_PROVINCES, WeightsError, explain, normalize_weights,
     score_candidates,
 )
-from .store import Store, current_user
+from .identity import User, actor, require
+from .store import Store
 
 
 class BadWeights(PiggybackError):
@@ -625,10 +626,13 @@ class ContactPoint(BaseModel):
 
 
 def add_contact(store: Store, deployment_id: str, department: str, channel: str, value: str,
-                source_url: str, who: str | None = None, *, confidence: str = "medium",
+                source_url: str, *, user: User | None = None, confidence: str = "medium",
                 as_of: str | None = None, note: str | None = None) -> str:
-    """Validate and save a public contact point for a peer (user table ``user_contacts``),
-    recorded in the audit log in the same transaction. Returns the new contact id."""
+    """Validate and save a public contact point for a peer as ``user`` (a steward: contacts are
+    peer data), in the record's ``user_contacts``, audited in the same transaction. Returns the
+    new contact id."""
+    user = actor(user)
+    require(user, "contact.add")
     store.require_writable()
     store.deployment(deployment_id)  # UnknownPeer when there is no such peer
     try:
@@ -641,21 +645,15 @@ def add_contact(store: Store, deployment_id: str, department: str, channel: str,
             where = ".".join(str(p) for p in err.get("loc", ())) or "contact"
             problems.append(f"{where}: {err.get('msg', '').removeprefix('Value error, ')}")
         raise ContactRejected("The contact was not saved: " + "; ".join(problems)) from None
-    who = (who or "").strip() or current_user()
     contact_id = "uc-" + uuid.uuid4().hex[:12]
     record = contact.model_dump()
-    cur = store.cursor()
-    cur.execute("BEGIN TRANSACTION")
-    try:
-        cur.execute("INSERT INTO user_contacts VALUES (?, ?, ?, ?, ?)",
-                    [contact_id, deployment_id, json.dumps(record, sort_keys=True), who,
-                     dt.datetime.now()])
-        store.audit("add contact", {"contact_id": contact_id, **record}, who=who, cur=cur)
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
-    return contact_id
+
+    def work(tx):
+        tx.execute("INSERT INTO user_contacts (contact_id, deployment_id, record, who, ts) VALUES (?, ?, ?, ?, ?)",
+                   [contact_id, deployment_id, json.dumps(record, sort_keys=True), user.id, dt.datetime.now()])
+        return contact_id, {"contact_id": contact_id, **record}
+
+    return store.record.write("add contact", work, user)
 
 
 def contacts_for(store: Store, deployment_id: str) -> pd.DataFrame:
@@ -686,9 +684,9 @@ def contacts_for(store: Store, deployment_id: str) -> pd.DataFrame:
             "kind": rec.get("source_kind") if not fmt.missing(rec.get("source_kind")) else "secondary",
             "who": None, "added": None,
         })
-    added = store.query_df(
+    added = pd.DataFrame(store.record.rows(
         "SELECT contact_id, record, who, ts FROM user_contacts WHERE deployment_id = ? ORDER BY ts, contact_id",
-        [deployment_id])
+        [deployment_id]), columns=["contact_id", "record", "who", "ts"])
     for rec in added.to_dict("records"):
         data = json.loads(rec["record"])
         rows.append({

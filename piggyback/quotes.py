@@ -32,7 +32,8 @@ from .pricing import (
     default_assumptions,
     items_from_records,
 )
-from .store import Store, current_user
+from .identity import User, actor, require, require_owner
+from .store import Store
 
 TABLE = "user_price_items"
 KIND = "user-entered"
@@ -113,25 +114,24 @@ def _reason(error: Mapping[str, Any], item_id: str) -> str:
     return f"{_FIELD_WORDS.get(field, field.replace('_', ' '))}: {msg}"
 
 
-def save_quote(store: Store, scope: str, record: Mapping[str, Any] | PriceItem, who: str | None = None) -> PriceItem:
-    """Validate and save one quote line (a new ``item_id`` unless given); audited."""
+def save_quote(store: Store, scope: str, record: Mapping[str, Any] | PriceItem, *,
+               user: User | None = None) -> PriceItem:
+    """Validate and save one quote line as ``user`` (a member or above; a new ``item_id`` unless
+    given); audited in the same transaction."""
+    user = actor(user)
+    require(user, "quote.save")
     store.require_writable()
     item = validate_quote(scope, record)
     store.deployment(item.deployment_id)  # UnknownPeer when the peer is not on file
-    who = who or current_user()
-    cur = store.cursor()
-    cur.execute("BEGIN TRANSACTION")
-    try:
-        if cur.execute(f"SELECT 1 FROM {TABLE} WHERE item_id = ?", [item.item_id]).fetchone():
+
+    def work(tx):
+        if tx.execute(f"SELECT 1 FROM {TABLE} WHERE item_id = ?", [item.item_id]):
             raise PricingError(f"a quote line {item.item_id} is already saved: delete it first or use another id")
-        cur.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?)",
-                    [item.item_id, scope, item.model_dump_json(), who, dt.datetime.now()])
-        store.audit("quote.save", {"item_id": item.item_id, "scope": scope, "record": item.model_dump()}, who, cur=cur)
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
-    return item
+        tx.execute(f"INSERT INTO {TABLE} (item_id, scope, record, who, ts) VALUES (?, ?, ?, ?, ?)",
+                   [item.item_id, scope, item.model_dump_json(), user.id, dt.datetime.now()])
+        return item, {"item_id": item.item_id, "scope": scope, "record": item.model_dump()}
+
+    return store.record.write("quote.save", work, user)
 
 
 def list_quotes(store: Store, scope: str | None = None) -> list[Quote]:
@@ -141,7 +141,7 @@ def list_quotes(store: Store, scope: str | None = None) -> list[Quote]:
         parse_scope(scope)
         sql += " WHERE scope = ?"
         params.append(scope)
-    rows = store.cursor().execute(sql + " ORDER BY ts, item_id", params).fetchall()
+    rows = store.record.rows(sql + " ORDER BY ts, item_id", params)
     out = []
     for item_id, row_scope, record, who, ts in rows:
         try:
@@ -157,23 +157,21 @@ def quote_items(store: Store, scope: str) -> list[PriceItem]:
     return [q.item for q in list_quotes(store, scope)]
 
 
-def delete_quote(store: Store, item_id: str, scope: str | None = None, who: str | None = None) -> PriceItem:
-    """Delete one saved quote line (only within ``scope`` when given); audited."""
+def delete_quote(store: Store, item_id: str, scope: str | None = None, *, user: User | None = None) -> PriceItem:
+    """Delete one saved quote line (only within ``scope`` when given) as its author or a steward."""
+    user = actor(user)
     store.require_writable()
-    who = who or current_user()
-    cur = store.cursor()
-    cur.execute("BEGIN TRANSACTION")
-    try:
-        row = cur.execute(f"SELECT scope, record FROM {TABLE} WHERE item_id = ?", [item_id]).fetchone()
-        if row is None or (scope is not None and row[0] != scope):
-            raise PricingError(f"no saved quote line {item_id!r}" + (f" for {scope}" if scope else ""))
-        cur.execute(f"DELETE FROM {TABLE} WHERE item_id = ?", [item_id])
-        store.audit("quote.delete", {"item_id": item_id, "scope": row[0], "record": json.loads(row[1])}, who, cur=cur)
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
-    return items_from_records([json.loads(row[1])])[0]
+
+    def work(tx):
+        rows = tx.execute(f"SELECT scope, record, who FROM {TABLE} WHERE item_id = ?", [item_id])
+        if not rows or (scope is not None and rows[0][0] != scope):
+            raise PricingError(f"no saved quote line {str(item_id)[:40]!r}" + (f" for {scope}" if scope else ""))
+        require_owner(user, rows[0][2], "this quote")
+        tx.execute(f"DELETE FROM {TABLE} WHERE item_id = ?", [item_id])
+        data = json.loads(rows[0][1])
+        return data, {"item_id": item_id, "scope": rows[0][0], "record": data}
+
+    return items_from_records([store.record.write("quote.delete", work, user)])[0]
 
 
 def quote_schedule(items: list[PriceItem], deployment_id: str) -> PriceSchedule:

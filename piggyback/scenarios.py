@@ -45,15 +45,16 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any, Protocol, runtime_checkable
 
-import duckdb
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import PiggybackError
+from .identity import Role, User, actor, require, require_owner
 from .models import AgencyProfile, is_blank
+from .record import Record, RecordBusy, RecordNameTaken
 
 PAYLOAD_SCHEMA = 1
 MAX_PAYLOAD_BYTES = 2 * 1024 * 1024
@@ -138,6 +139,8 @@ class Scenario(BaseModel):
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int = Field(ge=1)
+    owner: str | None = None  # the identity that saved it; None for rows saved before owners
+    owner_label: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -159,96 +162,85 @@ class Scenario(BaseModel):
 
 @runtime_checkable
 class ScenarioStore(Protocol):
-    """Where scenarios live. Implementations must be safe for concurrent sessions."""
+    """Where scenarios live. Implementations must be safe for concurrent sessions.
+
+    Every write names the acting :class:`~piggyback.identity.User` (``None``: the machine's
+    operator, see :func:`piggyback.identity.actor`) and is refused with ``PermissionDenied``
+    unless the rules of :mod:`piggyback.identity` allow it."""
 
     def save(self, name: str, payload: Mapping[str, Any], *, scenario_id: str | None = None,
-             expected_version: int | None = None, who: str | None = None) -> Scenario: ...
+             expected_version: int | None = None, user: User | None = None) -> Scenario: ...
 
     def get(self, scenario_id: str) -> Scenario: ...
 
-    def get_by_name(self, name: str) -> Scenario: ...
+    def get_by_name(self, name: str, *, user: User | None = None) -> Scenario: ...
 
-    def list(self) -> list[Scenario]: ...
+    def list(self, *, user: User | None = None, include: Iterable[str] = (),
+             agency_geo: str | None = None) -> list[Scenario]: ...
 
     def rename(self, scenario_id: str, new_name: str, *, expected_version: int | None = None,
-               who: str | None = None) -> Scenario: ...
+               user: User | None = None) -> Scenario: ...
 
-    def duplicate(self, scenario_id: str, new_name: str, *, who: str | None = None) -> Scenario: ...
+    def duplicate(self, scenario_id: str, new_name: str, *, user: User | None = None) -> Scenario: ...
 
-    def delete(self, scenario_id: str, *, expected_version: int | None = None, who: str | None = None) -> None: ...
+    def delete(self, scenario_id: str, *, expected_version: int | None = None, user: User | None = None) -> None: ...
 
 
-class DuckDBScenarioStore:
-    """:class:`ScenarioStore` on the Piggyback store's ``scenarios`` table."""
+_COLUMNS = "scenario_id, name, payload, created_at, updated_at, version, owner, owner_label"
 
-    def __init__(self, store):
-        self.store = store
+
+class RecordScenarioStore:
+    """:class:`ScenarioStore` on the ``scenarios`` table of the users' record (any backend)."""
+
+    def __init__(self, record: Record):
+        self.record = record
 
     # -- helpers ---------------------------------------------------------------------------
     def _row_to_scenario(self, row) -> Scenario:
-        sid, name, payload, created, updated, version = row
+        sid, name, payload, created, updated, version, owner, owner_label = row
         try:
             data = json.loads(payload) if payload else {}
         except json.JSONDecodeError:
             raise ScenarioError(f"Scenario {name!r} is damaged (its saved data is not readable JSON); "
                                 "delete it and save it again.") from None
         return Scenario(id=sid, name=name, payload=data, created_at=created, updated_at=updated,
-                        version=int(version))
+                        version=int(version), owner=owner, owner_label=owner_label)
 
     def _select(self, where: str, params: list) -> list[Scenario]:
-        rows = self.store.cursor().execute(
-            "SELECT scenario_id, name, payload, created_at, updated_at, version FROM scenarios "
-            f"WHERE {where} ORDER BY updated_at DESC, name", params).fetchall()  # where: fixed text below
+        rows = self.record.rows(f"SELECT {_COLUMNS} FROM scenarios WHERE {where} "  # where: fixed text below
+                                "ORDER BY updated_at DESC, name", params)
         return [self._row_to_scenario(r) for r in rows]
 
     @staticmethod
     def _check_id(scenario_id: str) -> str:
         text = str(scenario_id or "").strip().lower()
         if not ID_PATTERN.match(text):
-            raise UnknownScenario(f"{scenario_id!r} is not a scenario id (ids look like 3f9c2a71b0d4e8a6). "
+            raise UnknownScenario(f"{str(scenario_id)[:40]!r} is not a scenario id (ids look like 3f9c2a71b0d4e8a6). "
                                   "Use `python -m piggyback scenarios list` to see the saved scenarios.")
         return text
 
-    def _write(self, action: str, work, who: str | None):
-        """Run ``work(cur) -> (result, audit_detail)`` in one transaction, audited, retried on a
-        transient write-write conflict (a lost race then shows up as a version or name conflict)."""
-        self.store.require_writable()
-        delay = 0.01
-        for attempt in range(_RETRIES):
-            cur = self.store.cursor()
-            try:
-                cur.execute("BEGIN TRANSACTION")
-                result, detail = work(cur)
-                self.store.audit(action, detail, who=who, cur=cur)
-                cur.execute("COMMIT")
-                return result
-            except duckdb.ConstraintException as exc:
-                _rollback(cur)
-                raise self._name_conflict(str(exc)) from None
-            except duckdb.TransactionException:
-                _rollback(cur)
-                if attempt == _RETRIES - 1:
-                    raise ScenarioConflict("Another session was saving scenarios at the same moment and this "
-                                           "save could not go through; nothing was changed. Save again.") from None
-                time.sleep(delay)
-                delay *= 2
-            except BaseException:
-                _rollback(cur)
-                raise
-            finally:
-                cur.close()
-        raise AssertionError("unreachable")
+    def _write(self, action: str, work, user: User):
+        """Run ``work(tx) -> (result, audit_detail)`` in one audited transaction; a lost race
+        shows up as a version or name conflict, a busy moment is retried."""
+        try:
+            return self.record.write(action, work, user)
+        except RecordNameTaken as exc:
+            raise self._name_conflict(str(exc)) from None
+        except RecordBusy:
+            raise ScenarioConflict("Another session was saving scenarios at the same moment and this "
+                                   "save could not go through; nothing was changed. Save again.") from None
 
     @staticmethod
     def _name_conflict(message: str) -> ScenarioNameTaken:
-        match = re.search(r'name: (.*?)"', message)
+        match = re.search(r'name: (.*?)"', message) or re.search(r"\(name\)=\((.*?)\)", message)
         name = match.group(1) if match else "that name"
         return ScenarioNameTaken(f"A scenario named {name!r} already exists. Choose another name, or open "
                                  "that scenario and save over it.")
 
-    def _current(self, cur, scenario_id: str) -> tuple[str, int] | None:
-        row = cur.execute("SELECT name, version FROM scenarios WHERE scenario_id = ?", [scenario_id]).fetchone()
-        return None if row is None else (row[0], int(row[1]))
+    @staticmethod
+    def _current(tx, scenario_id: str) -> tuple[str, int, str | None] | None:
+        rows = tx.execute("SELECT name, version, owner FROM scenarios WHERE scenario_id = ?", [scenario_id])
+        return None if not rows else (rows[0][0], int(rows[0][1]), rows[0][2])
 
     @staticmethod
     def _version_conflict(name: str, on_file: int, expected: int) -> ScenarioConflict:
@@ -259,47 +251,61 @@ class DuckDBScenarioStore:
 
     # -- the interface ---------------------------------------------------------------------
     def save(self, name: str, payload: Mapping[str, Any], *, scenario_id: str | None = None,
-             expected_version: int | None = None, who: str | None = None) -> Scenario:
-        """Create a scenario (no ``scenario_id``) or update one at ``expected_version``.
+             expected_version: int | None = None, user: User | None = None) -> Scenario:
+        """Create a scenario owned by ``user`` (no ``scenario_id``) or update one at
+        ``expected_version`` (its owner or a steward only).
 
         Updating without ``expected_version`` is refused: a save must say which version it
         started from, or it could overwrite another session's work.
         """
+        user = actor(user)
+        require(user, "scenario.save")
+        return self._create(name, payload, user, "scenario.save") if scenario_id is None else \
+            self._update(scenario_id, name, payload, expected_version, user)
+
+    def _create(self, name: str, payload: Mapping[str, Any], user: User, action: str) -> Scenario:
         name = clean_name(name)
         text = dump_payload(payload)
         now = _utcnow()
-        if scenario_id is None:
-            new_id = secrets.token_hex(8)
+        new_id = secrets.token_hex(8)
 
-            def work(cur):
-                cur.execute("INSERT INTO scenarios (scenario_id, name, payload, created_at, updated_at, version) "
-                            "VALUES (?, ?, ?, ?, ?, 1)", [new_id, name, text, now, now])
-                return new_id, {"scenario_id": new_id, "name": name, "version": 1}
+        def work(tx):
+            tx.execute(f"INSERT INTO scenarios ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+                       [new_id, name, text, now, now, user.id, user.label or None])
+            return new_id, {"scenario_id": new_id, "name": name, "version": 1, "owner": user.id}
 
-            return self.get(self._write("scenario.save", work, who))
+        return self.get(self._write(action, work, user))
 
+    def _update(self, scenario_id: str, name: str, payload: Mapping[str, Any], expected_version: int | None,
+                user: User) -> Scenario:
+        name = clean_name(name)
+        text = dump_payload(payload)
+        now = _utcnow()
         sid = self._check_id(scenario_id)
         if expected_version is None:
             raise ScenarioError("Saving over a scenario needs the version it was opened at "
                                 "(expected_version), so no one else's changes are overwritten.")
 
-        def work(cur):
-            current = self._current(cur, sid)
+        def work(tx):
+            current = self._current(tx, sid)
             if current is None:
                 raise UnknownScenario(f"No saved scenario has the id {sid}; it may have been deleted. "
                                       "Save under a new name instead.")
+            require_owner(user, current[2], f"this scenario ({current[0]!r})")
             if current[1] != int(expected_version):
                 raise self._version_conflict(current[0], current[1], int(expected_version))
-            changed = cur.execute(
+            changed = tx.execute(
                 "UPDATE scenarios SET name = ?, payload = ?, updated_at = ?, version = version + 1 "
-                "WHERE scenario_id = ? AND version = ?", [name, text, now, sid, int(expected_version)]).fetchone()
-            if not changed or int(changed[0]) != 1:
+                "WHERE scenario_id = ? AND version = ? RETURNING scenario_id",
+                [name, text, now, sid, int(expected_version)])
+            if len(changed) != 1:
                 raise self._version_conflict(current[0], current[1] + 1, int(expected_version))
             return sid, {"scenario_id": sid, "name": name, "version": int(expected_version) + 1}
 
-        return self.get(self._write("scenario.update", work, who))
+        return self.get(self._write("scenario.update", work, user))
 
     def get(self, scenario_id: str) -> Scenario:
+        """Anyone with the id (the link) may open a scenario; changing it is another matter."""
         sid = self._check_id(scenario_id)
         hits = self._select("scenario_id = ?", [sid])
         if not hits:
@@ -307,81 +313,99 @@ class DuckDBScenarioStore:
                                   "link was cut short. Ask for the link again, or pick a saved scenario.")
         return hits[0]
 
-    def get_by_name(self, name: str) -> Scenario:
+    def get_by_name(self, name: str, *, user: User | None = None) -> Scenario:
+        """A scenario among those ``user`` may list (their own; all of them for a steward)."""
         text = re.sub(r"\s+", " ", str(name or "")).strip()
-        hits = self._select("name = ?", [text]) or self._select("lower(name) = lower(?)", [text])
+        mine = self.list(user=user)
+        hits = [s for s in mine if s.name == text] or [s for s in mine if s.name.lower() == text.lower()]
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
             raise ScenarioError(f"{text!r} matches {len(hits)} scenarios that differ only in capitals: "
                                 + ", ".join(repr(h.name) for h in hits) + ". Give the exact name.")
-        known = [s.name for s in self.list()]
-        hint = ("Saved scenarios: " + ", ".join(repr(n) for n in known[:20])) if known else "No scenario is saved yet."
-        raise UnknownScenario(f"No saved scenario is named {text!r}. {hint}")
+        known = [s.name for s in mine]
+        hint = ("Your saved scenarios: " + ", ".join(repr(n) for n in known[:20])) if known else \
+            "You have no saved scenario yet."
+        raise UnknownScenario(f"No saved scenario of yours is named {text!r}. {hint}")
 
-    def resolve(self, text: str) -> Scenario:
+    def resolve(self, text: str, *, user: User | None = None) -> Scenario:
         """A scenario by its name (exact, then ignoring capitals) or its id."""
         try:
-            return self.get_by_name(text)
+            return self.get_by_name(text, user=user)
         except UnknownScenario:
             if ID_PATTERN.match(str(text).strip().lower()):
                 return self.get(text)
             raise
 
-    def list(self) -> list[Scenario]:
-        """Every saved scenario, most recently saved first."""
-        return self._select("1 = 1", [])
+    def list(self, *, user: User | None = None, include: Iterable[str] = (),
+             agency_geo: str | None = None) -> list[Scenario]:
+        """The scenarios ``user`` may see listed, most recently saved first: their own and those
+        in ``include`` (opened by link); a steward sees all. ``agency_geo`` keeps one agency's."""
+        user = actor(user)
+        if user.role >= Role.steward:
+            found = self._select("1 = 1", [])
+        else:
+            found = self._select("owner = ?", [user.id]) if user.signed_in else []
+            ids = [i for i in (str(x).strip().lower() for x in include) if ID_PATTERN.match(i)]
+            seen = {s.id for s in found}
+            if ids:
+                marks = ", ".join("?" for _ in ids)
+                found += [s for s in self._select(f"scenario_id IN ({marks})", ids) if s.id not in seen]
+            found.sort(key=lambda s: (s.updated_at, s.name), reverse=True)
+        if agency_geo:
+            found = [s for s in found if s.agency_geo == agency_geo]
+        return found
 
     def rename(self, scenario_id: str, new_name: str, *, expected_version: int | None = None,
-               who: str | None = None) -> Scenario:
+               user: User | None = None) -> Scenario:
+        user = actor(user)
         sid = self._check_id(scenario_id)
         name = clean_name(new_name)
         now = _utcnow()
 
-        def work(cur):
-            current = self._current(cur, sid)
+        def work(tx):
+            current = self._current(tx, sid)
             if current is None:
                 raise UnknownScenario(f"No saved scenario has the id {sid}; it may have been deleted.")
+            require_owner(user, current[2], f"this scenario ({current[0]!r})")
             if expected_version is not None and current[1] != int(expected_version):
                 raise self._version_conflict(current[0], current[1], int(expected_version))
             if current[0] != name:
-                cur.execute("UPDATE scenarios SET name = ?, updated_at = ?, version = version + 1 "
-                            "WHERE scenario_id = ?", [name, now, sid])
+                tx.execute("UPDATE scenarios SET name = ?, updated_at = ?, version = version + 1 "
+                           "WHERE scenario_id = ?", [name, now, sid])
             return sid, {"scenario_id": sid, "from": current[0], "to": name}
 
-        return self.get(self._write("scenario.rename", work, who))
+        return self.get(self._write("scenario.rename", work, user))
 
-    def duplicate(self, scenario_id: str, new_name: str, *, who: str | None = None) -> Scenario:
+    def duplicate(self, scenario_id: str, new_name: str, *, user: User | None = None) -> Scenario:
+        """A copy owned by ``user`` (a viewer may keep a copy of a scenario shared with them)."""
+        user = actor(user)
+        require(user, "scenario.duplicate")
         original = self.get(scenario_id)
         payload = copy.deepcopy(original.payload)
         payload["duplicated_from"] = {"id": original.id, "name": original.name, "version": original.version}
-        return self.save(new_name, payload, who=who)
+        return self._create(new_name, payload, user, "scenario.duplicate")
 
-    def delete(self, scenario_id: str, *, expected_version: int | None = None, who: str | None = None) -> None:
+    def delete(self, scenario_id: str, *, expected_version: int | None = None, user: User | None = None) -> None:
+        user = actor(user)
         sid = self._check_id(scenario_id)
 
-        def work(cur):
-            current = self._current(cur, sid)
+        def work(tx):
+            current = self._current(tx, sid)
             if current is None:
                 raise UnknownScenario(f"No saved scenario has the id {sid}; it was already deleted.")
+            require_owner(user, current[2], f"this scenario ({current[0]!r})")
             if expected_version is not None and current[1] != int(expected_version):
                 raise self._version_conflict(current[0], current[1], int(expected_version))
-            cur.execute("DELETE FROM scenarios WHERE scenario_id = ?", [sid])
+            tx.execute("DELETE FROM scenarios WHERE scenario_id = ?", [sid])
             return None, {"scenario_id": sid, "name": current[0], "version": current[1]}
 
-        self._write("scenario.delete", work, who)
-
-
-def _rollback(cur) -> None:
-    try:
-        cur.execute("ROLLBACK")
-    except duckdb.Error:
-        pass  # no transaction open (it failed before BEGIN, or was already rolled back)
+        self._write("scenario.delete", work, user)
 
 
 def open_scenario_store(store) -> ScenarioStore:
-    """The scenario store the app and the CLI use (DuckDB today; see the module docstring)."""
-    return DuckDBScenarioStore(store)
+    """The scenario store the app and the CLI use: the one on the store's users' record."""
+    return RecordScenarioStore(store.record)
 
 
 # -- payloads ------------------------------------------------------------------------------
@@ -400,24 +424,21 @@ def snapshot_for(store, geo_id: str | None, peer_id: str | None) -> dict[str, An
     if not geo_id or not peer_id:
         return out
     scope = scope_key(geo_id, peer_id)
-    tables = set(store.tables())
-    if "user_price_items" in tables:
-        rows = store.cursor().execute("SELECT item_id, scope, record, who, ts FROM user_price_items WHERE scope = ? "
-                                      "ORDER BY ts, item_id", [scope]).fetchall()
-        for item_id, row_scope, record, who, ts in rows:
-            try:
-                parsed = json.loads(record) if isinstance(record, str) else record
-            except json.JSONDecodeError:
-                parsed = None
-            out["price_items"].append({"item_id": item_id, "scope": row_scope, "record": parsed, "who": who,
-                                       "ts": _iso(ts)})
-    if "evidence" in tables:
-        rows = store.cursor().execute("SELECT evidence_id, scope, rule_id, note, document, link, who, ts FROM evidence "
-                                      "WHERE scope = ? ORDER BY ts, evidence_id", [scope]).fetchall()
-        keys = ("evidence_id", "scope", "rule_id", "note", "document", "link", "who")
-        for row in rows:
-            out["evidence"].append({k: (None if is_blank(v) else str(v)) for k, v in zip(keys, row[:7])}
-                                   | {"ts": _iso(row[7])})
+    rows = store.record.rows("SELECT item_id, scope, record, who, ts FROM user_price_items WHERE scope = ? "
+                             "ORDER BY ts, item_id", [scope])
+    for item_id, row_scope, record, who, ts in rows:
+        try:
+            parsed = json.loads(record) if isinstance(record, str) else record
+        except json.JSONDecodeError:
+            parsed = None
+        out["price_items"].append({"item_id": item_id, "scope": row_scope, "record": parsed, "who": who,
+                                   "ts": _iso(ts)})
+    rows = store.record.rows("SELECT evidence_id, scope, rule_id, note, document, link, who, ts FROM evidence "
+                             "WHERE scope = ? ORDER BY ts, evidence_id", [scope])
+    keys = ("evidence_id", "scope", "rule_id", "note", "document", "link", "who")
+    for row in rows:
+        out["evidence"].append({k: (None if is_blank(v) else str(v)) for k, v in zip(keys, row[:7])}
+                               | {"ts": _iso(row[7])})
     return out
 
 

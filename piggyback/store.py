@@ -9,10 +9,10 @@ deployments are re-applied on top of the seed after each rebuild.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import hashlib
 import json
-import os
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,22 +21,15 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import census
-from .errors import AmbiguousPeer, ReadOnlyStore, StoreBusy, StoreCorrupt, StoreError, UnknownPeer
+from . import census, settings
+from .errors import AmbiguousPeer, StoreBusy, StoreCorrupt, StoreError, UnknownPeer
+from .identity import User, actor
 from .models import Deployment, Jurisdiction
+from .record import Record, migrate_legacy, open_record
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_DIR / "data"
 SCHEMA_VERSION = 1
-
-USER_TABLES = {
-    "audit_log": "CREATE TABLE IF NOT EXISTS audit_log (ts TIMESTAMP, who VARCHAR, action VARCHAR, detail VARCHAR)",
-    "deployment_overrides": "CREATE TABLE IF NOT EXISTS deployment_overrides (deployment_id VARCHAR PRIMARY KEY, record VARCHAR, ts TIMESTAMP)",
-    "scenarios": "CREATE TABLE IF NOT EXISTS scenarios (scenario_id VARCHAR PRIMARY KEY, name VARCHAR UNIQUE, payload VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP, version INTEGER)",
-    "evidence": "CREATE TABLE IF NOT EXISTS evidence (evidence_id VARCHAR PRIMARY KEY, scope VARCHAR, rule_id VARCHAR, note VARCHAR, document VARCHAR, link VARCHAR, who VARCHAR, ts TIMESTAMP)",
-    "user_price_items": "CREATE TABLE IF NOT EXISTS user_price_items (item_id VARCHAR PRIMARY KEY, scope VARCHAR, record VARCHAR, who VARCHAR, ts TIMESTAMP)",
-    "user_contacts": "CREATE TABLE IF NOT EXISTS user_contacts (contact_id VARCHAR PRIMARY KEY, deployment_id VARCHAR, record VARCHAR, who VARCHAR, ts TIMESTAMP)",
-}
 
 LIST_COLUMNS = {"deployments": ["module_codes", "source_urls"]}
 # Columns stored as numbers, per table (everything else in data/ stays text as written).
@@ -50,15 +43,8 @@ NUMERIC_COLUMNS = {
 
 
 def default_db_path() -> Path:
-    env = os.environ.get("PIGGYBACK_DB")
+    env = settings.get("PIGGYBACK_DB")
     return Path(env) if env else PROJECT_DIR / ".piggyback" / "piggyback.duckdb"
-
-
-def current_user() -> str:
-    try:
-        return os.environ.get("PIGGYBACK_USER") or getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "unknown"
 
 
 @dataclass
@@ -141,13 +127,17 @@ def _facts_frame(deployments: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFra
 
 
 class Store:
-    """One DuckDB connection per process; a cursor per query (thread-safe for Streamlit sessions)."""
+    """The reference data: one DuckDB connection per process, a cursor per query (thread-safe for
+    Streamlit sessions). ``record`` is the users' record that goes with it (see ``piggyback.record``)."""
 
     def __init__(self, path: Path | str | None = None, read_only: bool = False, data_dir: Path | None = None):
         self.path = Path(path) if path else default_db_path()
         self.data_dir = Path(data_dir) if data_dir else DATA_DIR
         self.read_only = read_only
         self.notice: str | None = None
+        self.record: Record | None = None
+        self.writes = 0  # reference writes by this process (steward imports): part of the cache key
+        self._snapshot_dir: Path | None = None
         self._lock = threading.RLock()
         self._cache: dict[str, pd.DataFrame] = {}
         self.con = self._connect(read_only)
@@ -162,47 +152,69 @@ class Store:
                 raise StoreBusy(f"The database {self.path} is held by another process for writing. "
                                 "Close it (or wait) and try again.") from None
             raise StoreCorrupt(f"The database {self.path} cannot be opened ({text.splitlines()[0]}). "
-                               "Rebuild it with `python -m piggyback build --force`.") from None
+                               "A steward can rebuild it from data/ with `python -m piggyback build --force` "
+                               "(the users' record is kept apart and is not touched).") from None
         except (duckdb.Error, OSError) as exc:
             raise StoreCorrupt(f"The database {self.path} cannot be opened ({str(exc).splitlines()[0]}). "
-                               "Rebuild it with `python -m piggyback build --force`.") from None
+                               "A steward can rebuild it from data/ with `python -m piggyback build --force` "
+                               "(the users' record is kept apart and is not touched).") from None
 
     @classmethod
     def open(cls, path: Path | str | None = None, *, data_dir: Path | None = None,
-             read_only: bool = False, allow_read_only_fallback: bool = False) -> "Store":
-        """Open the store, building it first when the file is missing or was never built.
+             read_only: bool = False, allow_read_only_fallback: bool = False,
+             record: Record | None = None) -> "Store":
+        """Open the reference store and its users' record, building the store when it is missing.
 
-        With ``allow_read_only_fallback`` a store held by another writer opens read-only and says so
-        in ``notice`` (the app keeps serving; writes then fail with ReadOnlyStore).
+        With ``allow_read_only_fallback`` a store held by another writer opens as a read-only copy
+        and says so in ``notice`` (the app keeps serving; writes then fail with ReadOnlyStore).
+        A steward import newer than the store (made by another server) is applied on opening.
         """
         path = Path(path) if path else default_db_path()
         path.parent.mkdir(parents=True, exist_ok=True)
+        if record is None:
+            record = open_record(path, read_only=read_only, allow_snapshot=allow_read_only_fallback)
         if not path.exists():
-            build(path, data_dir)
+            build(path, data_dir, record=record)
         try:
             store = cls(path, read_only=read_only, data_dir=data_dir)
         except StoreBusy:
             if not allow_read_only_fallback:
+                record.close()
                 raise
             store = cls._snapshot(path, data_dir)
         if not store.is_built():
             if store.read_only:
+                store.close()
+                record.close()
                 raise StoreError(f"The database {path} has not been built yet: run `python -m piggyback build`.")
             store.close()
-            build(path, data_dir)
+            build(path, data_dir, record=record)
             store = cls(path, read_only=read_only, data_dir=data_dir)
+        store.record = record
+        if record.notice and not store.notice:
+            store.notice = record.notice
+        if not store.read_only:
+            migrate_legacy(store.con, record)
+            store.apply_new_imports()
         return store
 
     @classmethod
     def _snapshot(cls, path: Path, data_dir: Path | None) -> "Store":
         """DuckDB lets one process write and no other process open the file meanwhile, so serve a
-        read-only copy of the last checkpointed file, and say so."""
-        import shutil
-        import tempfile
-
-        copy = Path(tempfile.mkdtemp(prefix="piggyback-snapshot-")) / path.name
+        read-only copy of the file (writers checkpoint after each write, so it is current), and
+        say so. The copy is removed when the store is closed or collected."""
+        copy_dir = Path(tempfile.mkdtemp(prefix="piggyback-snapshot-"))
+        copy = copy_dir / path.name
         shutil.copy(path, copy)
-        store = cls(copy, read_only=True, data_dir=data_dir)
+        wal = Path(str(path) + ".wal")
+        if wal.exists():
+            shutil.copy(wal, Path(str(copy) + ".wal"))
+        try:
+            store = cls(copy, read_only=True, data_dir=data_dir)
+        except BaseException:
+            shutil.rmtree(copy_dir, ignore_errors=True)
+            raise
+        store._snapshot_dir = copy_dir
         store.notice = ("Another process is writing to the database, so Piggyback shows a read-only copy "
                         "for now: you can look at everything, but nothing can be saved. Restart the app "
                         "once the other process is done.")
@@ -213,6 +225,15 @@ class Store:
             self.con.close()
         except Exception:
             pass
+        if self.record is not None:
+            self.record.close()
+        if self._snapshot_dir is not None:
+            shutil.rmtree(self._snapshot_dir, ignore_errors=True)
+            self._snapshot_dir = None
+
+    def __del__(self):
+        if getattr(self, "_snapshot_dir", None) is not None:
+            shutil.rmtree(self._snapshot_dir, ignore_errors=True)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         return self.con.cursor()
@@ -224,12 +245,26 @@ class Store:
             return False
         except duckdb.Error as exc:
             raise StoreCorrupt(f"The database {self.path} is damaged ({str(exc).splitlines()[0]}). "
-                               "Rebuild it with `python -m piggyback build --force`.") from None
+                               "A steward can rebuild it with `python -m piggyback build --force`.") from None
         return bool(row) and int(row[0]) == SCHEMA_VERSION
 
     def require_writable(self) -> None:
-        if self.read_only:
-            raise ReadOnlyStore(self.notice or "The database is open read-only; nothing can be saved now.")
+        """Writes of the users' own work go to the record: it must be writable."""
+        self.record.require_writable()
+
+    def version(self) -> str:
+        """Changes whenever what the store answers changes: the data fingerprint plus writes."""
+        meta = self.meta()
+        return f"{meta.get('data_hash', '')}:{meta.get('imports_version', '')}:{self.writes}"
+
+    def apply_new_imports(self) -> bool:
+        """Re-apply steward imports when the record holds newer ones than this store was built
+        with (another server imported, or the process stopped between the two writes)."""
+        wanted = self.record.imports_version()
+        if self.meta().get("imports_version") == wanted:
+            return False
+        apply_overrides(self, self.record.overrides(), wanted)
+        return True
 
     # -- queries ----------------------------------------------------------------------------
     def query_df(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
@@ -338,15 +373,13 @@ class Store:
             return self.query_df("SELECT * FROM assumptions WHERE group_name = ? ORDER BY assumption_id", [group])
         return self.query_df("SELECT * FROM assumptions ORDER BY group_name, assumption_id")
 
-    # -- writes -----------------------------------------------------------------------------
-    def audit(self, action: str, detail: dict | str, who: str | None = None, cur=None) -> None:
-        self.require_writable()
-        text = detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True, default=str)
-        (cur or self.cursor()).execute("INSERT INTO audit_log VALUES (?, ?, ?, ?)",
-                                       [dt.datetime.now(), who or current_user(), action, text])
+    # -- the users' record ------------------------------------------------------------------
+    def audit(self, action: str, detail: dict | str, user: User | None = None) -> None:
+        """Write one audited action on its own (writes of records audit inside their transaction)."""
+        self.record.write(action, lambda tx: (None, detail), actor(user))
 
     def audit_log(self, limit: int = 200) -> pd.DataFrame:
-        return self.query_df("SELECT * FROM audit_log ORDER BY ts DESC LIMIT ?", [limit])
+        return self.record.audit_log(limit)
 
 
 def _py(value):
@@ -367,36 +400,62 @@ def _register_and_replace(cur, name: str, df: pd.DataFrame) -> None:
     cur.unregister("_frame")
 
 
-def build(path: Path | str | None = None, data_dir: Path | None = None, force: bool = False,
-          progress=None) -> BuildReport:
-    """(Re)build the reference tables from ``data/``. Idempotent; user tables are kept.
+DUCKDB_MAGIC = b"DUCK"
+BACKUPS_KEPT = 3
 
-    ``force`` deletes a file that cannot be opened (a corrupt database) before building.
-    ``progress(fraction, message)`` is called as the work goes on.
-    """
-    started = time.perf_counter()
-    path = Path(path) if path else default_db_path()
-    data_dir = Path(data_dir) if data_dir else DATA_DIR
-    say = progress or (lambda f, m: None)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if force and path.exists():
-        try:
-            duckdb.connect(str(path)).close()
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreBusy(f"The database {path} is held by another process; close it first.") from None
-            path.unlink()
-            Path(str(path) + ".wal").unlink(missing_ok=True)
-        except duckdb.Error:
-            path.unlink()
-            Path(str(path) + ".wal").unlink(missing_ok=True)
 
-    say(0.05, "Reading census tables")
-    jur = census.load_jurisdictions(data_dir / "census")
-    say(0.45, "Reading peer deployments")
+def _is_duckdb_file(path: Path) -> bool:
+    """DuckDB files carry 'DUCK' at byte 8 of their header, even when the rest is damaged."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return len(head) == 12 and head[8:12] == DUCKDB_MAGIC
+
+
+def _is_piggyback_store(path: Path) -> bool | None:
+    """True: Piggyback's reference store; False: some other database; None: unreadable DuckDB file."""
+    if not _is_duckdb_file(path):
+        return False
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreBusy(f"The database {path} is held by another process; close it first.") from None
+        return None
+    except duckdb.Error:
+        return None
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if "meta" not in tables or "jurisdictions" not in tables:
+            return False
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return row is not None
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def backup_file(path: Path) -> Path:
+    """Move ``path`` (and its write-ahead log) aside to a timestamped backup; keep the newest few."""
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    target = path.with_name(f"{path.name}.backup-{stamp}")
+    path.rename(target)
+    wal = Path(str(path) + ".wal")
+    if wal.exists():
+        wal.rename(Path(str(target) + ".wal"))
+    old = sorted(path.parent.glob(f"{path.name}.backup-*[0-9]"))
+    for stale in old[:-BACKUPS_KEPT]:
+        stale.unlink(missing_ok=True)
+        Path(str(stale) + ".wal").unlink(missing_ok=True)
+    return target
+
+
+def _seed_records(data_dir: Path) -> list[Deployment]:
     seed = read_seed_deployments(data_dir)
-    problems = []
-    records = []
+    problems, records = [], []
     for i, row in enumerate(seed.to_dict("records"), start=2):
         try:
             records.append(deployment_from_row(row))
@@ -404,6 +463,88 @@ def build(path: Path | str | None = None, data_dir: Path | None = None, force: b
             problems.append(f"data/peers/deployments.csv row {i}: {exc}")
     if problems:
         raise StoreError("The seed data is invalid:\n" + "\n".join(problems))
+    return records
+
+
+def _merged_deployments(records: list[Deployment], overrides: dict[str, dict]) -> pd.DataFrame:
+    by_id = {r.deployment_id: r for r in records}
+    for dep_id, rec in overrides.items():
+        by_id[dep_id] = Deployment.model_validate(rec)
+    return _deployments_frame(list(by_id.values()))
+
+
+def apply_overrides(store: "Store", overrides: dict[str, dict], imports_version: str) -> None:
+    """Put the seed plus steward imports into ``deployments`` and refresh ``facts`` with it, in
+    one transaction: a reader never sees deployments and facts that disagree."""
+    deployments = _merged_deployments(_seed_records(store.data_dir), overrides)
+    sources = store.query_df("SELECT * FROM sources") if "sources" in store.tables() else \
+        pd.DataFrame(columns=["url", "kind"])
+    cur = store.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        _register_and_replace(cur, "deployments", deployments)
+        _register_and_replace(cur, "facts", _facts_frame(deployments, sources))
+        cur.execute("INSERT OR REPLACE INTO meta VALUES ('imports_version', ?), ('imports_applied', ?)",
+                    [imports_version, str(len(overrides))])
+        cur.execute("COMMIT")
+    except BaseException:
+        try:
+            cur.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        cur.close()
+    try:
+        store.con.execute("CHECKPOINT")
+    except duckdb.Error:
+        pass
+    store.writes += 1
+    store.invalidate()
+
+
+def build(path: Path | str | None = None, data_dir: Path | None = None, force: bool = False,
+          progress=None, *, record: Record | None = None) -> BuildReport:
+    """(Re)build the reference tables from ``data/``, with the steward imports of ``record``
+    (the users' record beside ``path`` when not given) applied on top. Idempotent.
+
+    The users' record is read, never written. ``force`` replaces a reference file that cannot be
+    opened, after moving it to a timestamped backup; it refuses a file that is not Piggyback's.
+    ``progress(fraction, message)`` is called as the work goes on.
+    """
+    started = time.perf_counter()
+    path = Path(path) if path else default_db_path()
+    data_dir = Path(data_dir) if data_dir else DATA_DIR
+    say = progress or (lambda f, m: None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and path.is_dir():
+        raise StoreError(f"{path} is a folder, not a database file.")
+    if path.exists() and path.stat().st_size > 0:
+        kind = _is_piggyback_store(path)
+        if kind is False:
+            raise StoreError(f"{path} is not a Piggyback database, so it is left as it is. Name a new file "
+                             "(or Piggyback's own) to build into.")
+        if kind is None:
+            if not force:
+                raise StoreCorrupt(f"The database {path} is damaged. Rebuild it with `python -m piggyback build "
+                                   "--force` (the damaged file is kept as a backup).")
+            backup_file(path)
+        elif force:
+            backup_file(path)
+    own_record = record is None
+    if own_record:
+        record = open_record(path, read_only=True, allow_snapshot=True)
+    try:
+        overrides = record.overrides()
+        imports_version = record.imports_version()
+    finally:
+        if own_record:
+            record.close()
+
+    say(0.05, "Reading census tables")
+    jur = census.load_jurisdictions(data_dir / "census")
+    say(0.45, "Reading peer deployments")
+    records = _seed_records(data_dir)
 
     extra: dict[str, pd.DataFrame] = {}
     assumptions = []
@@ -430,17 +571,10 @@ def build(path: Path | str | None = None, data_dir: Path | None = None, force: b
     con = duckdb.connect(str(path))
     try:
         cur = con.cursor()
-        for ddl in USER_TABLES.values():
-            cur.execute(ddl)
         cur.execute("BEGIN TRANSACTION")
         try:
             _register_and_replace(cur, "jurisdictions", jur)
-            overrides = {r[0]: json.loads(r[1]) for r in cur.execute(
-                "SELECT deployment_id, record FROM deployment_overrides").fetchall()}
-            by_id = {r.deployment_id: r for r in records}
-            for dep_id, rec in overrides.items():
-                by_id[dep_id] = Deployment.model_validate(rec)
-            deployments = _deployments_frame(list(by_id.values()))
+            deployments = _merged_deployments(records, overrides)
             _register_and_replace(cur, "deployments", deployments)
             for name, frame in extra.items():
                 _register_and_replace(cur, name, frame)
@@ -450,11 +584,19 @@ def build(path: Path | str | None = None, data_dir: Path | None = None, force: b
             data_hash = _data_hash(data_dir)
             cur.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ["schema_version", str(SCHEMA_VERSION)], ["built_at", dt.datetime.now().isoformat(timespec="seconds")],
-                ["data_hash", data_hash], ["imports_applied", str(len(overrides))]])
+                ["data_hash", data_hash], ["imports_applied", str(len(overrides))],
+                ["imports_version", imports_version]])
             cur.execute("COMMIT")
         except BaseException:
-            cur.execute("ROLLBACK")
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # keep the first error (e.g. no space left on device), not the rollback's
             raise
+        try:
+            cur.execute("CHECKPOINT")
+        except duckdb.Error:
+            pass
         counts = {
             "Canadian municipalities": int((jur["country"] == "CA").sum()),
             "US counties": int(((jur["country"] == "US") & jur["geo_id"].str.startswith("US-CO-")).sum()),

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from . import fmt
+from . import identity, settings
 from . import params as url_params
 from .errors import PiggybackError, StoreCorrupt, StoreError
 from .models import MODULES, AgencyProfile
@@ -39,7 +40,8 @@ def db_path() -> str:
 
 
 def get_store() -> Store:
-    """The process's store. Builds it on first start (with progress); a damaged file offers a rebuild."""
+    """The process's store. Builds it on first start (with progress); a damaged file offers a
+    steward a rebuild (with a confirmation; the damaged file is kept as a backup)."""
     path = db_path()
     if not os.path.exists(path):
         with st.status("First start: building the database from data/ …", expanded=True) as status:
@@ -50,15 +52,61 @@ def get_store() -> Store:
         return _open_store(path)
     except StoreCorrupt as exc:
         st.error(str(exc))
-        if st.button("Rebuild the database from data/", type="primary"):
-            with st.spinner("Rebuilding …"):
-                build(path, force=True)
-            _open_store.clear()
-            st.rerun()
+        rebuild_form(path)
         st.stop()
     except StoreError as exc:
         st.error(str(exc))
         st.stop()
+
+
+def rebuild_form(path: str) -> None:
+    """The reference store rebuilt from data/: a steward's action, confirmed, with a backup kept."""
+    user = current_user()
+    if not identity.can(user, "store.rebuild"):
+        st.info("A data steward can rebuild the reference data from data/. Saved scenarios, evidence, quotes "
+                "and the audit log are kept apart and are not affected.")
+        return
+    with st.form("rebuild"):
+        st.write("Rebuild the reference data from data/. The damaged file is kept as a timestamped backup; "
+                 "the users' record (scenarios, evidence, quotes, contacts, imports, audit) is not touched.")
+        sure = st.checkbox("I understand: rebuild the reference data now")
+        if st.form_submit_button("Rebuild the reference data", type="primary"):
+            if not sure:
+                st.warning("Tick the confirmation first; nothing was changed.")
+                return
+            identity.require(user, "store.rebuild")
+            with st.spinner("Rebuilding …"):
+                build(path, force=True)
+            _open_store.clear()
+            st.rerun()
+
+
+def current_user() -> identity.User:
+    """Who this session is, from the configured login (see ``piggyback.identity``)."""
+    mode = identity.auth_mode()
+    if mode == "local":
+        return identity.local_user()
+    if mode == "oidc":
+        info = st.user
+        if not info.get("is_logged_in"):
+            return identity.ANONYMOUS
+        return identity.from_login(info.get("email") or info.get("sub"), info.get("name"), source="oidc")
+    header = settings.get("PIGGYBACK_AUTH_HEADER") or "X-Forwarded-Email"
+    return identity.from_login(st.context.headers.get(header), source="proxy")
+
+
+def identity_box() -> None:
+    """Who is signed in, with their role; log in / out where Streamlit's login is configured."""
+    user = current_user()
+    if identity.auth_mode() == "oidc":
+        if user.signed_in:
+            st.caption(f"Signed in as {fmt.md_escape(user.display)} ({user.role.name})")
+            st.button("Log out", on_click=st.logout, key="logout")
+        else:
+            st.caption("Not signed in: you can look at everything and open shared links.")
+            st.button("Log in", on_click=st.login, key="login", type="primary")
+    else:
+        st.caption(f"{fmt.md_escape(user.display)} · {user.role.name}")
 
 
 def _agency_labels(store: Store) -> tuple[list[str], dict[str, str]]:
@@ -121,6 +169,7 @@ def frame(store: Store) -> AgencyProfile | None:
         st.sidebar.warning("The agency in the link is not in the census data; pick it again.")
         st.session_state["agency_geo"] = None
     with st.sidebar:
+        identity_box()
         if store.notice:
             st.warning(store.notice, icon="🔒")
         geo = st.selectbox(
@@ -262,6 +311,10 @@ def load_scenario_from_url(store: Store) -> None:
     if not wanted or st.session_state.get("_scenario_applied") == wanted:
         return
     st.session_state["_scenario_applied"] = wanted
+    checked = url_params.identifier(wanted, "scenario", pattern=scenarios.ID_PATTERN, what="scenario id")
+    if checked.problem:  # never echo the text: it may be crafted to look like a link
+        st.session_state["_scenario_error"] = checked.problem
+        return
     try:
         scenario = scenarios.open_scenario_store(store).get(checked.value)
     except PiggybackError as exc:
@@ -279,7 +332,3 @@ def load_scenario_from_url(store: Store) -> None:
     elif "peer" in st.query_params:
         del st.query_params["peer"]
 
-    checked = url_params.identifier(wanted, "scenario", pattern=scenarios.ID_PATTERN, what="scenario id")
-    if checked.problem:  # never echo the text: it may be crafted to look like a link
-        st.session_state["_scenario_error"] = checked.problem
-        return

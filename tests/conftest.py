@@ -171,3 +171,15 @@ def wait_for_app(page) -> None:
 def assert_no_exception(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0, page.locator(
         "[data-testid='stException']").first.inner_text()
+
+
+def person(name: str, role: str = "member", source: str = "local"):
+    """A signed-in user for tests that call write functions as a given role."""
+    from piggyback.identity import Role, User
+
+    return User(id=f"{source}:{name}", role=Role[role], label=name, source=source)
+
+
+def record_count(store, table: str, where: str = "", params=()) -> int:
+    """Rows of a users' record table (scenarios, evidence, audit_log …)."""
+    return store.record.rows(f"SELECT COUNT(*) FROM {table} {where}", list(params))[0][0]  # test-only names

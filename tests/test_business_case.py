@@ -255,27 +255,32 @@ def test_meeting_mode_hides_controls_and_keeps_the_figures(page_db):
 
 
 def test_open_button_switches_to_another_saved_scenario_and_compare_shows_both(page_db):
-    """Choosing a saved scenario and pressing Open loads its agency and peer; the compare table shows both."""
+    """The list holds this agency's scenarios only (another agency's opens by its link); choosing one
+    and pressing Open loads its peer; the compare table shows both."""
     from piggyback.store import Store
 
     s = Store.open(page_db)
     try:
         ss = open_scenario_store(s)
-        travis = ss.save("Travis plan", payload_from_profile(profile_for(s, "US-CO-48453"), peer="fayetteville-ar"))
+        ss.save("Travis plan", payload_from_profile(profile_for(s, "US-CO-48453"), peer="fayetteville-ar"))
         ss.save("Guelph plan", payload_from_profile(profile_for(s, GUELPH), peer="fayetteville-ar"))
+        other = ss.save("Guelph on Ottawa", payload_from_profile(profile_for(s, GUELPH), peer="ottawa-on"))
     finally:
         s.close()
     at = _open({"agency": GUELPH})
-    at.selectbox(key="bc_pick").set_value(travis.id)
+    options = at.selectbox(key="bc_pick").options
+    assert not any(o.startswith("Travis plan") for o in options)
+    at.selectbox(key="bc_pick").set_value(other.id)
     at.run()
     at.button(key="bc_open").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.session_state["agency_geo"] == "US-CO-48453" and at.session_state["peer"] == "fayetteville-ar"
-    assert at.session_state["_scenario"]["name"] == "Travis plan"
-    assert at.query_params["scenario"] == [travis.id] or at.query_params["scenario"] == travis.id
+    assert at.session_state["agency_geo"] == GUELPH and at.session_state["peer"] == "ottawa-on"
+    assert at.session_state["_scenario"]["name"] == "Guelph on Ottawa"
+    assert at.query_params["scenario"] == [other.id] or at.query_params["scenario"] == other.id
     table = at.dataframe[-1].value
-    assert list(table.columns)[1:] == ["A: Guelph plan", "B: Travis plan"] or \
-        list(table.columns)[1:] == ["A: Travis plan", "B: Guelph plan"]
-    agency_row = table[table["Figure"] == "Agency"].iloc[0].tolist()[1:]
-    assert sorted(agency_row) == ["Guelph, ON", "Travis County, TX"]
+    assert sorted(list(table.columns)[1:]) in (["A: Guelph on Ottawa", "B: Guelph plan"],
+                                               ["A: Guelph plan", "B: Guelph on Ottawa"])
+    peer_row = table[table["Figure"] == "Peer contract"].iloc[0].tolist()[1:]
+    assert len(set(peer_row)) == 2
+

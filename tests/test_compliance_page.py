@@ -115,7 +115,7 @@ def test_evidence_recorded_in_the_store_shows_as_pass(own_db):
     store = Store.open(own_db)
     try:
         ev.record_evidence(store, f"agency:{GUELPH}|peer:ottawa-on", "ALL-11",
-                           document="Purchasing By-law 2021-11 s.7", who="clerk")
+                           document="Purchasing By-law 2021-11 s.7", label="clerk")
     finally:
         store.close()
     at = open_page(agency=GUELPH, peer="ottawa-on")

@@ -17,14 +17,17 @@ from piggyback import evidence as ev
 from piggyback.errors import ReadOnlyStore, UnknownPeer
 from piggyback.profile import profile_for
 
-from conftest import ROOT
+from conftest import ROOT, person, record_count
 
 GUELPH = "CA-CSD-3523008"
 SCOPE = f"agency:{GUELPH}|peer:ottawa-on"
 
 
 def count(store, table: str, where: str = "", params=()) -> int:
-    return store.cursor().execute(f"SELECT COUNT(*) FROM {table} {where}", list(params)).fetchone()[0]
+    return record_count(store, table, where, params)
+
+
+CLERK = person("clerk")
 
 
 def contracts_csv() -> dict[str, dict]:
@@ -84,7 +87,7 @@ def test_record_then_read_back_and_audit(writable_store):
     """A saved piece of evidence is read back for its scope only, stripped, and written to the audit log."""
     audits = count(writable_store, "audit_log", "WHERE action = 'evidence.record'")
     saved = ev.record_evidence(writable_store, SCOPE, "ALL-01", note="  City of Ottawa is a municipality  ",
-                               link="https://ottawa.ca/en/city-hall", who="clerk")
+                               link="https://ottawa.ca/en/city-hall", user=CLERK)
     assert saved["note"] == "City of Ottawa is a municipality" and saved["document"] is None
     found = ev.evidence_for(writable_store, SCOPE)
     assert set(found) == {"ALL-01"}
@@ -94,15 +97,16 @@ def test_record_then_read_back_and_audit(writable_store):
     assert [i["evidence_id"] for i in entry["items"]] == [saved["evidence_id"]]
     assert ev.evidence_for(writable_store, f"agency:{GUELPH}|peer:fayetteville-ar") == {}
     assert count(writable_store, "audit_log", "WHERE action = 'evidence.record'") == audits + 1
-    detail = json.loads(writable_store.query_df(
-        "SELECT detail FROM audit_log WHERE action = 'evidence.record' ORDER BY ts DESC LIMIT 1")["detail"][0])
+    detail = json.loads(writable_store.record.rows(
+        "SELECT detail FROM audit_log WHERE action = 'evidence.record' ORDER BY ts DESC LIMIT 1")[0][0])
     assert detail["evidence_id"] == saved["evidence_id"] and detail["scope"] == SCOPE
 
 
-def test_who_defaults_to_the_current_user(writable_store, monkeypatch):
+def test_who_defaults_to_the_machines_operator(writable_store, monkeypatch):
+    """Called from Python or the CLI with no user, the operator of this machine is the author."""
     monkeypatch.setenv("PIGGYBACK_USER", "night-clerk")
     saved = ev.record_evidence(writable_store, SCOPE, "ALL-11", document="Procurement By-law s.18")
-    assert saved["who"] == "night-clerk"
+    assert (saved["who"], saved["who_label"]) == ("local:night-clerk", "night-clerk")
 
 
 def test_several_pieces_for_one_rule_are_joined_in_order(writable_store):
@@ -160,11 +164,11 @@ def test_delete_removes_only_in_its_scope_and_is_audited(writable_store):
     other_scope = f"agency:{GUELPH}|peer:fayetteville-ar"
     with pytest.raises(ev.EvidenceError, match="no evidence"):
         ev.delete_evidence(writable_store, saved["evidence_id"], scope=other_scope)
-    removed = ev.delete_evidence(writable_store, saved["evidence_id"], scope=SCOPE, who="clerk")
+    removed = ev.delete_evidence(writable_store, saved["evidence_id"], scope=SCOPE, user=person("steward", "steward"))
     assert removed["rule_id"] == "ALL-01" and removed["note"] == "checked"
     assert ev.evidence_for(writable_store, SCOPE) == {}
-    row = writable_store.query_df("SELECT who, detail FROM audit_log WHERE action = 'evidence.delete'")
-    assert list(row["who"]) == ["clerk"] and saved["evidence_id"] in row["detail"][0]
+    row = writable_store.record.rows("SELECT who, detail FROM audit_log WHERE action = 'evidence.delete'")
+    assert [r[0] for r in row] == ["local:steward"] and saved["evidence_id"] in row[0][1]
     with pytest.raises(ev.EvidenceError, match="removed already"):
         ev.delete_evidence(writable_store, saved["evidence_id"])
 
@@ -186,8 +190,8 @@ def test_any_note_is_saved_exactly_or_refused_with_a_reason(writable_store, note
         assert count(writable_store, "evidence") == before
         return
     assert acceptable
-    stored = writable_store.cursor().execute("SELECT note FROM evidence WHERE evidence_id = ?",
-                                             [saved["evidence_id"]]).fetchone()[0]
+    stored = writable_store.record.rows("SELECT note FROM evidence WHERE evidence_id = ?",
+                                        [saved["evidence_id"]])[0][0]
     assert stored == stripped
 
 

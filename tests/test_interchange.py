@@ -4,6 +4,8 @@ import csv
 import io
 
 import pytest
+
+from piggyback.identity import Role, User
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -51,12 +53,13 @@ def test_xlsx_round_trip(writable_store, tmp_path):
 
 
 def test_new_row_is_inserted_linked_to_census_and_audited(writable_store):
-    detail = import_bytes(writable_store, csv_bytes([NEW_ROW]), "new.csv", who="steward")
+    steward = User(id="oidc:ana@city.example", role=Role.steward, label="Ana", source="oidc")
+    detail = import_bytes(writable_store, csv_bytes([NEW_ROW]), "new.csv", user=steward)
     assert detail["inserted"] == 1
     d = writable_store.deployment("city-of-guelph-on")
     assert d.geo_id == "CA-CSD-3523008" and d.vendor == "Example Vendor"
     log = writable_store.audit_log()
-    assert log.iloc[0]["action"] == "import" and log.iloc[0]["who"] == "steward"
+    assert log.iloc[0]["action"] == "import" and log.iloc[0]["who"] == "oidc:ana@city.example"
     assert detail["sha256"] in log.iloc[0]["detail"]
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import ROOT, person
 from piggyback import fmt
 from piggyback import peers as peer_data
 from piggyback.errors import ReadOnlyStore, UnknownPeer
@@ -207,7 +207,7 @@ def test_steward_adds_a_contact_through_the_form(monkeypatch, db_copy):
 
     steward = Store.open(db_copy)
     peer_data.add_contact(steward, "cambridge-on", "City of Cambridge, Building Services", "email",
-                          "building@cambridge.ca", "https://www.cambridge.ca/en/build-invest-grow/", who="steward")
+                          "building@cambridge.ca", "https://www.cambridge.ca/en/build-invest-grow/", user=person("steward", "steward"))
     steward.close()
     from piggyback import widgets
 
@@ -322,14 +322,14 @@ def test_add_contact_is_validated_saved_and_audited(writable_store):
     contact_id = peer_data.add_contact(
         writable_store, "cambridge-on", "City of Cambridge, Building Services", "email",
         "building@cambridge.ca", "https://www.cambridge.ca/en/build-invest-grow/building-permits.aspx",
-        who="steward-a", as_of="2025-03")
+        user=person("steward-a", "steward"), as_of="2025-03")
     contacts = peer_data.contacts_for(writable_store, "cambridge-on")
     assert len(contacts) == 1
     row = contacts.iloc[0]
-    assert row["kind"] == "user-entered" and row["who"] == "steward-a" and row["as_of"] == "2025-03"
+    assert row["kind"] == "user-entered" and row["who"] == "local:steward-a" and row["as_of"] == "2025-03"
     audit = writable_store.audit_log()
     entry = audit[audit["action"] == "add contact"].iloc[0]
-    assert entry["who"] == "steward-a" and contact_id in entry["detail"]
+    assert entry["who"] == "local:steward-a" and contact_id in entry["detail"]
 
 
 @pytest.mark.parametrize("department, channel, value, words", [
@@ -344,7 +344,7 @@ def test_add_contact_rejects_people_and_bad_values(writable_store, department, c
     """A person's name or address, a malformed value or an unknown channel is refused; nothing saved."""
     with pytest.raises(peer_data.ContactRejected, match=words):
         peer_data.add_contact(writable_store, "cambridge-on", department, channel, value,
-                              "https://www.cambridge.ca/", who="steward-a")
+                              "https://www.cambridge.ca/", user=person("steward-a", "steward"))
     assert peer_data.contacts_for(writable_store, "cambridge-on").empty
     assert not (writable_store.audit_log()["action"] == "add contact").any()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import person, record_count
 
 from piggyback import quotes
 from piggyback.errors import ReadOnlyStore, UnknownPeer
@@ -38,23 +39,26 @@ def shared_writable(built_db, tmp_path_factory):
 
 
 def rows(store, table: str) -> int:
-    return store.cursor().execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return record_count(store, table)
+
+
+CLERK = person("clerk")
 
 
 def audit_actions(store) -> list[tuple[str, dict]]:
-    return [(a, json.loads(d)) for a, d in store.cursor().execute(
-        "SELECT action, detail FROM audit_log WHERE action LIKE 'quote.%' ORDER BY ts").fetchall()]
+    return [(a, json.loads(d)) for a, d in store.record.rows(
+        "SELECT action, detail FROM audit_log WHERE action LIKE 'quote.%' ORDER BY ts")]
 
 
 def test_save_list_cost_delete_round_trip_is_audited(writable_store):
     s = writable_store
-    saved = quotes.save_quote(s, SCOPE, line(), who="clerk")
+    saved = quotes.save_quote(s, SCOPE, line(), user=CLERK)
     assert saved.kind == "user-entered" and saved.deployment_id == "fayetteville-ar"
     annual = quotes.save_quote(s, SCOPE, line(category="maintenance", description="Support", basis="per_year",
-                                              amount=40_000, recurrence="recurring", escalation_pct=0), who="clerk")
+                                              amount=40_000, recurrence="recurring", escalation_pct=0), user=CLERK)
     listed = quotes.list_quotes(s, SCOPE)
     assert [q.item for q in listed] == [saved, annual]
-    assert {q.who for q in listed} == {"clerk"}
+    assert {q.who for q in listed} == {"local:clerk"}
     assert quotes.list_quotes(s, f"agency:{GUELPH}|peer:ottawa-on") == []
 
     # the quote is the agency's own price: not rescaled. 500,000 once + 40,000 a year for 3 years, CAD.
@@ -65,7 +69,7 @@ def test_save_list_cost_delete_round_trip_is_audited(writable_store):
     assert tco.total == pytest.approx(500_000 + 3 * 40_000)
     assert {i["kind"] for i in tco.items} == {"user-entered"}
 
-    quotes.delete_quote(s, saved.item_id, SCOPE, who="clerk")
+    quotes.delete_quote(s, saved.item_id, SCOPE, user=CLERK)
     assert [q.item for q in quotes.list_quotes(s, SCOPE)] == [annual]
     actions = audit_actions(s)
     assert [a for a, _ in actions] == ["quote.save", "quote.save", "quote.delete"]

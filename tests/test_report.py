@@ -164,7 +164,7 @@ def test_cli_report_from_a_saved_scenario(tmp_path, db_copy, capsys):
     assert "Saint-Elzéar" in text and "City of Fayetteville" in text
     code, out, err = _main(capsys, "report", "--scenario", "no such plan", "--out", str(tmp_path / "x.pdf"),
                            db=db_copy)
-    assert code == 2 and "No saved scenario is named 'no such plan'" in err
+    assert code == 2 and "No saved scenario of yours is named 'no such plan'" in err
     assert "Elzéar plan" in err  # lists what is saved
     assert not (tmp_path / "x.pdf").exists()
 

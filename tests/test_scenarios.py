@@ -11,7 +11,6 @@ import pytest
 from piggyback.errors import ReadOnlyStore
 from piggyback.profile import DEFAULT_MODULES, profile_for
 from piggyback.scenarios import (
-    DuckDBScenarioStore,
     Scenario,
     ScenarioConflict,
     ScenarioError,
@@ -148,7 +147,7 @@ def test_rename_duplicate_delete(scenarios_db, writable_store):
 def test_unknown_names_and_bad_ids_say_what_to_do(scenarios_db, writable_store):
     """A missing name lists the saved ones; a malformed id is rejected before any query."""
     scenarios_db.save("Kept", _payload(writable_store))
-    with pytest.raises(UnknownScenario, match="'Nope'.*Saved scenarios: 'Kept'"):
+    with pytest.raises(UnknownScenario, match="'Nope'.*saved scenarios: 'Kept'"):
         scenarios_db.get_by_name("Nope")
     with pytest.raises(UnknownScenario, match="not a scenario id"):
         scenarios_db.get("x'; DROP TABLE scenarios; --")
@@ -171,7 +170,7 @@ def test_invalid_payloads_and_names_are_refused(scenarios_db, writable_store):
 def test_read_only_store_refuses_to_save(store):
     """A read-only store (another process writing) cannot save, and says why."""
     with pytest.raises(ReadOnlyStore):
-        DuckDBScenarioStore(store).save("nope", {"settings": {}})
+        open_scenario_store(store).save("nope", {"settings": {}})
 
 
 def test_concurrent_saves_of_different_scenarios_lose_nothing(writable_store):
@@ -257,12 +256,12 @@ def test_concurrent_updates_from_the_same_version_keep_one(writable_store):
 
 def test_snapshot_holds_only_this_agency_and_peer(writable_store):
     """The snapshot keeps the quotes and evidence of the agency+peer scope, not other scopes'."""
-    cur = writable_store.cursor()
+    cur = writable_store.record.con.cursor()  # rows written as an older version would have
     now = dt.datetime(2026, 1, 5, 9, 30)
     mine, other = scope_key(GUELPH, "ottawa-on"), scope_key(GUELPH, "fayetteville-ar")
-    cur.execute("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    cur.execute("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                 ["e1", mine, "ALL-03", "Clause 14.2 allows other public bodies", None, None, "clerk", now])
-    cur.execute("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    cur.execute("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
                 ["e2", other, "ALL-03", "not this one", None, None, "clerk", now])
     record = {"item_id": "q-1", "deployment_id": "ottawa-on", "category": "subscription", "description": "SaaS",
               "basis": "per_year", "amount": 120000, "currency": "CAD", "price_year": 2025,

@@ -1,11 +1,12 @@
 """The store: built from data/ with every census row and peer, idempotent, sourced, and safe."""
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from piggyback.errors import StoreBusy, StoreCorrupt, UnknownPeer, AmbiguousPeer, ReadOnlyStore
+from piggyback.errors import AmbiguousPeer, ReadOnlyStore, StoreBusy, StoreCorrupt, StoreError, UnknownPeer
 from piggyback.store import Store, build
 
 
@@ -88,15 +89,44 @@ def test_missing_database_is_built_on_open(tmp_path):
         s.close()
 
 
-def test_corrupt_database_gives_a_clear_message_and_force_rebuild_recovers(tmp_path):
+def test_damaged_store_gives_a_clear_message_and_force_rebuild_keeps_a_backup(built_db, tmp_path):
+    """A damaged reference file is rebuilt only with --force, and is moved to a backup, not deleted."""
     path = tmp_path / "broken.duckdb"
-    path.write_bytes(b"this is not a database" * 100)
+    good = built_db.read_bytes()
+    path.write_bytes(good[:4096] + b"\x00garbage" * 1000)  # DuckDB's header, damaged body
     with pytest.raises(StoreCorrupt, match="build --force"):
         Store.open(path)
     build(path, force=True)
+    backups = list(tmp_path.glob("broken.duckdb.backup-*"))
+    assert len(backups) == 1 and backups[0].read_bytes()[:4096] == good[:4096]
     s = Store.open(path, read_only=True)
     assert len(s.peers()) == 31
     s.close()
+
+
+@pytest.mark.parametrize("content", [b"this is not a database" * 100, b"SQLite format 3\x00" + b"\x00" * 4000])
+def test_force_build_refuses_a_file_that_is_not_piggybacks(tmp_path, content):
+    """`build --force --db other.sqlite` must never delete or replace someone else's file."""
+    path = tmp_path / "other.sqlite"
+    path.write_bytes(content)
+    with pytest.raises(StoreError, match="not a Piggyback database"):
+        build(path, force=True)
+    assert path.read_bytes() == content and not list(tmp_path.glob("other.sqlite.backup-*"))
+
+
+def test_force_build_refuses_another_duckdb_database(tmp_path):
+    import duckdb
+
+    path = tmp_path / "theirs.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE payroll (name VARCHAR, salary INTEGER)")
+    con.execute("INSERT INTO payroll VALUES ('a', 1)")
+    con.close()
+    with pytest.raises(StoreError, match="not a Piggyback database"):
+        build(path, force=True)
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT COUNT(*) FROM payroll").fetchone()[0] == 1
+    con.close()
 
 
 def test_peer_resolution_by_id_name_or_unique_part(store):
@@ -115,14 +145,21 @@ def test_read_only_store_refuses_writes(store):
 
 
 def test_writer_elsewhere_gives_read_only_fallback_with_notice(db_copy):
-    """DuckDB allows one writing process: a second process opening it falls back to read-only."""
-    import subprocess, sys, textwrap
+    """DuckDB allows one writing process: a second process opening the reference store and the
+    users' record falls back to read-only copies, which are removed when it closes."""
+    import subprocess, sys, tempfile, textwrap
+    from piggyback.record import default_record_path
+
+    record_path = default_record_path(db_copy)
+    Store.open(db_copy).close()  # creates the record file
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import duckdb, sys, time
         con = duckdb.connect({str(db_copy)!r})
+        rec = duckdb.connect({str(record_path)!r})
         print('locked', flush=True)
         time.sleep(30)
     """)], stdout=subprocess.PIPE, text=True)
+    before = set(Path(tempfile.gettempdir()).glob("piggyback-*"))
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(StoreBusy, match="another process"):
@@ -133,5 +170,7 @@ def test_writer_elsewhere_gives_read_only_fallback_with_notice(db_copy):
         with pytest.raises(ReadOnlyStore):
             fallback.audit("x", "y")
         fallback.close()
+        left = set(Path(tempfile.gettempdir()).glob("piggyback-*")) - before
+        assert not left, f"snapshot copies left behind: {left}"
     finally:
         holder.kill()
