@@ -51,7 +51,8 @@ MAX_PARTS = 1_000  # files inside the workbook
 MAX_CENTRAL_DIRECTORY = 512 * 1024  # the zip's table of contents, read before it is parsed
 MAX_RATIO = 100  # unpacked / packed size of any part over RATIO_FLOOR
 RATIO_FLOOR = 1024 * 1024
-MAX_XML_ELEMENTS = 1_200_000  # XML elements in all parts together, empty rows and cells included
+MAX_XML_ELEMENTS = 1_000_000  # XML elements in all parts together, empty rows and cells included
+MAX_UNSIZED_ELEMENTS = 200_000  # the same, in sheets with no <dimension> (openpyxl parses those twice)
 FORMULA_START = ("=", "+", "-", "@")
 _NUMERIC = {"population", "population_year", "contract_value", "contract_term_years"}
 
@@ -230,11 +231,12 @@ def _open_workbook_archive(data: bytes, name: str) -> zipfile.ZipFile:
 class _SheetScan:
     """What a worksheet part really holds, counted while streaming through its XML."""
 
-    __slots__ = ("last_row", "last_col", "cells", "rows", "problem")
+    __slots__ = ("last_row", "last_col", "cells", "rows", "problem", "elements", "unsized")
 
     def __init__(self):
-        self.last_row = self.last_col = self.cells = self.rows = 0
+        self.last_row = self.last_col = self.cells = self.rows = self.elements = 0
         self.problem: str | None = None
+        self.unsized = False  # a sheet with no <dimension> before its data: openpyxl parses it whole on opening
 
 
 class _Unreadable(Exception):
@@ -263,25 +265,38 @@ def _column_letters(n: int) -> str:
     return out
 
 
-def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> _SheetScan:
-    """Stream one part through expat, counting every element against the shared ``budget`` and,
-    for worksheet rows and cells, where values are (so the reader never pads to a declared size).
-    A part that is not XML stops at its first bytes; openpyxl parses XML parts with the same expat."""
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main "
+# Element kinds as openpyxl's sheet reader knows them: its own namespace (or none) only.
+_ROW, _CELL, _VALUE, _DIMENSION, _SHEET_DATA = 1, 2, 3, 4, 5
+_KINDS = {t: k for local, k in (("row", _ROW), ("c", _CELL), ("v", _VALUE), ("f", _VALUE), ("is", _VALUE),
+                                ("dimension", _DIMENSION), ("sheetData", _SHEET_DATA))
+          for t in (local, _MAIN_NS + local)}
+_CELL_TAGS = frozenset(("c", _MAIN_NS + "c"))
+
+
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, remaining: int) -> tuple[_SheetScan, int]:
+    """Stream one part through expat, counting every element against ``remaining`` (the budget
+    all parts share) and, for worksheet rows and cells, noting where the values are, so the
+    reader never pads to a declared size. A part that is not XML stops at its first bytes
+    (openpyxl parses the XML parts with the same expat). Returns the scan and what is left."""
     scan = _SheetScan()
     parser = expat.ParserCreate(namespace_separator=" ")
     row = col = 0
-    in_cell = cell_has_value = row_has_value = False
+    in_cell = cell_has_value = row_has_value = sized = False
+    budget = remaining
 
     def refuse_dtd(*_):
         raise _Unreadable("it declares a document type, which workbooks never do")
 
     def start(tag, attrs):
-        nonlocal row, col, in_cell, cell_has_value, row_has_value
-        budget[0] -= 1
-        if budget[0] < 0:
+        nonlocal remaining, row, col, in_cell, cell_has_value, row_has_value, sized
+        remaining -= 1
+        if remaining < 0:
             raise _OverBudget
-        local = tag[tag.rfind(" ") + 1:]
-        if local == "c":
+        kind = _KINDS.get(tag)
+        if kind is None:
+            return
+        if kind == _CELL:
             ref = attrs.get("r")
             if ref:
                 m = _CELL_REF.fullmatch(ref)
@@ -291,7 +306,7 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) ->
             else:
                 col += 1
             in_cell, cell_has_value = True, False
-        elif local == "row":
+        elif kind == _ROW:
             ref = attrs.get("r")
             if ref:
                 try:
@@ -306,8 +321,12 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) ->
                     row = int(number)
             else:
                 row += 1
-            col, row_has_value = 0, False
-        elif in_cell and not cell_has_value and local in ("v", "f", "is"):
+            col, in_cell, row_has_value = 0, False, False
+        elif kind == _DIMENSION:
+            sized = True
+        elif kind == _SHEET_DATA:
+            scan.unsized = not sized
+        elif in_cell and not cell_has_value:
             cell_has_value = True
             scan.cells += 1
             if not row_has_value:
@@ -329,7 +348,7 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) ->
 
     def end(tag):
         nonlocal in_cell
-        if tag == "c" or tag.endswith(" c"):
+        if tag in _CELL_TAGS:
             in_cell = False
 
     parser.StartElementHandler = start
@@ -343,17 +362,18 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) ->
             parser.Parse(b"", True)
     except expat.ExpatError:
         pass  # not XML (an image, say), or broken XML that openpyxl will refuse in turn
-    return scan
+    scan.elements = budget - remaining
+    return scan, remaining
 
 
 def _scan_workbook(zf: zipfile.ZipFile, name: str) -> dict[str, _SheetScan]:
-    budget = [MAX_XML_ELEMENTS]
+    remaining = MAX_XML_ELEMENTS
     scans = {}
     for info in zf.infolist():
         if info.is_dir():
             continue
         try:
-            scans[info.filename] = _scan_part(zf, info, budget)
+            scans[info.filename], remaining = _scan_part(zf, info, remaining)
         except _OverBudget:
             raise ImportRejected([(None, None, f"the workbook holds more than {MAX_XML_ELEMENTS:,} cells and rows, "
                                               "empty ones included; delete the empty rows and columns "
@@ -362,6 +382,11 @@ def _scan_workbook(zf: zipfile.ZipFile, name: str) -> dict[str, _SheetScan]:
             raise ImportRejected([(None, None, f"the workbook cannot be read ({info.filename}: {exc})")], name) from None
         except Exception as exc:  # a broken part: bad CRC, truncated data
             raise ImportRejected([(None, None, f"the workbook cannot be read ({exc})")], name) from None
+    unsized = sum(scan.elements for scan in scans.values() if scan.unsized)
+    if unsized > MAX_UNSIZED_ELEMENTS:
+        raise ImportRejected([(None, None, f"the workbook's sheets do not state their size and hold more than "
+                                          f"{MAX_UNSIZED_ELEMENTS:,} cells and rows, empty ones included; save it "
+                                          "again from Excel or LibreOffice, or as CSV")], name)
     return scans
 
 
