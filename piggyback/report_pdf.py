@@ -36,7 +36,7 @@ from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
 
-from . import fmt
+from . import fmt, settings
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/share/fonts/TTF",
              "/usr/local/share/fonts", "/Library/Fonts")
@@ -54,7 +54,7 @@ Progress = Callable[[float, str], None]
 
 def browser_path() -> str | None:
     """The Chrome/Chromium kaleido should drive: ``BROWSER_PATH`` if set, else the system one."""
-    env = os.environ.get("BROWSER_PATH")
+    env = settings.get("BROWSER_PATH")
     if env and Path(env).exists():
         return env
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome"):

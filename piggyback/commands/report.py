@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ..cli import add_agency_args, agency_from_args, output_file, print_json, text_up_to
+from .. import settings
 from ..errors import PiggybackError
 from ..scenarios import open_scenario_store, payload_from_profile, profile_from_payload, snapshot_for
 
@@ -16,7 +17,7 @@ FORMATS = {".pdf": "PDF", ".xlsx": "Excel"}
 
 
 def app_url() -> str:
-    return os.environ.get("PIGGYBACK_APP_URL", "http://localhost:8501").rstrip("/")
+    return (settings.get("PIGGYBACK_APP_URL") or "http://localhost:8501").rstrip("/")
 
 
 def register(sub) -> None:
