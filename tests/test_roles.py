@@ -164,3 +164,42 @@ def test_a_forgotten_user_behind_a_login_is_refused(writable_store, monkeypatch)
         ev.record_evidence(writable_store, SCOPE, "ALL-02", note="no identity")
     with pytest.raises(PermissionDenied):
         open_scenario_store(writable_store).save("anonymous", {"settings": {}})
+
+
+def _damaged_app(tmp_path, built_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    path = tmp_path / "damaged.duckdb"
+    path.write_bytes(built_db.read_bytes()[:4096] + b"\x00broken" * 500)
+    monkeypatch.setenv("PIGGYBACK_DB", str(path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    return at, path
+
+
+def test_a_member_cannot_rebuild_from_the_web(tmp_path, built_db, monkeypatch):
+    """The reported wipe: one viewer click deleted the file. Now a non-steward gets no rebuild at all."""
+    monkeypatch.delenv("PIGGYBACK_ALLOW_EDITS", raising=False)
+    at, path = _damaged_app(tmp_path, built_db, monkeypatch)
+    at.run()
+    assert not at.exception and any("damaged" in e.value or "cannot be opened" in e.value for e in at.error)
+    assert not [b for b in at.button if "Rebuild" in b.label]
+    assert any("data steward can rebuild" in i.value for i in at.info)
+    assert not list(tmp_path.glob("damaged.duckdb.backup-*"))
+
+
+def test_a_steward_rebuild_needs_confirmation_and_keeps_a_backup(tmp_path, built_db, monkeypatch):
+    monkeypatch.setenv("PIGGYBACK_ALLOW_EDITS", "1")
+    at, path = _damaged_app(tmp_path, built_db, monkeypatch)
+    at.run()
+    submit = [b for b in at.button if "Rebuild" in b.label]
+    assert len(submit) == 1
+    submit[0].click()
+    at.run()
+    assert any("Tick the confirmation" in w.value for w in at.warning)
+    assert not list(tmp_path.glob("damaged.duckdb.backup-*"))  # nothing happened without it
+    at.checkbox[0].check()
+    [b for b in at.button if "Rebuild" in b.label][0].click()
+    at.run(timeout=120)
+    assert len(list(tmp_path.glob("damaged.duckdb.backup-*"))) == 1
