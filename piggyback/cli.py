@@ -223,6 +223,20 @@ def _cmd_build(args, _store) -> int:
     return 0
 
 
+def _cmd_migrate(args, _store) -> int:
+    from . import settings
+    from .record_postgres import migrate
+
+    url = settings.get("PIGGYBACK_DATABASE_URL")
+    if not url:
+        raise PiggybackError("PIGGYBACK_DATABASE_URL is not set, so there is no shared database to migrate: "
+                             "the embedded record (a DuckDB file) creates its own tables when it opens.")
+    applied, version, where = migrate(url)
+    done = f"applied {', '.join(map(str, applied))}" if applied else "already up to date"
+    print(f"The users' record in the {where} is at schema version {version} ({done}).")
+    return 0
+
+
 def _cmd_import(args, store) -> int:
     detail = import_file_cmd(store, args.file)
     print(f"Imported {detail['rows']} row(s) from {detail['file']}: {detail['inserted']} new, "
@@ -281,6 +295,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace a damaged database file")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_build, needs_store=False)
+
+    p = sub.add_parser("migrate", help="create or upgrade the tables of the shared PostgreSQL record "
+                                       "($PIGGYBACK_DATABASE_URL); safe to run again")
+    p.set_defaults(func=_cmd_migrate, needs_store=False)
 
     p = sub.add_parser("import", help="import deployments from a steward's CSV or XLSX (all or nothing)")
     p.add_argument("file", metavar="FILE", type=input_file, help="the .csv or .xlsx file")

@@ -232,7 +232,8 @@ class RecordScenarioStore:
 
     @staticmethod
     def _name_conflict(message: str) -> ScenarioNameTaken:
-        match = re.search(r'name: (.*?)"', message) or re.search(r"\(name\)=\((.*?)\)", message)
+        # DuckDB: Duplicate key "name: X"; PostgreSQL: Key (name)=(X) already exists (X may hold parentheses)
+        match = re.search(r'name: (.*?)"', message) or re.search(r"\(name\)=\((.*)\) already exists", message)
         name = match.group(1) if match else "that name"
         return ScenarioNameTaken(f"A scenario named {name!r} already exists. Choose another name, or open "
                                  "that scenario and save over it.")
