@@ -19,7 +19,8 @@ def test_overview_without_agency_invites_a_pick():
     at.run()
     assert not at.exception
     assert any("Pick your agency" in i.value for i in at.info)
-    assert [m.value for m in at.metric][0] == "31"
+    # 50 = the 31 seed peers plus the 19 of research round 2 (data/peers/deployments.csv)
+    assert [m.value for m in at.metric][0] == "50"
 
 
 def test_overview_reads_agency_from_link_and_shows_census_profile():

@@ -32,12 +32,13 @@ def snapshot(store):
 
 def test_export_has_the_research_columns_and_round_trips(writable_store, tmp_path):
     first = tmp_path / "a.csv"
-    assert export_file(writable_store, first) == 31
+    # 50 = the 31 seed peers plus the 19 of research round 2 (data/peers/deployments.csv)
+    assert export_file(writable_store, first) == 50
     header = first.read_text().splitlines()[0].split(",")
     assert set(STEWARD_COLUMNS) <= set(header)
     before = snapshot(writable_store)
     result = import_file(writable_store, first)
-    assert result == {**result, "rows": 31, "inserted": 0, "updated": 31}
+    assert result == {**result, "rows": 50, "inserted": 0, "updated": 50}
     assert snapshot(writable_store) == before
     second = tmp_path / "b.csv"
     export_file(writable_store, second)

@@ -17,7 +17,7 @@ def test_build_loads_every_census_row_and_peer(store):
     assert jur["geo_id"].str.startswith("US-ST-").sum() == 51
     assert jur["geo_id"].str.startswith(("US-PL-", "US-MCD-")).sum() == 25261
     assert jur["geo_id"].is_unique and jur["display_name"].is_unique
-    assert len(store.peers()) == 31
+    assert len(store.peers()) == 50  # 31 seed peers + 19 from research round 2 (data/peers/deployments.csv)
 
 
 def test_census_values_are_unchanged(store):
@@ -84,7 +84,7 @@ def test_missing_database_is_built_on_open(tmp_path):
     path = tmp_path / "fresh.duckdb"
     s = Store.open(path)
     try:
-        assert s.is_built() and len(s.peers()) == 31
+        assert s.is_built() and len(s.peers()) == 50  # 31 seed + 19 round-2 peers
     finally:
         s.close()
 
@@ -100,7 +100,7 @@ def test_damaged_store_gives_a_clear_message_and_force_rebuild_keeps_a_backup(bu
     backups = list(tmp_path.glob("broken.duckdb.backup-*"))
     assert len(backups) == 1 and backups[0].read_bytes()[:4096] == good[:4096]
     s = Store.open(path, read_only=True)
-    assert len(s.peers()) == 31
+    assert len(s.peers()) == 50  # 31 seed + 19 round-2 peers
     s.close()
 
 
@@ -166,7 +166,7 @@ def test_writer_elsewhere_gives_read_only_fallback_with_notice(db_copy):
             Store.open(db_copy)
         fallback = Store.open(db_copy, allow_read_only_fallback=True)
         assert fallback.read_only and "read-only" in fallback.notice
-        assert len(fallback.peers()) == 31
+        assert len(fallback.peers()) == 50  # 31 seed + 19 round-2 peers
         with pytest.raises(ReadOnlyStore):
             fallback.audit("x", "y")
         fallback.close()
