@@ -122,12 +122,18 @@ def _agency_labels(store: Store) -> tuple[list[str], dict[str, str]]:
     return cached
 
 
-def _init_from_url() -> None:
-    """Load the profile from the URL once per session, so a shared link reopens the agency."""
+def _init_from_url(store: Store) -> None:
+    """Load the profile and the peer from the URL once per session, so a shared link reopens them."""
     if st.session_state.get("_url_loaded"):
         return
     st.session_state["_url_loaded"] = True
     problems: list[str] = []
+    if st.query_params.get("peer") and "peer" not in st.session_state:
+        wanted = url_params.identifier(st.query_params.get("peer"), "peer", known=store.peers()["deployment_id"].tolist(),
+                                       what="peer deployment")
+        st.session_state["peer"] = wanted.value
+        if wanted.problem:
+            problems.append(wanted.problem)
     agency = url_params.identifier(st.query_params.get("agency"), "agency", what="census id")
     if agency.value:
         st.session_state["agency_geo"] = agency.value
@@ -157,12 +163,18 @@ def _sync_url(profile: AgencyProfile | None) -> None:
         st.query_params["meeting"] = "1"
     elif "meeting" in st.query_params:
         del st.query_params["meeting"]
+    peer = st.session_state.get("peer")
+    if peer:
+        if st.query_params.get("peer") != peer:
+            st.query_params["peer"] = peer
+    elif "peer" in st.query_params:
+        del st.query_params["peer"]
 
 
 def frame(store: Store) -> AgencyProfile | None:
     """The sidebar every page shares: the agency picker, its inputs, meeting mode, notices."""
     load_scenario_from_url(store)
-    _init_from_url()
+    _init_from_url(store)
     options, labels = _agency_labels(store)
     current = st.session_state.get("agency_geo")
     if current is not None and current not in labels:
@@ -263,26 +275,37 @@ def scenario_section(name: str) -> dict:
     return scenario.setdefault(name, {})
 
 
+def _keep_peer(widget_key: str) -> None:
+    st.session_state["peer"] = st.session_state.get(widget_key)
+
+
+def current_peer() -> str | None:
+    """The chosen peer contract: one for the whole session, on every page, in the URL (?peer=)
+    and in a saved scenario."""
+    return st.session_state.get("peer")
+
+
 def peer_picker(store: Store, label: str = "Peer contract to adopt", *, only: list[str] | None = None,
                 where=st) -> str | None:
-    """Pick the candidate peer (shared by Peers, Timeline, Cost, Compliance; kept in the URL as ?peer=)."""
+    """Pick the candidate peer (shared by every page; kept in the URL as ?peer=).
+
+    The choice lives in the plain session key ``peer``, not in the widget's own key: Streamlit
+    forgets a widget's state on pages that do not draw it, and the choice must survive them.
+    ``only`` limits the list on this page without clearing a choice made elsewhere.
+    """
     peers = store.peers()
     ids = peers["deployment_id"].tolist() if only is None else [i for i in peers["deployment_id"] if i in only]
     names = dict(zip(peers["deployment_id"], peers["jurisdiction"] + " — " + peers["vendor"].fillna("vendor not known")))
-    if "peer" not in st.session_state:
-        wanted = url_params.identifier(st.query_params.get("peer"), "peer", known=ids, what="peer deployment")
-        st.session_state["peer"] = wanted.value
-        if wanted.problem:
-            where.warning(wanted.problem, icon=":material/link_off:")
-    if st.session_state.get("peer") not in ids:
-        st.session_state["peer"] = None
-    choice = where.selectbox(label, ids, index=None, key="peer", format_func=names.__getitem__,
-                             placeholder="Choose a peer deployment …")
-    if choice:
-        st.query_params["peer"] = choice
-    elif "peer" in st.query_params:
-        del st.query_params["peer"]
-    return choice
+    current = current_peer()
+    widget_key = "peer_pick"
+    st.session_state[widget_key] = current if current in ids else None
+    where.selectbox(label, ids, index=None, key=widget_key, format_func=names.__getitem__,
+                    placeholder="Choose a peer deployment …", on_change=_keep_peer, args=(widget_key,))
+    if current and current not in ids:
+        where.caption(f"The peer chosen elsewhere ({fmt.md_escape(names.get(current, current))}) is not in this "
+                      "page's list; it stays chosen for the other pages.")
+        return None
+    return current
 
 
 # -- saved scenarios: ?scenario=<id> reopens a saved analysis -----------------------------------
