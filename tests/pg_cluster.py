@@ -24,8 +24,8 @@ SUPERUSER = "piggyback_test"
 
 def pg_bin() -> Path | None:
     found = shutil.which("initdb")
-    if found:
-        return Path(found).parent
+    if found and (Path(found).resolve().parent / "pg_ctl").exists():
+        return Path(found).resolve().parent  # a symlink on PATH: the folder it points into
     dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name)
                   if Path(p).parent.name.isdigit() else 0)
     for d in reversed(dirs):

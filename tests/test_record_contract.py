@@ -391,9 +391,7 @@ def test_migrate_command(pg):
     url = pg.create_database("cli")
     first = _cli("migrate", url=url)
     assert first.returncode == 0, first.stderr
-    assert "applied 1, 2" in first.stdout
-    again = _cli("migrate", url=url)
-    assert again.returncode == 0 and "already up to date" in again.stdout, again.stdout
+    assert "applied 1, 2" in first.stdout  # run again, nothing to do: see the test above
     unset = _cli("migrate", url=None)
     assert unset.returncode == 2 and "PIGGYBACK_DATABASE_URL is not set" in unset.stderr
 
@@ -422,7 +420,7 @@ def test_a_server_that_goes_away_loses_nothing_reported_saved():
         pytest.skip(f"no PostgreSQL server for the tests: {exc}")
     try:
         url = cluster.create_database("doomed")
-        record = PostgresRecord.connect(url, timeout=2)
+        record = PostgresRecord.connect(url, timeout=1)
         scenarios = RecordScenarioStore(record)
         kept = scenarios.save("Saved before", PAYLOAD, user=ANA)
 
