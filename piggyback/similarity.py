@@ -2,14 +2,23 @@
 
 Each *dimension* (size, growth, households, jurisdiction type, legal framework, modules,
 legacy system, permit volume) gives a similarity in [0, 1] for one pair, or NaN when either
-side does not know the value. The score is Gower-style: a missing dimension drops out of that
-pair and its weight is spread over the dimensions that are present,
+side does not know the value.
 
-    score = sum_d w_d * s_d / sum_{d present} w_d,
+Ranking score: the **lower bound** (issue #12, so that missing data is never rewarded). The
+weights are scaled to sum to 1 over the dimensions the agency itself can be compared on (a
+dimension the agency does not know, or that no candidate of this kind can know, such as
+modules for a census prospect, is left out for everyone alike). A dimension the candidate does
+not know then contributes 0:
 
-so a blank is never counted as a match (nor as a mismatch). Per-dimension contributions
-``c_d = w_d * s_d / sum_{present} w_d`` add up to the score exactly, which is what the bar
-chart shows.
+    score      = sum_{d known} w_d * s_d                      (lower bound, used to rank)
+    score_high = score + sum_{d unknown} w_d                  (upper bound: unknowns at 1)
+
+so a peer known on 3 of 8 dimensions can no longer outrank one known on 7 with the same
+known values, and adding a fact can only raise the score (or leave it). Per-dimension
+contributions ``c_d = w_d * s_d`` (0 for an unknown) add up to the score exactly, which is
+what the bar chart shows; ``score_high - score`` is the part the unknowns could still add.
+A candidate known on none of the weighted dimensions has no score (NaN): nothing is known in
+common.
 
 Every scale below is a default assumption, not a sourced fact; ``SIMILARITY_ASSUMPTIONS``
 lists them in the shape of the store's ``assumptions`` table so pages can label them.
@@ -62,6 +71,10 @@ LEGAL_SAME_REGION: float = 1.0
 LEGAL_NWPTA: float = 0.8        # both in AB/BC/SK/MB: NWPTA on top of CFTA
 LEGAL_CFTA: float = 0.6         # both in Canada, different provinces: CFTA only
 LEGAL_US_OTHER_STATE: float = 0.3  # same federal framework, different state law
+# Quebec is its own legal framework: rule QC-01 (a Quebec municipality cannot simply adopt
+# another body's contract) and QC-12 (no provision allows adopting another province's or a US
+# body's contract). Quebec versus any other province is therefore compared like two countries.
+LEGAL_QUEBEC_OTHER: float = 0.0
 LEGAL_OTHER_COUNTRY: float = 0.0
 NWPTA_PROVINCES: frozenset[str] = frozenset({"AB", "BC", "SK", "MB"})
 
@@ -149,6 +162,13 @@ SIMILARITY_ASSUMPTIONS: list[dict[str, Any]] = [
      "name": "Legal-framework similarity, two Canadian provinces (CFTA only)",
      "value": LEGAL_CFTA, "low": None, "high": None, "unit": "share (0-1)",
      "kind": "assumption", "source_url": None, "note": None},
+    {"assumption_id": "similarity-legal-quebec", "group_name": "similarity",
+     "name": "Legal-framework similarity, Quebec and another province",
+     "value": LEGAL_QUEBEC_OTHER, "low": None, "high": None, "unit": "share (0-1)",
+     "kind": "assumption", "source_url": None,
+     "note": ("Quebec's own procurement law: rules QC-01 and QC-12 find no route for a Quebec "
+              "municipality to adopt another province's contract, so CFTA membership is not "
+              "counted as a shared framework.")},
     {"assumption_id": "similarity-legal-us", "group_name": "similarity",
      "name": "Legal-framework similarity, two different US states",
      "value": LEGAL_US_OTHER_STATE, "low": None, "high": None, "unit": "share (0-1)",
@@ -284,6 +304,8 @@ def _legal_sim(ca: str | None, ra: str | None, cb: str | None, rb: str | None) -
         return math.nan
     if ra == rb:
         return LEGAL_SAME_REGION
+    if ca == "CA" and (ra == "QC") != (rb == "QC"):
+        return LEGAL_QUEBEC_OTHER
     if ca == "CA":
         return LEGAL_NWPTA if (ra in NWPTA_PROVINCES and rb in NWPTA_PROVINCES) else LEGAL_CFTA
     return LEGAL_US_OTHER_STATE
@@ -489,22 +511,55 @@ def similarity_matrix(agency: Any, candidates: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def combine(sims: np.ndarray, weights: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(score, dims_used, contributions) from a similarity matrix and normalized weights.
+def agency_dimensions(agency: Any) -> frozenset[str]:
+    """The dimensions the agency's own profile can be compared on (its value is known)."""
+    ag = _agency_dict(agency)
+    known = {
+        "size": not math.isnan(_num(ag["population"])),
+        "growth": not math.isnan(_num(ag["growth_pct"])),
+        "households": not (math.isnan(_num(ag["households"])) and math.isnan(_num(ag["density"]))),
+        "jtype": normalize_jtype(ag["jtype"]) is not None,
+        "legal": normalize_country(ag["country"]) is not None,
+        "modules": bool(module_set(ag["modules_needed"])),
+        "legacy": bool(legacy_tokens(ag["current_system"])),
+        "permits": not math.isnan(_num(ag["permit_volume"])),
+    }
+    return frozenset(d for d in DIMENSIONS if known[d])
 
-    A row where no weighted dimension is known has score NaN and dims_used 0.
+
+def scoring_weights(weights: Mapping[str, float],
+                    scorable: Sequence[str] | frozenset[str] | None = None) -> dict[str, float]:
+    """Weights scaled to sum to 1 over the weighted dimensions in ``scorable`` (all when None).
+
+    All zero when no weighted dimension is scorable (then nothing can be scored).
     """
-    w = np.array([weights.get(d, 0.0) for d in DIMENSIONS], dtype=float)
+    keep = set(DIMENSIONS if scorable is None else scorable)
+    raw = {d: (float(weights.get(d, 0.0)) if d in keep else 0.0) for d in DIMENSIONS}
+    total = sum(raw.values())
+    return {d: (v / total if total > 0 else 0.0) for d, v in raw.items()}
+
+
+def combine(sims: np.ndarray, weights: Mapping[str, float],
+            scorable: Sequence[str] | frozenset[str] | None = None,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(score, dims_used, contributions, score_high) from a similarity matrix and weights.
+
+    ``score`` is the lower bound (an unknown dimension contributes 0), ``score_high`` the upper
+    bound (unknowns at 1); weights are rescaled over ``scorable`` (see ``scoring_weights``).
+    A row where no weighted dimension is known has score and score_high NaN, dims_used 0.
+    """
+    sw = scoring_weights(weights, scorable)
+    w = np.array([sw[d] for d in DIMENSIONS], dtype=float)
     present = ~np.isnan(sims)
     present &= w > 0
-    denom = present @ w
-    safe = np.where(denom > 0, denom, 1.0)
     contrib = np.where(present, sims, 0.0)
     contrib *= w
-    contrib /= safe[:, None]
     score = contrib.sum(axis=1)
-    score[denom <= 0] = np.nan
-    return score, present.sum(axis=1), contrib
+    high = score + (~present) @ w
+    used = present.sum(axis=1)
+    score[used == 0] = np.nan
+    high[used == 0] = np.nan
+    return score, used, contrib, high
 
 
 def _name_column(candidates: pd.DataFrame) -> pd.Series:
@@ -514,8 +569,9 @@ def _name_column(candidates: pd.DataFrame) -> pd.Series:
     return pd.Series(candidates.index.astype(str), index=candidates.index)
 
 
-def _ranking(score: np.ndarray, names: pd.Series) -> np.ndarray:
-    """Row positions by score (desc, blanks last), ties broken by name, then by position."""
+def _ranking(score: np.ndarray, names: pd.Series, used: np.ndarray | None = None) -> np.ndarray:
+    """Row positions by score (desc, blanks last); ties go to the peer known on more
+    dimensions (knowing more is never ranked below knowing less), then by name, then position."""
     key = np.where(np.isnan(score), np.inf, -np.round(score, _RANK_DECIMALS))
     order = np.argsort(key)  # quicksort: ties are settled below, so stability is not needed
     sorted_key = key[order]
@@ -523,47 +579,67 @@ def _ranking(score: np.ndarray, names: pd.Series) -> np.ndarray:
     if not same.any():
         return order
     # Tied rows sit in contiguous runs of the sorted order; re-sort only them by
-    # (score, name) (sorting every name is the slow part) and put them back in place.
+    # (score, -known, name) (sorting every name is the slow part) and put them back in place.
     tied = np.zeros(len(order), dtype=bool)
     tied[1:] |= same
     tied[:-1] |= same
     tied_rows = np.sort(order[tied])  # by position, so equal names keep the input order
     name_rank = names.iloc[tied_rows].rank(method="first").to_numpy()
-    order[tied] = tied_rows[np.lexsort((name_rank, key[tied_rows]))]
+    known = np.zeros(len(tied_rows)) if used is None else -np.asarray(used)[tied_rows]
+    order[tied] = tied_rows[np.lexsort((name_rank, known, key[tied_rows]))]
     return order
 
 
+_ADDED = ["score", "score_high", "dims_used"] + [f"contrib_{d}" for d in DIMENSIONS] + \
+    [f"sim_{d}" for d in DIMENSIONS]
+
+
 def _assemble(candidates: pd.DataFrame, sims: np.ndarray, score: np.ndarray,
-              used: np.ndarray, contrib: np.ndarray, order: np.ndarray) -> pd.DataFrame:
-    added = ["score", "dims_used"] + [f"contrib_{d}" for d in DIMENSIONS] + \
-        [f"sim_{d}" for d in DIMENSIONS]
-    base = candidates.drop(columns=[c for c in added if c in candidates.columns]).take(order)
+              used: np.ndarray, contrib: np.ndarray, order: np.ndarray,
+              high: np.ndarray) -> pd.DataFrame:
+    base = candidates.drop(columns=[c for c in _ADDED if c in candidates.columns]).take(order)
     # Fill a (columns x rows) block so the frame can take it without another copy.
-    unordered = np.empty((1 + 2 * len(DIMENSIONS), len(order)))
+    unordered = np.empty((2 + 2 * len(DIMENSIONS), len(order)))
     unordered[0] = score
-    unordered[1:1 + len(DIMENSIONS)] = contrib.T
-    unordered[1 + len(DIMENSIONS):] = sims.T
+    unordered[1] = high
+    unordered[2:2 + len(DIMENSIONS)] = contrib.T
+    unordered[2 + len(DIMENSIONS):] = sims.T
     block = np.take(unordered, order, axis=1)
     extra = pd.DataFrame(block.T, index=base.index, copy=False,
-                         columns=[c for c in added if c != "dims_used"])
-    extra.insert(1, "dims_used", used[order])
+                         columns=[c for c in _ADDED if c != "dims_used"])
+    extra.insert(2, "dims_used", used[order])
     return pd.concat([base, extra], axis=1)
 
 
+def scorable_dimensions(agency: Any, dimensions: Sequence[str] | None = None) -> frozenset[str]:
+    """The dimensions the weights are spread over: known for the agency, and (when given)
+    among ``dimensions``."""
+    known = agency_dimensions(agency)
+    return known if dimensions is None else known & frozenset(dimensions)
+
+
 def score_candidates(agency: Any, candidates: pd.DataFrame,
-                     weights: Mapping[str, Any] | str = "balanced") -> pd.DataFrame:
+                     weights: Mapping[str, Any] | str = "balanced",
+                     dimensions: Sequence[str] | None = None) -> pd.DataFrame:
     """Score every candidate against the agency (vectorized).
 
-    Returns the candidates with ``score``, ``dims_used``, ``contrib_<dim>`` and ``sim_<dim>``
-    added, sorted by score (highest first, ties by name, unscorable rows last).
+    Returns the candidates with ``score`` (the lower bound, see the module docstring),
+    ``score_high`` (the upper bound the unknowns allow), ``dims_used``, ``contrib_<dim>`` and
+    ``sim_<dim>`` added, sorted by score (highest first; ties to the candidate known on more
+    dimensions, then by name; unscorable rows last).
+
+    ``dimensions``: the dimensions candidates of this kind can be known on (e.g. census
+    prospects have no modules); the others are left out of the weights for every row alike,
+    as are the dimensions the agency itself does not know.
     """
     if not isinstance(candidates, pd.DataFrame):
         raise ValueError("candidates must be a pandas DataFrame")
     w = normalize_weights(weights)
     sims = similarity_matrix(agency, candidates)
-    score, used, contrib = combine(sims, w)
+    scorable = scorable_dimensions(agency, dimensions)
+    score, used, contrib, high = combine(sims, w, scorable)
     return _assemble(candidates, sims, score, used, contrib,
-                     _ranking(score, _name_column(candidates)))
+                     _ranking(score, _name_column(candidates), used), high)
 
 
 def _row_sims(ag: dict[str, Any], row: Mapping[str, Any]) -> list[float]:
@@ -589,18 +665,20 @@ def _row_sims(ag: dict[str, Any], row: Mapping[str, Any]) -> list[float]:
 
 
 def score_candidates_rowwise(agency: Any, candidates: pd.DataFrame,
-                             weights: Mapping[str, Any] | str = "balanced") -> pd.DataFrame:
+                             weights: Mapping[str, Any] | str = "balanced",
+                             dimensions: Sequence[str] | None = None) -> pd.DataFrame:
     """The same formula as ``score_candidates``, one row at a time in plain Python."""
-    w = normalize_weights(weights)
     ag = _agency_dict(agency)
-    sims_rows, scores, used_rows, contrib_rows = [], [], [], []
+    w = scoring_weights(normalize_weights(weights), scorable_dimensions(ag, dimensions))
+    sims_rows, scores, highs, used_rows, contrib_rows = [], [], [], [], []
     for _, row in candidates.iterrows():
         sims = _row_sims(ag, row)
         present = [d for d, s in zip(DIMENSIONS, sims) if not math.isnan(s) and w[d] > 0]
-        denom = sum(w[d] for d in present)
-        contrib = [w[d] * s / denom if d in present else 0.0 for d, s in zip(DIMENSIONS, sims)]
+        contrib = [w[d] * s if d in present else 0.0 for d, s in zip(DIMENSIONS, sims)]
+        unknown = sum(w[d] for d in DIMENSIONS if d not in present)
         sims_rows.append(sims)
-        scores.append(sum(contrib) if denom > 0 else math.nan)
+        scores.append(sum(contrib) if present else math.nan)
+        highs.append(sum(contrib) + unknown if present else math.nan)
         used_rows.append(len(present))
         contrib_rows.append(contrib)
     n = len(candidates)
@@ -612,8 +690,9 @@ def score_candidates_rowwise(agency: Any, candidates: pd.DataFrame,
     order = sorted(range(n), key=lambda i: (
         math.isnan(score[i]),
         -round(float(score[i]), _RANK_DECIMALS) if not math.isnan(score[i]) else 0.0,
-        names[i], i))
-    return _assemble(candidates, sims_arr, score, used, contrib, np.array(order, dtype=np.int64))
+        -used_rows[i], names[i], i))
+    return _assemble(candidates, sims_arr, score, used, contrib, np.array(order, dtype=np.int64),
+                     np.array(highs, dtype=float))
 
 
 # --------------------------------------------------------------------------------------------
@@ -636,6 +715,29 @@ def _plural(kind: str) -> str:
 
 def _region_word(country: str | None) -> str:
     return "province" if country == "CA" else "state"
+
+
+def modules_phrase(needed: Any, listed: Any, live: Any = None) -> str:
+    """'runs N of your M modules' counting only modules confirmed live.
+
+    ``live`` is the deployment's modules confirmed live (codes), when the data records it;
+    the listed modules that are not confirmed live are named as planned or unconfirmed. When
+    live status is not recorded (the seeded deployments do not record it), nothing is
+    claimed as running: the sources only list the modules.
+    """
+    want, have = module_set(needed), module_set(listed)
+    if live is None or (not isinstance(live, (list, tuple, set, frozenset, np.ndarray))
+                        and _missing(live)):
+        return (f"sources list {len(want & have)} of your {len(want)} modules (modules listed "
+                "by the sources; live status not confirmed)")
+    running = want & module_set(live)
+    rest = (want & have) - running
+    text = f"runs {len(running)} of your {len(want)} modules live"
+    if running:
+        text += f" ({', '.join(sorted(running))})"
+    if rest:
+        text += f"; planned or unconfirmed: {', '.join(sorted(rest))}"
+    return text
 
 
 def _reason(dim: str, sim: float, ag: dict[str, Any], row: Mapping[str, Any]) -> str:
@@ -664,14 +766,15 @@ def _reason(dim: str, sim: float, ag: dict[str, Any], row: Mapping[str, Any]) ->
             return f"same {_region_word(ca)} ({ra})"
         if ca != cb:
             return f"different country ({cb} vs your {ca})"
+        if ca == "CA" and (ra == "QC") != (rb == "QC"):
+            return f"different legal framework: Quebec has its own procurement law ({rb} vs your {ra})"
         if ca == "CA" and sim >= LEGAL_NWPTA:
             return f"both New West Partnership provinces ({rb} and {ra}: NWPTA and CFTA)"
         if ca == "CA":
             return f"both in Canada under the CFTA ({rb} vs your {ra})"
         return f"both in the US, different state law ({rb} vs your {ra})"
     if dim == "modules":
-        needed, peer = module_set(ag["modules_needed"]), module_set(row.get("module_codes"))
-        return f"runs {len(needed & peer)} of your {len(needed)} modules"
+        return modules_phrase(ag["modules_needed"], row.get("module_codes"), row.get("modules_live"))
     if dim == "legacy":
         system = str(ag["current_system"]).strip()
         if sim >= 1.0:
@@ -748,12 +851,13 @@ def robustness(agency: Any, candidates: pd.DataFrame,
         raise ValueError("step must be between 0 and 1 (0.2 means ±20%)")
     w = normalize_weights(weights)
     sims = similarity_matrix(agency, candidates)
+    scorable = agency_dimensions(agency)
     names = _name_column(candidates)
     name_list = names.tolist()
 
     def top_names(weights_now: Mapping[str, float]) -> list[str]:
-        score, _, _ = combine(sims, weights_now)
-        order = _ranking(score, names)
+        score, used, _, _ = combine(sims, weights_now, scorable)
+        order = _ranking(score, names, used)
         order = [i for i in order if not np.isnan(score[i])][:top]
         return [name_list[i] for i in order]
 

@@ -56,9 +56,13 @@ def fixture_candidates() -> pd.DataFrame:
 
 
 def test_hand_computed_scores_and_order():
-    """The fixture's scores match the arithmetic written out below, best first."""
+    """The fixture's scores match the arithmetic written out below, best first.
+
+    Lower-bound scoring: the agency knows all 8 dimensions, so the weights stay as given
+    (sum 1); a dimension the peer does not know contributes 0 and adds its weight to the
+    upper bound only."""
     out = sim.score_candidates(AGENCY, fixture_candidates(), "balanced")
-    # Peer One, all 8 dimensions known (denominator 1.0):
+    # Peer One, all 8 dimensions known:
     #   size  |log10 1e6 - log10 1e5| = 1 -> 1 - 1/2 = 0.5     x .20 = .1000
     #   growth |9 - 5| = 4 -> 1 - 4/20 = 0.8                    x .05 = .0400
     #   households 40,000 vs 40,000 -> 1                        x .10 = .1000
@@ -67,22 +71,23 @@ def test_hand_computed_scores_and_order():
     #   modules 3 of 4 -> 0.75                                  x .15 = .1125
     #   legacy "hansen" in "Hansen 7.x ..." -> 1                x .10 = .1000
     #   permits |log10 1e4 - log10 1e3| = 1 -> 0.5              x .10 = .0500
-    #   score = .8025
+    #   score = .8025, nothing unknown: upper bound .8025
     # Peer Two, known: size (1e4 vs 1e5 -> .5), jtype (town vs city -> .5),
     #   legal (ON vs AB, CFTA only -> .6), legacy (Accela != Hansen -> 0).
-    #   Households: theirs missing, and our density missing -> drops; modules [] -> unknown.
-    #   denominator .2 + .1 + .2 + .1 = .6
-    #   score = (.2*.5 + .1*.5 + .2*.6 + .1*0) / .6 = .27 / .6 = .45
+    #   score = .2*.5 + .1*.5 + .2*.6 + .1*0 = .10 + .05 + .12 = .27
+    #   unknown: growth .05, households .10 (theirs missing, our density missing),
+    #   modules .15 ([] is unknown), permits .10 = .40 -> upper bound .67
     # Peer Three, known: size (100 vs 1e5: 3 orders -> 0), growth (|25-5| = 20 -> 0),
     #   jtype (county vs city -> 0), legal (US vs CA -> 0), modules (licensing: 1 of 4 -> .25)
-    #   denominator .2 + .05 + .1 + .2 + .15 = .7
-    #   score = .15 * .25 / .7 = .0375 / .7 = 0.0535714...
+    #   score = .15 * .25 = .0375
+    #   unknown: households .10, legacy .10, permits .10 = .30 -> upper bound .3375
     assert out["jurisdiction"].tolist() == ["Peer One", "Peer Two", "Peer Three"]
-    assert out["score"].tolist() == pytest.approx([0.8025, 0.45, 0.0375 / 0.7], abs=1e-12)
+    assert out["score"].tolist() == pytest.approx([0.8025, 0.27, 0.0375], abs=1e-12)
+    assert out["score_high"].tolist() == pytest.approx([0.8025, 0.67, 0.3375], abs=1e-12)
     assert out["dims_used"].tolist() == [8, 4, 5]
     two = out.set_index("jurisdiction").loc["Peer Two"]
-    assert two["contrib_legal"] == pytest.approx(0.2 * 0.6 / 0.6)
-    assert two["contrib_size"] == pytest.approx(0.2 * 0.5 / 0.6)
+    assert two["contrib_legal"] == pytest.approx(0.2 * 0.6)
+    assert two["contrib_size"] == pytest.approx(0.2 * 0.5)
     assert two["contrib_modules"] == 0.0 and math.isnan(two["sim_modules"])
     assert math.isnan(two["sim_households"]) and two["sim_legacy"] == 0.0
     # Other columns pass through untouched.
@@ -297,13 +302,17 @@ def test_scores_bounded_contributions_add_up_and_match_rowwise(agency, frame, we
 @PROPS
 @given(profiles(), st.sampled_from(list(sim.PRESETS)))
 def test_identical_agency_scores_one(agency, preset):
-    """A candidate that is the agency itself scores 1 on whatever is known."""
+    """A candidate that is the agency itself matches fully on whatever is known: its lower
+    bound is the weight share of the known dimensions and its upper bound is 1."""
     out = sim.score_candidates(agency, pd.DataFrame([as_candidate(agency)]), preset)
     row = out.iloc[0]
+    w = sim.scoring_weights(sim.normalize_weights(preset), sim.agency_dimensions(agency))
     if row["dims_used"] > 0:
-        assert row["score"] == pytest.approx(1.0, abs=1e-12)
+        known = sum(w[d] for d in sim.DIMENSIONS if not math.isnan(row[f"sim_{d}"]))
+        assert row["score"] == pytest.approx(known, abs=1e-12)
+        assert row["score_high"] == pytest.approx(1.0, abs=1e-12)
     else:
-        assert math.isnan(row["score"])
+        assert math.isnan(row["score"]) and math.isnan(row["score_high"])
 
 
 _INPUTS = {"size": ["population"], "growth": ["growth_pct"], "households": ["households", "density"],
@@ -313,27 +322,110 @@ _INPUTS = {"size": ["population"], "growth": ["growth_pct"], "households": ["hou
 
 @PROPS
 @given(profiles(), profiles(), st.sampled_from(sim.DIMENSIONS), weight_dicts)
-def test_missing_dimension_is_neither_match_nor_mismatch(agency, peer, dim, weights):
-    """Blanking one dimension drops it: dims_used falls by one, its contribution is 0 and the
-    score lies between 'that dimension did not match' and 'it matched fully'."""
+def test_missing_dimension_counts_zero_and_widens_the_range(agency, peer, dim, weights):
+    """Blanking one dimension: dims_used falls by one, its contribution is 0, the score (lower
+    bound) falls by exactly what the dimension contributed, and the new range [score,
+    score_high] still contains the score known before: knowing less never ranks higher."""
     w = sim.normalize_weights(weights)
+    sw = sim.scoring_weights(w, sim.agency_dimensions(agency))
     before = sim.score_candidates(agency, pd.DataFrame([as_candidate(peer)]), w).iloc[0]
     blank = as_candidate(peer)
     for col in _INPUTS[dim]:
         blank[col] = [] if col == "module_codes" else None
     after = sim.score_candidates(agency, pd.DataFrame([blank]), w).iloc[0]
     assert math.isnan(after[f"sim_{dim}"]) and after[f"contrib_{dim}"] == 0.0
-    was_used = not math.isnan(before[f"sim_{dim}"]) and w[dim] > 0
+    was_used = not math.isnan(before[f"sim_{dim}"]) and sw[dim] > 0
     assert after["dims_used"] == before["dims_used"] - (1 if was_used else 0)
-    others = [d for d in sim.DIMENSIONS if d != dim and not math.isnan(after[f"sim_{d}"]) and w[d] > 0]
+    others = [d for d in sim.DIMENSIONS if d != dim and not math.isnan(after[f"sim_{d}"]) and sw[d] > 0]
     if not others:
         assert math.isnan(after["score"])
         return
-    num = sum(w[d] * after[f"sim_{d}"] for d in others)
-    den = sum(w[d] for d in others)
-    as_zero, as_one = num / (den + w[dim]), (num + w[dim]) / (den + w[dim])
-    assert as_zero - 1e-12 <= after["score"] <= as_one + 1e-12
-    assert after["score"] == pytest.approx(num / den, abs=1e-12)
+    assert after["score"] == pytest.approx(sum(sw[d] * after[f"sim_{d}"] for d in others), abs=1e-12)
+    lost = sw[dim] * before[f"sim_{dim}"] if was_used else 0.0
+    assert after["score"] == pytest.approx(before["score"] - lost, abs=1e-12)
+    assert after["score"] - 1e-12 <= before["score"] <= after["score_high"] + 1e-12
+    unknown = sum(sw[d] for d in sim.DIMENSIONS if d not in others)
+    assert after["score_high"] == pytest.approx(after["score"] + unknown, abs=1e-12)
+
+
+@PROPS
+@given(profiles(), profiles(), st.sets(st.sampled_from(sim.DIMENSIONS), min_size=1), weight_dicts)
+def test_more_known_dimensions_never_rank_below_a_sparser_copy(agency, peer, blanked, weights):
+    """Issue #12: a peer with the same known values but more known dimensions ranks at or
+    above a sparser copy of itself (the copy has some dimensions blanked)."""
+    full = {**as_candidate(peer), "jurisdiction": "Zz full"}  # loses a tie on name alone
+    sparse = {**as_candidate(peer), "jurisdiction": "Aa sparse"}
+    for dim in blanked:
+        for col in _INPUTS[dim]:
+            sparse[col] = [] if col == "module_codes" else None
+    for fast in (True, False):
+        engine = sim.score_candidates if fast else sim.score_candidates_rowwise
+        out = engine(agency, pd.DataFrame([sparse, full]), weights).reset_index(drop=True)
+        pos = {name: i for i, name in enumerate(out["jurisdiction"])}
+        rows = out.set_index("jurisdiction")
+        assert rows.loc["Zz full", "dims_used"] >= rows.loc["Aa sparse", "dims_used"]
+        if not math.isnan(rows.loc["Aa sparse", "score"]):
+            assert rows.loc["Zz full", "score"] >= rows.loc["Aa sparse", "score"] - 1e-12
+        if rows.loc["Zz full", "dims_used"] > rows.loc["Aa sparse", "dims_used"]:
+            assert pos["Zz full"] < pos["Aa sparse"]
+
+
+def test_sparse_peer_no_longer_outranks_a_well_known_one():
+    """The Irvine / Newport Beach shape: a peer known on 3 dimensions, all matching, against
+    one known on all 8 with a few differences. Hand-computed, balanced weights:
+
+    sparse: size 1 x .20 + jtype 1 x .10 + legal 1 x .20 = .50, unknown .50 -> [.50, 1.00]
+      (the old renormalized score was .50 / .50 = 1.00, ranked first)
+    known:  size: 2x population -> 1 - log10(2)/2 = .849485 x .20 = .169897
+            growth 5 vs 5 -> 1 x .05 = .05; households same -> .10; jtype .10; legal .20;
+            modules 2 of 4 -> .5 x .15 = .075; legacy Hansen -> .10; permits same -> .10
+            = .894897, nothing unknown -> [.894897, .894897]
+    """
+    known = {"jurisdiction": "Known", "country": "CA", "region": "ON", "jtype": "City",
+             "population": 200_000, "growth_pct": 5.0, "households": 40_000,
+             "permit_volume": 1_000, "module_codes": ["building", "planning"],
+             "replaced_system": "Hansen 8"}
+    sparse = {"jurisdiction": "Sparse", "country": "CA", "region": "ON", "jtype": "City",
+              "population": 100_000}
+    out = sim.score_candidates(AGENCY, pd.DataFrame([sparse, known]), "balanced")
+    assert out["jurisdiction"].tolist() == ["Known", "Sparse"]
+    size = 1 - math.log10(2) / 2
+    assert out["score"].tolist() == pytest.approx([0.2 * size + 0.725, 0.5], abs=1e-12)
+    assert out["score_high"].tolist() == pytest.approx([0.2 * size + 0.725, 1.0], abs=1e-12)
+    assert out["dims_used"].tolist() == [8, 3]
+
+
+def test_agency_unknown_dimensions_and_candidate_kinds_are_left_out_for_everyone():
+    """A dimension the agency does not know (here permit volume and legacy system) or that the
+    candidates cannot know (``dimensions=``) is dropped from the weights for every row, so a
+    perfect match on the rest still scores 1. Balanced: .20+.05+.10+.10+.20+.15 = .80 kept."""
+    agency = {**AGENCY, "permit_volume": None, "current_system": None}
+    twin = {"jurisdiction": "Twin", "country": "CA", "region": "ON", "jtype": "City",
+            "population": 100_000, "growth_pct": 5.0, "households": 40_000,
+            "module_codes": ["building", "inspections", "planning", "licensing"]}
+    out = sim.score_candidates(agency, pd.DataFrame([twin]), "balanced").iloc[0]
+    assert out["score"] == pytest.approx(1.0) and out["score_high"] == pytest.approx(1.0)
+    assert out["contrib_size"] == pytest.approx(0.20 / 0.80)
+    census = {k: v for k, v in twin.items() if k != "module_codes"}
+    out = sim.score_candidates(agency, pd.DataFrame([census]), "balanced",
+                               dimensions=("size", "growth", "households", "jtype", "legal")).iloc[0]
+    # .20+.05+.10+.10+.20 = .65 of weight, all matching -> 1.
+    assert out["score"] == pytest.approx(1.0) and out["contrib_legal"] == pytest.approx(0.20 / 0.65)
+
+
+def test_quebec_is_its_own_legal_framework():
+    """Quebec against any other province is compared like another country (rules QC-01,
+    QC-12), not as 60% compatible under the CFTA; the reason says so."""
+    qc = {**AGENCY, "region": "QC"}
+    ottawa = {"jurisdiction": "Ottawa", "country": "CA", "region": "ON"}
+    gatineau = {"jurisdiction": "Lévis", "country": "CA", "region": "QC"}
+    out = sim.score_candidates(qc, pd.DataFrame([ottawa, gatineau]), {"legal": 1}).set_index("jurisdiction")
+    assert out.loc["Ottawa", "sim_legal"] == 0.0 and out.loc["Lévis", "sim_legal"] == 1.0
+    back = sim.score_candidates(AGENCY, pd.DataFrame([gatineau]), {"legal": 1}).iloc[0]
+    assert back["sim_legal"] == 0.0
+    reasons = sim.explain(qc, out.reset_index().iloc[1].to_dict(), {"legal": 1},
+                          include_differences=True)
+    assert any("Quebec has its own procurement law" in r for r in reasons)
 
 
 # ------------------------------------------------------------------------------------------
@@ -449,7 +541,7 @@ def test_score_bar_figure_stacks_contributions():
     assert {t.name for t in bars} <= set(sim.DIMENSION_LABELS.values())
     assert list(bars[0].y) == ["Peer Two", "Peer One"]  # rank 1 drawn on top
     totals = np.sum([np.asarray(t.x, dtype=float) for t in bars], axis=0)
-    assert totals == pytest.approx([0.45, 0.8025])
+    assert totals == pytest.approx([0.27, 0.8025])
     assert fig.layout.barmode == "stack" and fig.layout.font.size >= 14
     with pytest.raises(ValueError, match="score_candidates"):
         figs.score_bar_figure(fixture_candidates())
@@ -475,7 +567,7 @@ def test_contributions_table_keeps_blanks_blank():
     table = figs.contributions_table(out)
     two = table.set_index("peer").loc["Peer Two"]
     assert math.isnan(two["Modules"]) and two["Legacy system"] == 0.0
-    assert two["score"] == pytest.approx(0.45)
+    assert two["score"] == pytest.approx(0.27)
 
 
 # ------------------------------------------------------------------------------------------
