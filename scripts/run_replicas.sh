@@ -68,7 +68,8 @@ export PIGGYBACK_DATABASE_URL="postgresql://piggyback@127.0.0.1:$PG_PORT/piggyba
 # Each server has its own reference file (read-only data from data/): build one, copy it.
 "$PYTHON" -m piggyback --db "$WORK/reference.duckdb" build --quiet >/dev/null
 
-# Every replica shares the cookie secret, so a login cookie is valid on each of them.
+# Every replica shares the cookie secret (and, with PIGGYBACK_AUTH=oidc, .streamlit/secrets.toml
+# from this checkout), so a cookie set by one is valid on the others.
 export STREAMLIT_SERVER_COOKIE_SECRET=${STREAMLIT_SERVER_COOKIE_SECRET:-$("$PYTHON" -c 'import secrets; print(secrets.token_hex(32))')}
 upstreams=""
 for port in "${APP_PORTS[@]}"; do
