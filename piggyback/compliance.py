@@ -29,6 +29,7 @@ import io
 import math
 import re
 from collections.abc import Iterable, Mapping
+from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,8 +49,10 @@ CHECKS: dict[str, str] = {
     "publicly_advertised": "the contract record says whether the original solicitation was advertised",
     "coop_clause": "the contract record says whether the contract has cooperative-use wording",
     "active_through_golive": "the contract's expiry date against the decision date and planned go-live",
-    "scope_covers_modules": "the modules the sources list for the contract against the modules needed",
+    "scope_covers_modules": "the contract's scope of work or price list against the modules needed (never a project "
+                            "or marketing page)",
     "value_vs_threshold": "the estimated purchase value against the threshold in force on the decision date",
+    "quebec_route": "where the contract's lead agency is, and the value against Quebec's public-tender threshold",
     "federal_funds_only": "included only when federal funds pay; always needs evidence",
     "manual": "no automatic test; always needs evidence",
 }
@@ -60,10 +63,27 @@ CHECK_FACTS: dict[str, tuple[str, ...]] = {
     "publicly_advertised": ("publicly_advertised",),
     "coop_clause": ("coop_clause",),
     "active_through_golive": ("expiry_date", "planned_golive"),
-    "scope_covers_modules": ("scope_modules", "modules_needed"),
+    "scope_covers_modules": ("scope_document", "modules_needed"),
     "value_vs_threshold": ("value", "threshold_amount"),
+    "quebec_route": ("lead_region", "value", "threshold_amount"),
     "federal_funds_only": (),
     "manual": (),
+}
+
+#: What each fact is called when the verdict lists what is missing.
+FACT_LABELS: dict[str, str] = {
+    "contract": "a peer contract (none is chosen or on record)",
+    "lead_is_public": "whether the lead agency is a public body",
+    "publicly_advertised": "whether the original solicitation was publicly advertised",
+    "coop_clause": "whether the contract lets other public bodies buy under it",
+    "expiry_date": "the contract's expiry date (or its award date and term)",
+    "planned_golive": "the planned go-live",
+    "scope_document": "the contract's scope of work or price list",
+    "modules_needed": "the modules the agency needs",
+    "value": "the estimated purchase value",
+    "threshold_amount": "the threshold in force on the decision date",
+    "lead_region": "where the contract's lead agency is",
+    "evidence": "a person's check, recorded as evidence",
 }
 
 CATEGORY_ORDER = ("eligibility", "authority", "contract", "scope", "trade_agreement",
@@ -193,6 +213,10 @@ class RuleResult(_Record):
     threshold_currency: str | None = None
     threshold_period: str | None = None
     evidence: str | None = None
+    #: What is missing for a rule that needs evidence (labels of FACT_LABELS), empty otherwise.
+    missing: list[str] = Field(default_factory=list)
+    #: The lawful route to use instead, for a rule that fails and names one (e.g. QC-12).
+    alternative: str | None = None
 
 
 # --------------------------------------------------------------------------- loading
@@ -302,7 +326,9 @@ def threshold_in_force(thresholds: Iterable[Threshold], key: str, day: dt.date) 
         period = rows[0].period
         return None, f"{VERIFY_THRESHOLD}: not confirmed for {period}"
     chosen = min(rows, key=lambda t: t.amount)
-    return chosen, f"{chosen.currency} {chosen.amount:,.0f} ({chosen.agreement}, {chosen.entity_class}; {chosen.period})"
+    approximate = "; low confidence: verify" if chosen.confidence == "low" else ""
+    return chosen, (f"{chosen.currency} {chosen.amount:,.0f} ({chosen.agreement}, {chosen.entity_class}; "
+                    f"{chosen.period}{approximate})")
 
 
 def thresholds_for(rules: Iterable[Rule], thresholds: Iterable[Threshold], day: dt.date) -> list[dict[str, Any]]:
@@ -394,6 +420,53 @@ def date_span(value: Any) -> tuple[dt.date, dt.date] | None:
     return day_value, day_value
 
 
+def _add_months(day: dt.date, months: int) -> dt.date:
+    total = day.month - 1 + months
+    year, month = day.year + total // 12, total % 12 + 1
+    last = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(day.day, last))
+
+
+def expiry_from_term(award_date: Any, term_years: float) -> tuple[dt.date, dt.date]:
+    """The span the initial term ends in: the award date's span moved on by the term.
+
+    '2025' + 7 years -> 2032-01-01 .. 2032-12-31; '2021-12-14' + 1 year -> 2022-12-14. Renewals are
+    not counted: a renewal that was exercised belongs in the record's expiry date.
+    """
+    span = date_span(award_date)
+    if span is None:
+        raise ValueError("an award date is needed to work out the expiry from the term")
+    months = round(float(term_years) * 12)
+    first = _add_months(span[0], months)
+    if span[0] == span[1]:
+        return first, first
+    # a month or a year: its shifted end is the day before the shifted following day
+    return first, _add_months(span[1] + dt.timedelta(days=1), months) - dt.timedelta(days=1)
+
+
+def _span_text(span: tuple[dt.date, dt.date]) -> str:
+    first, last = span
+    if first == last:
+        return first.isoformat()
+    if (first.month, first.day, last.month, last.day) == (1, 1, 12, 31) and first.year == last.year:
+        return str(first.year)
+    if first.year == last.year and first.month == last.month and first.day == 1:
+        return first.strftime("%Y-%m")
+    return f"between {first.isoformat()} and {last.isoformat()}"
+
+
+_PUBLIC_NAME = re.compile(
+    r"^(the\s+)?((corporation of the\s+)?(city|town|township|village|county|municipality|regional municipality|"
+    r"region|district|borough|parish|state|province|commonwealth|government)\s+of\s+\S"
+    r"|[A-Z][\w.'-]*(\s+[A-Z][\w.'-]*)*\s+county$)", re.IGNORECASE)
+
+
+def public_by_name(name: str | None) -> bool:
+    """True when the lead agency's name itself says it is a government: 'City of Ottawa', 'Washoe
+    County'. Other names (cooperatives, alliances, commissions) stay unknown."""
+    return bool(name) and bool(_PUBLIC_NAME.match(str(name).strip()))
+
+
 def _as_date(value: Any, field: str) -> dt.date | None:
     if value is None:
         return None
@@ -428,12 +501,29 @@ class _Context:
         self.vehicle = None if is_blank(facts.get("vehicle")) else str(facts["vehicle"])
         self.solicitation_id = None if is_blank(facts.get("solicitation_id")) else str(facts["solicitation_id"])
         self.lead_is_public = _as_bool(facts.get("lead_is_public"), "lead_is_public")
+        self.lead_public_by_name = False
+        if self.lead_is_public is None and public_by_name(self.lead_agency):
+            self.lead_is_public, self.lead_public_by_name = True, True
         self.publicly_advertised = _as_bool(facts.get("publicly_advertised"), "publicly_advertised")
         self.coop_clause = _as_bool(facts.get("coop_clause"), "coop_clause")
+        self.renewals = None if is_blank(facts.get("renewals")) else str(facts["renewals"])
+        self.award_date = None if is_blank(facts.get("award_date")) else facts["award_date"]
+        term = facts.get("term_years")
+        self.term_years = None if is_blank(term) else float(term)
+        if self.term_years is not None and not (0 < self.term_years <= 50):
+            raise ValueError(f"contract term {term!r} must be between 0 and 50 years")
         self.expiry_date = None if is_blank(facts.get("expiry_date")) else facts["expiry_date"]
         self.expiry_span = date_span(self.expiry_date)
-        self.renewals = None if is_blank(facts.get("renewals")) else str(facts["renewals"])
+        self.expiry_derived = False
+        if self.expiry_span is None and self.award_date is not None and self.term_years is not None:
+            self.expiry_span = expiry_from_term(self.award_date, self.term_years)
+            self.expiry_derived = True
+            self.expiry_date = (f"{_span_text(self.expiry_span)}: award {self.award_date} + "
+                                f"{self.term_years:g}-year term, no expiry date recorded")
         self.scope_modules = _as_modules(facts.get("scope_modules"))
+        self.scope_document = None if is_blank(facts.get("scope_document")) else str(facts["scope_document"])
+        self.lead_country = None if is_blank(facts.get("lead_country")) else str(facts["lead_country"]).upper()
+        self.lead_region = None if is_blank(facts.get("lead_region")) else str(facts["lead_region"]).upper()
 
         self.value = None if is_blank(value) else float(value)
         if self.value is not None and (self.value < 0 or math.isinf(self.value)):
@@ -465,6 +555,8 @@ _NO_CONTRACT = "no peer contract is selected: choose one, or record evidence for
 def _check_lead_is_public(rule: Rule, c: _Context) -> _Outcome:
     if not c.has_contract:
         return "needs_evidence", _NO_CONTRACT, {}
+    if c.lead_is_public is True and c.lead_public_by_name:
+        return "pass", f"{c.lead_name} is a government body by its name", {}
     if c.lead_is_public is True:
         return "pass", f"{c.lead_name} is recorded as a public body", {}
     if c.lead_is_public is False:
@@ -508,9 +600,15 @@ def _check_active(rule: Rule, c: _Context) -> _Outcome:
         return "needs_evidence", _NO_CONTRACT, {}
     renewals = f" Renewals on record: {c.renewals}." if c.renewals else ""
     if c.expiry_span is None:
-        return "needs_evidence", "the contract's expiry date is not recorded." + renewals, {}
+        known = ""
+        if c.award_date is not None:
+            known = f" It was awarded in {c.award_date}; its term is not recorded."
+        elif c.term_years is not None:
+            known = f" Its term ({c.term_years:g} years) is recorded but not its award date."
+        return "needs_evidence", "the contract's expiry date is not recorded." + known + renewals, {}
     first, last = c.expiry_span
-    fix = (" If a renewal was exercised, update the contract's expiry date in the record." if c.renewals else "")
+    fix = (" If a renewal was exercised, update the contract's expiry date in the record."
+           if c.renewals or c.expiry_derived else "")
     if last < c.decision_date:
         return "fail", (f"the contract expired ({c.expiry_date}) before the decision date "
                         f"{c.decision_date.isoformat()}." + renewals + fix), {}
@@ -535,17 +633,22 @@ def _check_scope(rule: Rule, c: _Context) -> _Outcome:
         return "needs_evidence", _NO_CONTRACT, {}
     if not c.modules_needed:
         return "needs_evidence", "the agency has not said which modules it needs", {}
-    if not c.scope_modules:
-        return "needs_evidence", "the sources do not list the modules this contract covers", {}
     missing = [m for m in c.modules_needed if m not in c.scope_modules]
-    if not missing:
+    if c.scope_document and c.scope_modules and not missing:
         names = ", ".join(MODULES[m] for m in c.modules_needed)
-        return "pass", (f"the sources list every module needed ({names}); still match each quote line "
-                        "to the price list"), {}
-    names = ", ".join(MODULES[m] for m in missing)
-    # Sources list what a peer runs, not the full price list: absence is not proof of exclusion.
-    return "needs_evidence", (f"not listed in the sources for this contract: {names}; check the contract's "
-                              "scope and price list"), {}
+        return "pass", (f"the contract's scope or price list ({c.scope_document}) covers every module needed "
+                        f"({names}); still match each quote line to the price list"), {}
+    # A project page or a vendor's story says what a peer runs or plans, not what the contract lets
+    # others buy: without the contract's scope or price list the rule stays open.
+    if not c.scope_modules:
+        listed = "the sources do not list the modules this contract covers"
+    elif missing:
+        listed = ("not listed in the sources for this contract: " + ", ".join(MODULES[m] for m in missing))
+    else:
+        listed = ("the sources (project or vendor pages) mention every module needed, but that is not the "
+                  "contract's scope")
+    return "needs_evidence", (f"{listed}; no contract scope of work or price list is on file: check them "
+                              "and record what they cover"), {}
 
 
 def _check_threshold(rule: Rule, c: _Context) -> _Outcome:
@@ -563,6 +666,9 @@ def _check_threshold(rule: Rule, c: _Context) -> _Outcome:
         return "needs_evidence", (f"the estimated value is in {c.currency} and the threshold in {chosen.currency}: "
                                   "convert at the rate your policy uses and compare"), info
     shown = f"{c.currency} {c.value:,.0f}"
+    if c.value < chosen.amount and chosen.confidence == "low":
+        return "needs_evidence", (f"below an approximate threshold: {shown} is under {text}, a figure of low "
+                                  "confidence; verify the exact threshold before relying on it"), info
     if c.value < chosen.amount:
         return "pass", f"below threshold: {shown} is under {text}", info
     above = f"at or above threshold: {shown} against {text}"
@@ -572,6 +678,66 @@ def _check_threshold(rule: Rule, c: _Context) -> _Outcome:
     if problem:
         return "fail", f"{above}, and {problem}", info
     return "needs_evidence", f"{above}, so the requirement applies. To verify: {rule.how_to_verify}", info
+
+
+QUEBEC_ROUTES = ("a purchase made for you by the UMQ or the FQM under an agreement signed before their call for "
+                 "tenders (QC-14); a group purchase of the Centre d'acquisitions gouvernementales (QC-15); a joint "
+                 "call for tenders with other Quebec bodies (QC-13); a cloud supplier's framework agreement with "
+                 "Quebec's Minister of Cybersecurity and Digital Technology, for at most 3 years including "
+                 "renewals (QC-02); or your own public call for tenders on SEAO")
+QC_THRESHOLD_KEY = "qc_public_tender"
+QC_BOUND_KEY = "cfta_mash_goods_services"
+
+
+def _check_quebec_route(rule: Rule, c: _Context) -> _Outcome:
+    """QC-12: a Quebec municipality may not adopt a contract let outside Quebec at or above its
+    public-tender threshold. That threshold is the lowest of the trade-agreement thresholds that
+    bind the municipality, so it is never above the CFTA municipal one: a value at or above the
+    CFTA figure is above Quebec's even when Quebec's own figure for the period is not on file."""
+    if not c.has_contract:
+        return "needs_evidence", _NO_CONTRACT, {}
+    if c.lead_country is None or (c.lead_country == "CA" and c.lead_region is None):
+        return "needs_evidence", ("where the contract's lead agency is is not recorded: a contract let outside "
+                                  "Quebec cannot be adopted at or above the public-tender threshold"), {}
+    if c.lead_country == "CA" and c.lead_region == "QC":
+        return "pass", ("the contract was let in Quebec; the Quebec award rules (QC-01, QC-13) still apply to "
+                        "how you join it"), {}
+    if c.lead_country == "CA":
+        where = CA_PROVINCES.get(c.lead_region or "", c.lead_region or "Canada")
+    else:
+        where = ", ".join(x for x in (US_STATES.get(c.lead_region or ""), "United States") if x)
+    home = f"the contract was let outside Quebec ({c.lead_name}, {where})"
+    chosen, text = threshold_in_force(c.thresholds, QC_THRESHOLD_KEY, c.decision_date)
+    bound = False
+    if chosen is None:
+        chosen, text = threshold_in_force(c.thresholds, QC_BOUND_KEY, c.decision_date)
+        bound = chosen is not None
+    info: dict[str, Any] = {"threshold": text if chosen is not None else VERIFY_THRESHOLD}
+    if chosen is None:
+        return "needs_evidence", (f"{home}; Quebec's public-tender threshold for {c.decision_date.isoformat()} "
+                                  f"is not on file: {VERIFY_THRESHOLD}"), info
+    info.update(threshold_amount=chosen.amount, threshold_currency=chosen.currency,
+                threshold_period=chosen.period)
+    named = (f"the CFTA municipal threshold {text}, which Quebec's public-tender threshold (the lowest agreement "
+             "threshold) cannot exceed; Quebec's own figure for the period is not on file" if bound
+             else f"Quebec's public-tender threshold {text}")
+    if c.value is None:
+        return "needs_evidence", (f"{home}; estimate the total value to compare with {named}"), info
+    if c.currency != chosen.currency:
+        return "needs_evidence", (f"{home}; the estimated value is in {c.currency}: convert it to "
+                                  f"{chosen.currency} and compare with {named}"), info
+    shown = f"{c.currency} {c.value:,.0f}"
+    if c.value >= chosen.amount:
+        info["alternative"] = QUEBEC_ROUTES[:1].upper() + QUEBEC_ROUTES[1:] + "."
+        return "fail", (f"{home}, and {shown} is at or above {named}. No Quebec statute read lets a "
+                        "municipality adopt such a contract: use a Quebec route instead (UMQ/FQM, the CAG, a "
+                        "joint call for tenders with Quebec bodies, a Minister's cloud framework of at most "
+                        "3 years, or your own tender)."), info
+    if bound:
+        return "needs_evidence", (f"{home}; {shown} is below {named}, so compare it with Quebec's own "
+                                  "threshold once confirmed"), info
+    return "pass", (f"{home}, but {shown} is below {named}: the written-invitation or by-law rules apply "
+                    "instead (QC-11)"), info
 
 
 def _check_manual(rule: Rule, c: _Context) -> _Outcome:
@@ -587,6 +753,7 @@ _CHECK_FUNCTIONS = {
     "active_through_golive": _check_active,
     "scope_covers_modules": _check_scope,
     "value_vs_threshold": _check_threshold,
+    "quebec_route": _check_quebec_route,
     "federal_funds_only": _check_manual,
     "manual": _check_manual,
 }
@@ -638,10 +805,13 @@ def evaluate(agency: Mapping[str, Any] | Any, contract: Mapping[str, Any] | None
     results = []
     for rule in applicable_rules(rule_list, ctx.country, ctx.region, ctx.federal_funds):
         status, reason, extra = _CHECK_FUNCTIONS[rule.check](rule, ctx)
+        if status == "needs_evidence":
+            extra["missing"] = _missing_facts(rule, ctx, extra)
         recorded = _evidence_text(rule.rule_id, evidence.get(rule.rule_id))
         if recorded:
             if status == "needs_evidence":
                 status, reason = "pass", f"evidence recorded: {recorded}"
+                extra["missing"] = []
             elif status == "fail":
                 reason = (f"{reason} Evidence recorded ({recorded}) does not clear a fail that comes from "
                           "the contract record: correct the record if it is wrong.")
@@ -650,51 +820,161 @@ def evaluate(agency: Mapping[str, Any] | Any, contract: Mapping[str, Any] | None
             severity=rule.severity, status=status, reason=reason, requirement=rule.requirement,
             how_to_verify=rule.how_to_verify, check=rule.check, citation=rule.citation,
             source_url=rule.source_url, confidence=rule.confidence, evidence=recorded, **extra))
-    return sort_results(results)
+    return sort_results(results, by="severity")
+
+
+def _fact_known(fact: str, c: _Context, extra: Mapping[str, Any]) -> bool:
+    if fact == "threshold_amount":
+        return extra.get("threshold_amount") is not None
+    if fact == "expiry_date":
+        return c.expiry_span is not None
+    if fact == "lead_region":
+        return c.lead_region is not None
+    if fact == "modules_needed":
+        return bool(c.modules_needed)
+    return getattr(c, fact, None) not in (None, [], "")
+
+
+def _missing_facts(rule: Rule, c: _Context, extra: Mapping[str, Any]) -> list[str]:
+    """What would settle a rule that needs evidence: the unknown facts it reads, else a person's check."""
+    facts = CHECK_FACTS.get(rule.check, ())
+    if facts and not c.has_contract and rule.check not in ("value_vs_threshold",):
+        return [FACT_LABELS["contract"]]
+    missing = [FACT_LABELS[f] for f in facts if not _fact_known(f, c, extra)]
+    return missing or [FACT_LABELS["evidence"]]
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def verdict(results: Iterable[RuleResult]) -> dict[str, Any]:
-    """Counts and a one-line verdict such as 'no blockers, 5 items need evidence (3 could block)'.
+class VerdictState(str, Enum):
+    """The four answers to "may we use this contract?", the same in every output."""
 
-    Items needing evidence are counted among blockers and warnings; info items are counted
-    separately (``info_open``) and left out of the sentence.
+    BLOCKED = "blocked"
+    NOT_SHOWN = "not_shown"
+    ALLOWED_WITH_ITEMS = "allowed_with_items"
+    ALLOWED = "allowed"
+
+    @property
+    def headline(self) -> str:
+        return VERDICT_HEADLINES[self]
+
+    @property
+    def exit_code(self) -> int:
+        """``python -m piggyback check``: 0 for the two allowed states, 1 blocked, 4 not shown."""
+        return {VerdictState.BLOCKED: 1, VerdictState.NOT_SHOWN: 4}.get(self, 0)
+
+
+VERDICT_HEADLINES = {
+    VerdictState.BLOCKED: "Blocked",
+    VerdictState.NOT_SHOWN: "Not shown to be allowed",
+    VerdictState.ALLOWED_WITH_ITEMS: "Allowed, with items to document",
+    VerdictState.ALLOWED: "Allowed",
+}
+
+#: The rule sets by ``applies_to`` code, as the verdict names them.
+RULE_SET_LABELS = {"ALL": "general due-diligence rules", "CA": "Canadian trade-agreement rules",
+                   "US": "US federal rules"}
+
+
+def rule_set_label(code: str) -> str:
+    if code in RULE_SET_LABELS:
+        return RULE_SET_LABELS[code]
+    if code == "US-CA":
+        return "California rules"
+    name = CA_PROVINCES.get(code) or US_STATES.get(code) or code
+    return f"{name} rules"
+
+
+def coverage(results: Iterable[RuleResult], country: str | None, region: str | None) -> dict[str, Any]:
+    """Which rule sets the results cover, and a plain sentence when the agency's province or state
+    has no rules on file."""
+    items = list(results)
+    codes = sorted({r.applies_to for r in items}, key=lambda c: (c != "ALL", c not in ("CA", "US"), c))
+    sets = [{"code": c, "label": rule_set_label(c)} for c in codes]
+    note = None
+    if country and region:
+        country = normalize_country(country)
+        own = "US-CA" if (country == "US" and region == "CA") else region
+        if own not in codes:
+            place = (CA_PROVINCES if country == "CA" else US_STATES).get(region, region)
+            kind = "provincial" if country == "CA" else "state"
+            short = {"ALL": "general", "CA": "Canadian", "US": "federal"}
+            others = " and ".join(short.get(c, rule_set_label(c)) for c in codes) or "no"
+            note = (f"{place}: no {kind} rules on file; this verdict covers {others} rules only. "
+                    f"Check {place}'s own law and your procurement by-law or ordinance.")
+    text = "Rules applied: " + (", ".join(s["label"] for s in sets) if sets else "none") + "."
+    return {"rule_sets": sets, "text": text, "missing_region": note}
+
+
+def _ids(items: list[RuleResult], limit: int = 12) -> str:
+    shown = ", ".join(r.rule_id for r in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def verdict(results: Iterable[RuleResult], *, country: str | None = None,
+            region: str | None = None) -> dict[str, Any]:
+    """The verdict of a checklist: one of four ``VerdictState`` states, its words, counts and lists.
+
+    * *Blocked*: a blocker fails (``failing`` says which and why);
+    * *Not shown to be allowed*: no blocker fails but some lack facts or evidence (``open_blockers``
+      lists them with what is missing);
+    * *Allowed, with items to document*: every blocker passes, warnings are open or failed;
+    * *Allowed*: every blocker and warning passes.
+
+    Info items never change the state. ``country``/``region`` (the agency's) let the verdict say
+    when the province or state has no rules on file. ``text`` is the one line every output shows.
     """
     items = list(results)
     def count(severity: str | None, status: str) -> int:
         return sum(1 for r in items if r.status == status and (severity is None or r.severity == severity))
-    blockers_failed = count("blocker", "fail")
-    warnings_failed = count("warning", "fail")
-    blockers_open = count("blocker", "needs_evidence")
-    warnings_open = count("warning", "needs_evidence")
-    open_items = blockers_open + warnings_open
-    parts = ["no blockers" if blockers_failed == 0 else _plural(blockers_failed, "blocker")]
-    if warnings_failed:
-        parts.append(f"{_plural(warnings_failed, 'warning')} failed")
-    if open_items:
-        needs = "needs" if open_items == 1 else "need"
-        text = f"{_plural(open_items, 'item')} {needs} evidence"
-        if blockers_open:
-            text += f" ({blockers_open} could block)"
-        parts.append(text)
-    blocking = blockers_failed > 0
-    state = "blocked" if blocking else ("open" if blockers_open else "clear")
+    failing = [r for r in items if r.severity == "blocker" and r.status == "fail"]
+    open_blockers = [r for r in items if r.severity == "blocker" and r.status == "needs_evidence"]
+    warnings = [r for r in items if r.severity == "warning" and r.status != "pass"]
+    if failing:
+        state = VerdictState.BLOCKED
+        text = f"{state.headline}: {_plural(len(failing), 'blocker')} {'fails' if len(failing) == 1 else 'fail'} ({_ids(failing)})"
+        if open_blockers:
+            text += f"; {_plural(len(open_blockers), 'other blocker')} also {'lacks' if len(open_blockers) == 1 else 'lack'} facts or evidence"
+    elif open_blockers:
+        state = VerdictState.NOT_SHOWN
+        text = (f"{state.headline}: no blocker fails, but {_plural(len(open_blockers), 'blocker')} "
+                f"{'lacks' if len(open_blockers) == 1 else 'lack'} facts or evidence ({_ids(open_blockers)})")
+    elif warnings:
+        state = VerdictState.ALLOWED_WITH_ITEMS
+        text = (f"{state.headline}: every blocker passes; {_plural(len(warnings), 'warning')} to document "
+                f"({_ids(warnings)})")
+    else:
+        state = VerdictState.ALLOWED
+        text = f"{state.headline}: every blocker and warning passes"
+    cover = coverage(items, country, region)
+    alternatives = list(dict.fromkeys(r.alternative for r in failing if r.alternative))
     return {
+        "state": state.value,
+        "headline": state.headline,
+        "text": text,
+        "exit_code": state.exit_code,
+        "blocking": state is VerdictState.BLOCKED,
         "total": len(items),
         "pass": count(None, "pass"),
         "fail": count(None, "fail"),
         "needs_evidence": count(None, "needs_evidence"),
-        "blockers_failed": blockers_failed,
-        "blockers_open": blockers_open,
-        "warnings_failed": warnings_failed,
-        "warnings_open": warnings_open,
+        "blockers_failed": len(failing),
+        "blockers_open": len(open_blockers),
+        "warnings_failed": count("warning", "fail"),
+        "warnings_open": count("warning", "needs_evidence"),
         "info_open": count("info", "needs_evidence"),
-        "blocking": blocking,
-        "state": state,
-        "text": ", ".join(parts),
+        "failing": [{"rule_id": r.rule_id, "reason": r.reason, "citation": r.citation,
+                     "source_url": r.source_url} for r in failing],
+        "open_blockers": [{"rule_id": r.rule_id, "reason": r.reason, "missing": list(r.missing)}
+                          for r in open_blockers],
+        "missing_facts": list(dict.fromkeys(m for r in open_blockers for m in r.missing)),
+        "to_document": [r.rule_id for r in warnings],
+        "alternatives": alternatives,
+        "rule_sets": cover["rule_sets"],
+        "coverage": cover["text"],
+        "missing_region": cover["missing_region"],
     }
 
 

@@ -148,6 +148,56 @@ def contract_for(store: Store, deployment_id: str) -> dict | None:
     return facts
 
 
+#: Deployment columns that stand in for a blank contract fact (the steward's interchange columns).
+DEPLOYMENT_FACTS = {"vehicle": "vehicle", "award_date": "contract_award", "term_years": "contract_term_years",
+                    "value": "contract_value", "currency": "currency", "lead_agency": "lead_agency",
+                    "publicly_advertised": "publicly_advertised", "coop_clause": "coop_clause"}
+
+
+def checked_contract(store: Store, deployment_id: str) -> dict:
+    """The contract facts the checklist works from: the contract record, with each blank fact taken
+    from the peer's deployment row where that holds it (vehicle, award, term, value, lead agency,
+    advertising, clause), plus where the contract was let (``lead_country``/``lead_region``).
+
+    ``from_deployment`` names the facts taken from the deployment; ``on_record`` is False when no
+    contract record exists (the deployment's facts are then the only ones). Raises ``UnknownPeer``.
+    """
+    deployment = store.query_df("SELECT * FROM deployments WHERE deployment_id = ?", [deployment_id])
+    if deployment.empty:
+        raise UnknownPeer(f"No peer deployment has the id {deployment_id!r}.")
+    row = deployment.iloc[0].to_dict()
+    record = contract_for(store, deployment_id)
+    facts: dict[str, Any] = dict(record) if record is not None else {"deployment_id": deployment_id,
+                                                                       "on_record": False}
+    taken = []
+    for fact, column in DEPLOYMENT_FACTS.items():
+        if column not in row or is_blank(row[column]):
+            continue
+        current = facts.get(fact)
+        if current is None or (fact == "vehicle" and current == "unknown"):
+            value = row[column]
+            if fact in _BOOL_FIELDS:
+                value = _bool(value, column)
+            elif fact in _NUMBER_FIELDS:
+                value = _number(value)
+            elif fact == "vehicle" and str(value) == "unknown":
+                continue
+            else:
+                value = _text(value)
+            facts[fact] = value
+            taken.append(fact)
+    facts["from_deployment"] = taken
+    # Where the contract was let: the peer's own place, unless another body let it (a cooperative or
+    # interlocal contract), whose place the record does not hold.
+    vehicle = facts.get("vehicle") or "unknown"
+    if vehicle in ("cooperative", "interlocal"):
+        facts["lead_country"] = _text(row.get("country")) if str(row.get("country")) == "US" else None
+        facts["lead_region"] = None
+    else:
+        facts["lead_country"], facts["lead_region"] = _text(row.get("country")), _text(row.get("region"))
+    return facts
+
+
 def contract_facts_table(contract: dict | None) -> pd.DataFrame:
     """The contract facts the checklist uses, one row each, with None where the record is blank."""
     from .models import MODULES, VEHICLES
@@ -338,6 +388,8 @@ class Checklist:
     results: list[compliance.RuleResult]
     verdict: dict
     thresholds: list[dict] = field(default_factory=list)
+    #: The contract facts the engine used (``checked_contract``): the record plus the deployment's.
+    facts: dict | None = None
 
 
 def checklist(store: Store, agency: Any, peer: str | None, *, value: float | None = None,
@@ -355,11 +407,13 @@ def checklist(store: Store, agency: Any, peer: str | None, *, value: float | Non
     months = golive_months(store)
     golive = default_golive(decision, months) if golive_assumed else planned_golive
     contract = None
+    facts = None
     scope = None
     evidence: dict[str, dict] = {}
     if peer:
         store.deployment(peer)  # an unknown peer is an error, not an empty contract
         contract = contract_for(store, peer) or {"deployment_id": peer, "on_record": False}
+        facts = checked_contract(store, peer)
         geo_id = getattr(agency, "geo_id", None) if not isinstance(agency, dict) else agency.get("geo_id")
         if geo_id:
             scope = scope_for(geo_id, peer)
@@ -367,7 +421,7 @@ def checklist(store: Store, agency: Any, peer: str | None, *, value: float | Non
     rules = store_rules(store)
     thresholds = store_thresholds(store)
     try:
-        results = compliance.evaluate(agency, contract, value, currency, federal_funds, decision, golive,
+        results = compliance.evaluate(agency, facts, value, currency, federal_funds, decision, golive,
                                       evidence, rules=rules, thresholds=thresholds)
     except compliance.ComplianceDataError as exc:
         raise ChecklistInputError(f"The compliance data cannot be used: {exc}") from None
@@ -379,5 +433,5 @@ def checklist(store: Store, agency: Any, peer: str | None, *, value: float | Non
                      federal_funds=bool(federal_funds), decision_date=decision, planned_golive=golive,
                      golive_assumed=golive_assumed, golive_months=months, scope=scope, evidence=evidence,
                      results=results,
-                     verdict=compliance.verdict(results),
-                     thresholds=compliance.thresholds_for(applied, thresholds, decision))
+                     verdict=compliance.verdict(results, country=profile["country"], region=profile["region"]),
+                     thresholds=compliance.thresholds_for(applied, thresholds, decision), facts=facts)

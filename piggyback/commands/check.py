@@ -1,7 +1,9 @@
 """``python -m piggyback check``: the due-diligence checklist of an agency for a peer's contract.
 
-Exit code 0 when no blocker fails, 1 when one does, 2 for a usage or input error. Evidence
-recorded for the agency and peer (on the Compliance page) is applied.
+Exit codes follow the verdict (``compliance.VerdictState``): 0 *Allowed* or *Allowed, with items to
+document*; 1 *Blocked* (a blocker fails); 4 *Not shown to be allowed* (no blocker fails, but some
+lack facts or evidence); 2 usage or input error; 3 unexpected error. Evidence recorded for the
+agency and peer (on the Compliance page) is applied.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from .. import cli, fmt
 from ..compliance import CATEGORY_LABELS
 from ..evidence import checklist
 
+SEVERITY_HEADINGS = {"blocker": "Blockers", "warning": "Warnings", "info": "For information"}
 STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "needs_evidence": "NEEDS EVIDENCE"}
 NATIONAL_CURRENCY = {"CA": "CAD", "US": "USD"}
 
@@ -22,8 +25,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "check", help="compliance checklist: may the agency buy under the peer's contract?",
         description="Test every rule that applies to the agency (its country and province/state) against the "
-                    "peer's contract record and the evidence recorded for the two. Exit code 0: no blocker "
-                    "fails; 1: a blocker fails; 2: usage or input error.")
+                    "peer's contract record, the peer's deployment facts and the evidence recorded for the two. "
+                    "The verdict is one of: Blocked, Not shown to be allowed, Allowed with items to document, "
+                    "Allowed. Exit code 0: allowed (with or without items to document); 1: blocked (a blocker "
+                    "fails); 4: not shown to be allowed (no blocker fails, but some lack facts or evidence); "
+                    "2: usage or input error; 3: unexpected error.")
     cli.add_agency_args(p)
     p.add_argument("--peer", type=cli.text_up_to(), required=True, help="the peer deployment whose contract to adopt (id or name)")
     p.add_argument("--value", type=_amount, default=None,
@@ -56,7 +62,7 @@ def run(args, store) -> int:
         cli.print_json(data)
     else:
         print(render_text(data))
-    return 1 if result.verdict["blocking"] else 0
+    return result.verdict["exit_code"]
 
 
 def report(store, result, *, currency_assumed: bool = False) -> dict:
@@ -96,16 +102,28 @@ def render_text(data: dict) -> str:
     lines.append(f"Decision date {inputs['decision_date']}, planned go-live {golive}, estimated value {value}, "
                  f"federal funds {'yes' if inputs['federal_funds'] else 'no'}.")
     if not peer["contract_on_record"]:
-        lines.append("No contract record for this peer: every contract fact is unknown.")
+        lines.append("No contract record for this peer: only the facts of its deployment row are known.")
     lines.append("")
-    lines.append(f"VERDICT: {verdict['text']} ({verdict['pass']} passed, {verdict['fail']} failed, "
-                 f"{verdict['needs_evidence']} need evidence, of {verdict['total']} rules)")
-    category = None
+    lines.append(f"VERDICT: {verdict['text']}.")
+    lines.append(f"({verdict['pass']} passed, {verdict['fail']} failed, {verdict['needs_evidence']} need evidence, "
+                 f"of {verdict['total']} rules.) {verdict['coverage']}")
+    if verdict["missing_region"]:
+        lines.append(verdict["missing_region"])
+    for item in verdict["failing"]:
+        lines.append(f"  fails: {item['rule_id']}: {item['reason']} ({item['citation']} <{item['source_url']}>)")
+    for route in verdict["alternatives"]:
+        lines.append(f"  instead: {route}")
+    if verdict["open_blockers"]:
+        lines.append("  blockers lacking facts or evidence:")
+        for item in verdict["open_blockers"]:
+            lines.append(f"    {item['rule_id']}: missing {'; '.join(item['missing'])}")
+    severity = None
     for rule in data["rules"]:
-        if rule["category"] != category:
-            category = rule["category"]
-            lines += ["", f"== {CATEGORY_LABELS.get(category, category)} =="]
-        lines.append(f"[{STATUS_WORDS[rule['status']]}] {rule['rule_id']} ({rule['severity']}): {rule['reason']}")
+        if rule["severity"] != severity:
+            severity = rule["severity"]
+            lines += ["", f"== {SEVERITY_HEADINGS.get(severity, severity)} =="]
+        subject = CATEGORY_LABELS.get(rule["category"], rule["category"])
+        lines.append(f"[{STATUS_WORDS[rule['status']]}] {rule['rule_id']} ({subject}): {rule['reason']}")
         lines.append(f"    requirement: {rule['requirement']}")
         if rule["status"] != "pass":
             lines.append(f"    to verify: {rule['how_to_verify']}")
