@@ -262,7 +262,8 @@ def rank_prospects(store: Store, reference_deployment_id: str,
     """
     w = weights_from(weights)
     agency = reference_agency(store, reference_deployment_id)
-    scored = score_candidates(agency, prospect_candidates(store, reference_deployment_id, **filters), w)
+    scored = score_candidates(agency, prospect_candidates(store, reference_deployment_id, **filters), w,
+                              dimensions=CENSUS_DIMENSIONS)
     enough = scored["dims_used"].to_numpy() >= min_known_for(w, min_known)
     set_aside = int((~enough).sum())
     scored = scored[enough]
@@ -293,7 +294,8 @@ def legal_match_label(ref_country: str | None, ref_region: str | None, country: 
                       region: str | None) -> str:
     """How a candidate's procurement-law setting relates to the reference's, in a few words.
 
-    'same province (ON)', 'NWPTA + CFTA, other province (AB)', 'CFTA, other province (QC)',
+    'same province (ON)', 'NWPTA + CFTA, other province (AB)', 'CFTA, other province (MB)',
+    "Quebec's own law, other province (QC)" (Quebec is its own framework: rules QC-01, QC-12),
     'same state (TX)', 'other state (NY)', 'other country (US)'.
     """
     if fmt.missing(ref_country) or fmt.missing(country):
@@ -305,6 +307,8 @@ def legal_match_label(ref_country: str | None, ref_region: str | None, country: 
     word = "province" if country == "CA" else "state"
     if ref_region == region:
         return f"same {word} ({region})"
+    if country == "CA" and (ref_region == "QC") != (region == "QC"):
+        return f"Quebec's own law, other province ({region})"
     if country == "CA":
         if ref_region in NWPTA_PROVINCES and region in NWPTA_PROVINCES:
             return f"NWPTA + CFTA, other province ({region})"
@@ -355,6 +359,7 @@ def _score_parts(row: Mapping[str, Any]) -> dict[str, Any]:
                   for d in DIMENSIONS}
     return {
         "score": None if fmt.missing(score) else float(score),
+        "score_high": None if fmt.missing(row.get("score_high")) else float(row["score_high"]),
         "dims_used": int(row.get("dims_used") or 0),
         "contributions": contributions,
         "similarity": similarity,

@@ -618,6 +618,15 @@ def scorable_dimensions(agency: Any, dimensions: Sequence[str] | None = None) ->
     return known if dimensions is None else known & frozenset(dimensions)
 
 
+def dims_scored(agency: Any, weights: Mapping[str, Any] | str,
+                dimensions: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The weighted dimensions scores are spread over for this agency (the 'of N' in
+    'known on 6 of N'); the weighted ones the agency does not know are left out."""
+    w = normalize_weights(weights)
+    keep = scorable_dimensions(agency, dimensions)
+    return tuple(d for d in DIMENSIONS if w[d] > 0 and d in keep)
+
+
 def score_candidates(agency: Any, candidates: pd.DataFrame,
                      weights: Mapping[str, Any] | str = "balanced",
                      dimensions: Sequence[str] | None = None) -> pd.DataFrame:

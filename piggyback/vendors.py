@@ -111,3 +111,27 @@ def unknown_vendors(names: Iterable[Any], table: Any) -> list[str]:
         if fold(name) and index.lookup(name) is None and str(name).strip() not in out:
             out.append(str(name).strip())
     return out
+
+
+def vendor_mask(vendors: Iterable[Any], queries: Iterable[Any] | None, table: Any) -> list[bool]:
+    """For each vendor text, does any of ``queries`` match it (``vendor_matches``)? With no
+    query, every row is kept."""
+    wanted = [q for q in (queries or []) if fold(q)]
+    values = list(vendors)
+    if not wanted:
+        return [True] * len(values)
+    index = _index(table)
+    return [any(vendor_matches(q, v, index) for q in wanted) for v in values]
+
+
+def vendor_choices(vendors: Iterable[Any], table: Any) -> list[str]:
+    """The filter's options: each vendor's canonical name, or its own spelling when the table
+    does not know it (reported as is, never merged by guess), sorted, blanks left out."""
+    index = _index(table)
+    out = set()
+    for v in vendors:
+        if not fold(v):
+            continue
+        hit = index.lookup(v)
+        out.add(hit[1] if hit else str(v).strip())
+    return sorted(out, key=str.lower)

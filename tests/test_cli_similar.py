@@ -101,7 +101,10 @@ def test_similar_readable_table_without_json(cli_run):
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.strip()[:1].isdigit()]
     assert len(lines) == 4
-    assert "Guelph" in proc.stdout and "of 8" in proc.stdout
+    # Guelph's profile has no legacy system and no permit volume (no --system, no --permits):
+    # those two of the balanced preset's 8 weighted dimensions are left out for every peer.
+    assert "Guelph" in proc.stdout and "of 6" in proc.stdout
+    assert "left out for every peer: legacy system, permit volume" in proc.stdout
 
 
 @pytest.mark.parametrize("weights, words", [
@@ -145,10 +148,13 @@ def test_prospects_region_and_population_band_filter(cli_run):
 
 
 def test_prospects_other_region_labels_legal_framework(cli_run):
-    """A prospect in another province is labelled CFTA; one in the US 'other country'."""
+    """A prospect in Quebec is labelled as Quebec's own framework (not CFTA-compatible, issue
+    #12), one in Manitoba CFTA, one in the US 'other country'."""
     qc = _json(cli_run("prospects", "--peer", "ottawa-on", "--region", "QC", "--top", "3", "--json"))
     tx = _json(cli_run("prospects", "--peer", "ottawa-on", "--region", "TX", "--top", "3", "--json"))
-    assert {i["legal"] for i in qc} == {"CFTA, other province (QC)"}
+    mb = _json(cli_run("prospects", "--peer", "ottawa-on", "--region", "MB", "--top", "3", "--json"))
+    assert {i["legal"] for i in qc} == {"Quebec's own law, other province (QC)"}
+    assert {i["legal"] for i in mb} == {"CFTA, other province (MB)"}
     assert {i["legal"] for i in tx} == {"other country (US)"}
 
 
@@ -171,3 +177,40 @@ def test_bad_weights_as_a_separate_program_prints_no_traceback():
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: --weights") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_similar_vendor_filter_matches_aliases(cli_run, store):
+    """Issue #12: --vendor Granicus finds the AMANDA peers, whatever spelling each record uses
+    ('CSDC (now Granicus)', 'Granicus (CSDC) AMANDA + ePlanSoft', ...), and nothing else."""
+    items = _json(cli_run("similar", "--agency", "Guelph, ON", "--vendor", "Granicus", "--top", "100", "--json"))
+    peers = store.peers()
+    amanda = set(peers.loc[peers["product"].fillna("").str.contains("AMANDA"), "deployment_id"])
+    assert amanda and {i["deployment_id"] for i in items} == amanda
+    assert {i["vendor_canonical"] for i in items} == {"Granicus (AMANDA, formerly CSDC)"}
+    assert {i["deployment_id"] for i in _json(cli_run(
+        "similar", "--agency", "Guelph, ON", "--vendor", "csdc", "--top", "100", "--json"))} == amanda
+    none = cli_run("similar", "--agency", "Guelph, ON", "--vendor", "No Such Vendor")
+    assert none.returncode == 1 and "Remove --vendor" in none.stderr
+
+
+def test_similar_json_has_availability_with_reasons(guelph_peers):
+    for item in guelph_peers:
+        avail = item["availability"]
+        assert avail["state"] in {"available", "expired", "not_adoptable", "unknown"}
+        assert avail["reasons"] and all(r["text"] for r in avail["reasons"])
+        assert all(isinstance(r["sources"], list) for r in avail["reasons"])
+        assert item["score"] <= item["score_high"] <= 1.0
+    by_id = {i["deployment_id"]: i for i in guelph_peers}
+    assert by_id["hamilton-on"]["availability"]["state"] == "not_adoptable"  # no contract on record
+    assert by_id["edmonton-ab"]["availability"]["state"] == "not_adoptable"  # sole source
+
+
+def test_similar_availability_filter_and_decision_date(cli_run):
+    """Newport Beach's contract (stated expiry 2023-06) is expired today and was not in 2022."""
+    now = _json(cli_run("similar", "--agency", "Irvine, CA", "--availability", "expired", "--top", "100",
+                        "--json"))
+    assert now and {i["availability"]["state"] for i in now} == {"expired"}
+    assert "newport-beach-ca" in {i["deployment_id"] for i in now}
+    then = _json(cli_run("similar", "--agency", "Irvine, CA", "--availability", "expired", "--top", "100",
+                         "--decision-date", "2022-01-15", "--json"))
+    assert "newport-beach-ca" not in {i["deployment_id"] for i in then}

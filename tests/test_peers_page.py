@@ -285,7 +285,9 @@ def test_prospect_candidates_filters(store):
 
 @pytest.mark.parametrize("ref, other, expected", [
     (("CA", "ON"), ("CA", "ON"), "same province (ON)"),
-    (("CA", "ON"), ("CA", "QC"), "CFTA, other province (QC)"),
+    (("CA", "ON"), ("CA", "QC"), "Quebec's own law, other province (QC)"),
+    (("CA", "QC"), ("CA", "ON"), "Quebec's own law, other province (ON)"),
+    (("CA", "ON"), ("CA", "MB"), "CFTA, other province (MB)"),
     (("CA", "AB"), ("CA", "BC"), "NWPTA + CFTA, other province (BC)"),
     (("CA", "ON"), ("US", "NY"), "other country (US)"),
     (("US", "TX"), ("US", "TX"), "same state (TX)"),
@@ -293,7 +295,8 @@ def test_prospect_candidates_filters(store):
     (("US", "TX"), (None, None), fmt.BLANK),
 ])
 def test_legal_match_label(ref, other, expected):
-    """The legal-framework words match the engine's legal scale (same, NWPTA, CFTA, other)."""
+    """The legal-framework words match the engine's legal scale (same, NWPTA, CFTA, Quebec's
+    own framework, other)."""
     assert peer_data.legal_match_label(*ref, *other) == expected
 
 

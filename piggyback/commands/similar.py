@@ -9,17 +9,18 @@ Both call the functions the Peers and Prospects pages call (``piggyback.peers``)
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 
-from .. import cli, fmt
+from .. import availability, cli, fmt, vendors
 from ..models import VEHICLES
 from ..peers import (
     MIN_KNOWN_DEFAULT, dims_weighted, min_known_for, peer_items, population_band_text,
     prospect_items, rank_peers, rank_prospects, weights_from,
 )
 from ..errors import PiggybackError
-from ..similarity import DIMENSIONS, PRESETS
+from ..similarity import DIMENSION_LABELS, DIMENSIONS, PRESETS, dims_scored
 
 MAX_TOP = 100_000  # more than every census jurisdiction (about 33,600)
 MAX_POPULATION = 50_000_000  # above the largest US state
@@ -62,7 +63,12 @@ def register(subparsers) -> None:
     p.add_argument("--top", type=_top, default=10, help=f"how many peers to list (1 to {MAX_TOP:,}, default 10)")
     p.add_argument("--weights", type=_weights, default="balanced", help=_WEIGHTS_HELP)
     p.add_argument("--vendor", type=_text, action="append", default=None,
-                   help="only peers of this vendor (repeatable)")
+                   help="only peers of this vendor, any of its known names (e.g. Granicus finds "
+                        "'CSDC (now Granicus)'; repeatable)")
+    p.add_argument("--availability", choices=list(availability.STATES), action="append", default=None,
+                   help="only peers whose contract is in this state on the decision date (repeatable)")
+    p.add_argument("--decision-date", type=cli.iso_date, default=None,
+                   help="the date contract availability is judged on (YYYY-MM-DD, default today)")
     p.add_argument("--json", action="store_true", help="print JSON (best first)")
     p.set_defaults(func=run_similar)
 
@@ -87,29 +93,55 @@ def register(subparsers) -> None:
     p.set_defaults(func=run_prospects)
 
 
+def _table(store, name: str):
+    return store.table(name) if name in store.tables() else None
+
+
 def run_similar(args, store) -> int:
     weights = weights_from(args.weights)
     agency = cli.agency_from_args(store, args)
-    scored = rank_peers(store, agency, weights, vendors=args.vendor)
+    decision = args.decision_date or dt.date.today()
+    scored = rank_peers(store, agency, weights)
+    vendor_table = vendors.VendorIndex(_table(store, "vendors"))
+    scored = scored[vendors.vendor_mask(scored["vendor"], args.vendor, vendor_table)]
+    contracts = _table(store, "contracts")
+    avail = availability.assess_all(scored, contracts if contracts is not None else [], decision)
+    if args.availability:
+        scored = scored[[avail[d]["state"] in args.availability for d in scored["deployment_id"]]]
     items = peer_items(agency, scored, weights, top=args.top)
+    for item in items:
+        item["vendor_canonical"] = vendors.canonical_vendor(item["vendor"], vendor_table)
+        item["availability"] = avail[item["deployment_id"]]
+        item["dims_scored"] = len(dims_scored(agency, weights))
     if args.json:
         cli.print_json(items)
         return 0
     if not items:
-        print("No peer deployment matches the filters.", file=sys.stderr)
+        print("No peer deployment matches the filters. Remove --vendor or --availability to see more peers.",
+              file=sys.stderr)
         return 1
-    n_weighted = dims_weighted(weights)
-    print(f"Peers most like {agency.name} ({agency.region}), weights {args.weights}:")
-    print(f"{'#':>3} {'score':>5}  {'known':>6}  {'peer':<40} {'vendor':<28} vehicle")
+    scored_dims = dims_scored(agency, weights)
+    n_weighted = len(scored_dims)
+    left_out = [DIMENSION_LABELS[d].lower() for d in DIMENSIONS
+                if weights[d] > 0 and d not in scored_dims]
+    print(f"Peers most like {agency.name} ({agency.region}), weights {args.weights}; "
+          f"contracts judged on {decision.isoformat()}:")
+    if left_out:
+        print(f"Not in your profile, so left out for every peer: {', '.join(left_out)}.")
+    print(f"{'#':>3} {'score':>5} {'range':>11}  {'known':>6}  {'peer':<36} {'vendor':<32} {'contract':<13} vehicle")
     for item in items:
         score = "—" if item["score"] is None else f"{item['score']:.2f}"
+        span = "—" if item["score"] is None else f"{item['score']:.2f}–{item['score_high']:.2f}"
         vehicle = VEHICLES.get(item["vehicle"] or "unknown", item["vehicle"])
-        print(f"{item['rank']:>3} {score:>5}  {item['dims_used']:>2} of {n_weighted:<2} "
-              f"{item['jurisdiction'][:40]:<40} {(item['vendor'] or fmt.BLANK)[:28]:<28} {vehicle}")
+        vendor = item["vendor_canonical"] or item["vendor"] or fmt.BLANK
+        print(f"{item['rank']:>3} {score:>5} {span:>11}  {item['dims_used']:>2} of {n_weighted:<2} "
+              f"{item['jurisdiction'][:36]:<36} {vendor[:32]:<32} {item['availability']['label']:<13} {vehicle}")
         if item["reasons"]:
             print(f"{'':>20}{'; '.join(item['reasons'][:3])}")
-    print("\nScores: 0 = nothing alike, 1 = alike in every known way; unknown dimensions are left out, "
-          "not counted as matches. The scales are assumptions (see the Peers page).")
+        print(f"{'':>20}Contract: {item['availability']['reasons'][0]['text']}")
+    print("\nScores rank on the lower bound: a dimension unknown for a peer counts 0, so a peer is never "
+          "ranked up for what is not known; the range shows the score if every unknown matched fully. "
+          "The scales are assumptions (see the Peers page).")
     return 0
 
 
