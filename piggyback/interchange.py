@@ -247,6 +247,10 @@ class _OverBudget(Exception):
     pass
 
 
+class _UnsizedOverBudget(Exception):
+    pass
+
+
 _CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?\d+")
 
 
@@ -274,11 +278,13 @@ _KINDS = {t: k for local, k in (("row", _ROW), ("c", _CELL), ("v", _VALUE), ("f"
 _CELL_TAGS = frozenset(("c", _MAIN_NS + "c"))
 
 
-def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, remaining: int) -> tuple[_SheetScan, int]:
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, remaining: int,
+               unsized_left: int) -> tuple[_SheetScan, int]:
     """Stream one part through expat, counting every element against ``remaining`` (the budget
     all parts share) and, for worksheet rows and cells, noting where the values are, so the
     reader never pads to a declared size. A part that is not XML stops at its first bytes
-    (openpyxl parses the XML parts with the same expat). Returns the scan and what is left."""
+    (openpyxl parses the XML parts with the same expat). A sheet with no <dimension> before its
+    data may hold at most ``unsized_left`` elements. Returns the scan and what is left."""
     scan = _SheetScan()
     parser = expat.ParserCreate(namespace_separator=" ")
     row = col = 0
@@ -293,6 +299,8 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, remaining: int) -> tu
         remaining -= 1
         if remaining < 0:
             raise _OverBudget
+        if scan.unsized and budget - remaining > unsized_left:
+            raise _UnsizedOverBudget
         kind = _KINDS.get(tag)
         if kind is None:
             return
@@ -366,27 +374,52 @@ def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, remaining: int) -> tu
     return scan, remaining
 
 
+def _count_tags(zf: zipfile.ZipFile) -> int:
+    """An upper bound on the elements in all parts, counted at C speed before any is parsed: each
+    element opens with one '<' not followed by '/' (comments and the like only add to it)."""
+    total = 0
+    for info in zf.infolist():
+        last = b""
+        with zf.open(info) as f:
+            while chunk := f.read(1 << 20):
+                total += chunk.count(b"<") - chunk.count(b"</") - (last == b"<" and chunk[:1] == b"/")
+                last = chunk[-1:]
+        if total > MAX_XML_ELEMENTS:
+            break
+    return total
+
+
 def _scan_workbook(zf: zipfile.ZipFile, name: str) -> dict[str, _SheetScan]:
-    remaining = MAX_XML_ELEMENTS
+    over_budget = ImportRejected([(None, None, f"the workbook holds more than {MAX_XML_ELEMENTS:,} cells and rows, "
+                                               "empty ones included; delete the empty rows and columns "
+                                               "around the data, or save it as CSV")], name)
+    try:
+        if _count_tags(zf) > MAX_XML_ELEMENTS:
+            raise over_budget
+    except ImportRejected:
+        raise
+    except Exception as exc:  # a broken part: bad CRC, truncated data
+        raise ImportRejected([(None, None, f"the workbook cannot be read ({exc})")], name) from None
+    remaining, unsized_left = MAX_XML_ELEMENTS, MAX_UNSIZED_ELEMENTS
     scans = {}
     for info in zf.infolist():
         if info.is_dir():
             continue
         try:
-            scans[info.filename], remaining = _scan_part(zf, info, remaining)
+            scan, remaining = _scan_part(zf, info, remaining, unsized_left)
+            scans[info.filename] = scan
+            if scan.unsized:
+                unsized_left -= scan.elements
+        except _UnsizedOverBudget:
+            raise ImportRejected([(None, None, f"the workbook's sheets do not state their size and hold more than "
+                                              f"{MAX_UNSIZED_ELEMENTS:,} cells and rows, empty ones included; save it "
+                                              "again from Excel or LibreOffice, or as CSV")], name) from None
         except _OverBudget:
-            raise ImportRejected([(None, None, f"the workbook holds more than {MAX_XML_ELEMENTS:,} cells and rows, "
-                                              "empty ones included; delete the empty rows and columns "
-                                              "around the data, or save it as CSV")], name) from None
+            raise over_budget from None
         except _Unreadable as exc:
             raise ImportRejected([(None, None, f"the workbook cannot be read ({info.filename}: {exc})")], name) from None
         except Exception as exc:  # a broken part: bad CRC, truncated data
             raise ImportRejected([(None, None, f"the workbook cannot be read ({exc})")], name) from None
-    unsized = sum(scan.elements for scan in scans.values() if scan.unsized)
-    if unsized > MAX_UNSIZED_ELEMENTS:
-        raise ImportRejected([(None, None, f"the workbook's sheets do not state their size and hold more than "
-                                          f"{MAX_UNSIZED_ELEMENTS:,} cells and rows, empty ones included; save it "
-                                          "again from Excel or LibreOffice, or as CSV")], name)
     return scans
 
 
