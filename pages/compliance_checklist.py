@@ -1,4 +1,5 @@
-"""Compliance: may the agency buy under the peer's contract? Blockers first, each with its citation."""
+"""Compliance: may the agency buy under the peer's contract? The verdict (one of four states), then
+every blocker, then warnings and information items, each with its citation."""
 
 import datetime as dt
 import urllib.parse
@@ -7,13 +8,16 @@ import pandas as pd
 import streamlit as st
 
 from piggyback import evidence, fmt, identity, widgets
-from piggyback.compliance import CATEGORY_LABELS, VERIFY_THRESHOLD, checklist_csv
+from piggyback.compliance import CATEGORY_LABELS, VERIFY_THRESHOLD, VerdictState, checklist_csv
 from piggyback.errors import PiggybackError
 from piggyback.models import MODULES
 
 STATUS = {"pass": "✅ pass", "fail": "❌ fail", "needs_evidence": "❓ needs evidence"}
-VERDICT_BOX = {"blocked": st.error, "open": st.warning, "clear": st.success}
-VERDICT_ICON = {"blocked": "⛔", "open": "⚠️", "clear": "✅"}
+VERDICT_BOX = {VerdictState.BLOCKED.value: st.error, VerdictState.NOT_SHOWN.value: st.warning,
+               VerdictState.ALLOWED_WITH_ITEMS.value: st.info, VerdictState.ALLOWED.value: st.success}
+VERDICT_ICON = {VerdictState.BLOCKED.value: "⛔", VerdictState.NOT_SHOWN.value: "⚠️",
+                VerdictState.ALLOWED_WITH_ITEMS.value: "📝", VerdictState.ALLOWED.value: "✅"}
+SEVERITY_HEADINGS = {"blocker": "Blockers", "warning": "Warnings", "info": "For information"}
 NATIONAL_CURRENCY = {"CA": "CAD", "US": "USD"}
 CURRENCIES = ["CAD", "USD"]
 DATE_MIN, DATE_MAX = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
@@ -25,9 +29,10 @@ meeting = widgets.meeting_mode()
 ss = st.session_state
 
 st.title("Compliance")
-st.caption("May we buy under this peer's contract instead of running our own solicitation? Every rule that "
-           "applies to your province or state, tested against what the sources say about the contract. "
-           "Unknown facts never pass: they need evidence, which you record here once checked.")
+st.caption("May we buy under this peer's contract instead of running our own solicitation? The rules on file for "
+           "your country and your province or state (the verdict names them, and says when your province or state "
+           "has none), tested against what the sources say about the contract. Unknown facts never pass: they "
+           "need evidence, which you record here once checked.")
 
 peer = widgets.peer_picker(store)
 verdict_box = st.container()
@@ -142,8 +147,13 @@ flash = ss.pop("cmp_flash", None)
 # -- verdict ---------------------------------------------------------------------------------------
 
 with verdict_box:
-    text = verdict["text"][:1].upper() + verdict["text"][1:]
-    VERDICT_BOX[verdict["state"]](f"### {text}", icon=VERDICT_ICON[verdict["state"]])
+    detail = verdict["text"][len(verdict["headline"]):].lstrip(": ")
+    detail = detail[:1].upper() + detail[1:]
+    VERDICT_BOX[verdict["state"]](f"### {verdict['headline']}\n\n{fmt.md_escape(detail)}",
+                                  icon=VERDICT_ICON[verdict["state"]])
+    st.caption(fmt.md_escape(verdict["coverage"]))
+    if verdict["missing_region"]:
+        st.warning(fmt.md_escape(verdict["missing_region"]), icon="📭")
     m = st.columns(4)
     m[0].metric("Blockers failing", verdict["blockers_failed"],
                 help="Blocker rules that a recorded contract fact breaks. Evidence cannot clear them: correct "
@@ -153,14 +163,21 @@ with verdict_box:
     m[2].metric("Warnings open or failed", verdict["warnings_open"] + verdict["warnings_failed"])
     m[3].metric("Passed", f"{verdict['pass']} of {verdict['total']}",
                 help="Passed on a recorded fact or on evidence recorded here.")
-    failing = [r for r in results if r.severity == "blocker" and r.status == "fail"]
-    if failing:
-        st.markdown("**What blocks:** " + "; ".join(f"{r.rule_id}: {fmt.md_escape(r.reason)}" for r in failing))
+    if verdict["failing"]:
+        st.markdown("**What blocks:** " + "; ".join(f"{f['rule_id']}: {fmt.md_escape(f['reason'])}"
+                                                     for f in verdict["failing"]))
+    for route in verdict["alternatives"]:
+        st.markdown(f"**Instead:** {fmt.md_escape(route)}")
+    if verdict["open_blockers"]:
+        with st.expander(f"What is missing: {len(verdict['open_blockers'])} blocker(s) lack facts or evidence",
+                         expanded=not verdict["failing"], key="cmp_missing_open"):
+            st.markdown("\n".join(f"- **{o['rule_id']}**: {fmt.md_escape('; '.join(o['missing']))}"
+                                   for o in verdict["open_blockers"]))
     if not peer:
         st.info("Choose the peer contract above: until then the contract items need evidence, and evidence "
                 "(kept per agency and peer) cannot be recorded.")
     elif cl.contract is not None and cl.contract.get("on_record") is False:
-        st.info("No contract record for this peer: every contract fact is unknown.")
+        st.info("No contract record for this peer: only the facts of its deployment row are known.")
     name = peer or "no-peer"
     st.download_button("Download the due-diligence checklist (CSV)", checklist_csv(results),
                        f"piggyback-checklist-{profile.geo_id}-{name}.csv", "text/csv",
@@ -176,11 +193,16 @@ def _short(text: str, limit: int = 90) -> str:
 def _rule_card(r) -> None:
     flashed = flash is not None and flash[0] == r.rule_id
     expanded = (r.severity == "blocker" and r.status == "fail") or flashed
-    label = f"{STATUS[r.status]} · {r.severity} · {r.rule_id}: {fmt.md_escape(_short(r.requirement))}"
+    label = (f"{STATUS[r.status]} · {r.severity} · {r.rule_id}: "
+             f"{fmt.md_escape(_short(CATEGORY_LABELS.get(r.category, r.category) + ': ' + r.requirement))}")
     with st.expander(label, expanded=expanded, key=f"cmp_rule_{r.rule_id}"):
         if flashed:
             (st.success if flash[1] == "success" else st.error)(fmt.md_escape(flash[2]))
         st.markdown(f"**{STATUS[r.status]}** ({r.severity}): {fmt.md_escape(r.reason)}")
+        if r.missing:
+            st.markdown(f"**Missing:** {fmt.md_escape('; '.join(r.missing))}")
+        if r.alternative:
+            st.markdown(f"**Instead:** {fmt.md_escape(r.alternative)}")
         st.markdown(f"**Requirement:** {fmt.md_escape(r.requirement)}")
         st.markdown(f"**How to verify:** {fmt.md_escape(r.how_to_verify)}")
         if r.check == "value_vs_threshold":
@@ -220,17 +242,17 @@ tab_list, tab_table, tab_thresholds, tab_contract = st.tabs(
     ["Checklist", "As a table", "Thresholds in force", "Contract facts used"])
 
 with tab_list:
-    st.caption("Grouped by subject; in each group blockers come first, then warnings, then items for "
-               "information. Failing blockers are open.")
+    st.caption("Every blocker first, whatever its subject, then warnings, then items for information; in each, "
+               "fails before open items. Failing blockers are open.")
     if peer and meeting:
         st.caption("Meeting mode: evidence is shown but cannot be recorded or removed.")
     elif peer and store.read_only:
         st.caption("The database is read-only now: evidence cannot be recorded.")
-    category = None
+    severity = None
     for r in results:
-        if r.category != category:
-            category = r.category
-            st.subheader(CATEGORY_LABELS.get(category, category))
+        if r.severity != severity:
+            severity = r.severity
+            st.subheader(SEVERITY_HEADINGS.get(severity, severity))
         _rule_card(r)
 
 with tab_table:
@@ -270,13 +292,17 @@ with tab_contract:
     else:
         contract = cl.contract or {}
         on_record = contract.get("on_record", True)
-        facts = evidence.contract_facts_table(contract if on_record else None)
+        facts = evidence.contract_facts_table(cl.facts)
         facts["value"] = facts["value"].map(lambda v: fmt.BLANK if fmt.missing(v) else str(v))
         st.dataframe(facts, hide_index=True, width="stretch",
                      column_config={"fact": "Fact", "value": st.column_config.TextColumn("On record", width="large")})
         needed = ", ".join(MODULES[m] for m in profile.modules_needed) or fmt.BLANK
+        used = cl.facts or {}
+        taken = ", ".join(used.get("from_deployment") or [])
         st.caption(f"A dash is unknown: the sources say nothing, and nothing is guessed. Modules you need: {needed}. "
-                   "Whether the lead agency is a public body is not in the record yet.")
+                   "Whether the lead agency is a public body is read from its name (a city, county …) when the "
+                   "record does not say. An expiry date not on record is worked out from the award date and term."
+                   + (f" Taken from the peer's deployment row: {fmt.md_escape(taken)}." if taken else ""))
         if on_record:
             kinds = dict(zip(store.sources()["url"], store.sources()["kind"]))
             src = pd.DataFrame({"source": contract.get("source_urls") or []})

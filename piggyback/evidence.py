@@ -130,6 +130,9 @@ def contract_for(store: Store, deployment_id: str) -> dict | None:
     rows = contracts[contracts["deployment_id"] == deployment_id]  # a filtered copy: the cache is shared
     if rows.empty:
         return None
+    if len(rows) > 1:  # several contracts on record: the most recent award is the one to adopt
+        starts = rows["award_date"].map(lambda v: compliance.date_span(v)[0] if not is_blank(v) else dt.date.min)
+        rows = rows.assign(_start=starts.values).sort_values("_start", ascending=False).drop(columns="_start")
     row = rows.iloc[0].to_dict()
     facts: dict[str, Any] = {}
     for key, value in row.items():

@@ -17,6 +17,8 @@ from conftest import ROOT
 
 GUELPH = "CA-CSD-3523008"
 TRAVIS = "US-CO-48453"
+GATINEAU = "CA-CSD-2481017"
+SPRINGFIELD_MO = "US-PL-29-000-70000"
 SEVERITIES = ("blocker", "warning", "info")
 
 
@@ -52,27 +54,34 @@ def own_db(db_copy, monkeypatch):
     return db_copy
 
 
-def test_page_shows_verdict_first_and_blockers_first_in_each_group(store):
-    """Guelph + Ottawa: the verdict sentence is the engine's, the checklist is grouped by subject with
-    blockers before warnings before info, and each rule names its status in words."""
+def verdict_box_text(verdict) -> str:
+    detail = verdict["text"][len(verdict["headline"]):].lstrip(": ")
+    detail = detail[:1].upper() + detail[1:]
+    return f"### {verdict['headline']}\n\n{fmt.md_escape(detail)}"
+
+
+def test_page_shows_verdict_first_and_blockers_first_across_the_checklist(store):
+    """Guelph + Ottawa: the verdict is the engine's (Not shown to be allowed, never "no blockers"),
+    it names the rule sets, and every blocker comes before any warning or info item."""
     at = open_page(agency=GUELPH, peer="ottawa-on")
     expected = ev.checklist(store, profile_for(store, GUELPH), "ottawa-on")
-    text = expected.verdict["text"]
-    assert [w.value for w in at.warning][0] == f"### {text[0].upper()}{text[1:]}"
+    assert expected.verdict["headline"] == "Not shown to be allowed"
+    assert [w.value for w in at.warning][0] == verdict_box_text(expected.verdict)
+    assert "no blockers" not in at.warning[0].value.lower()
+    assert any(c.value == fmt.md_escape(expected.verdict["coverage"]) and "Ontario rules" in c.value
+               for c in at.caption)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Blockers failing"] == str(expected.verdict["blockers_failed"])
     assert metrics["Could block"] == str(expected.verdict["blockers_open"])
     assert metrics["Passed"] == f"{expected.verdict['pass']} of {expected.verdict['total']}"
 
     groups = [s.value for s in at.subheader]
-    assert groups == [CATEGORY_LABELS[c] for c in CATEGORY_ORDER
-                      if any(r.category == c for r in expected.results)]
+    assert groups == ["Blockers", "Warnings", "For information"]
     rules = rule_expanders(at)
     assert list(rules) == [r.rule_id for r in expected.results]
     by_id = {r.rule_id: r for r in expected.results}
-    for category in CATEGORY_ORDER:
-        order = [SEVERITY_ORDER[by_id[i].severity] for i in rules if by_id[i].category == category]
-        assert order == sorted(order), category
+    order = [SEVERITY_ORDER[by_id[i].severity] for i in rules]
+    assert order == sorted(order)
     first = next(iter(rules.values()))
     assert first.label.split(" · ")[1] == "blocker"
     for rule_id, exp in rules.items():
@@ -93,7 +102,7 @@ def test_page_shows_verdict_first_and_blockers_first_in_each_group(store):
 
 def test_expired_contract_shows_a_blocking_verdict_with_the_fail_open():
     at = open_page(agency=TRAVIS, peer="newport-beach-ca")
-    assert at.error and "1 blocker" in at.error[0].value
+    assert at.error and at.error[0].value.startswith("### Blocked") and fmt.md_escape("1 blocker fails (ALL-04)") in at.error[0].value
     rules = rule_expanders(at)
     assert label_status(rules["ALL-04"]) == "❌ fail"
     assert rules["ALL-04"].proto.expanded is True
@@ -180,3 +189,24 @@ def test_meeting_mode_hides_editing_controls():
     assert not [b for b in at.button if b.label in ("Record evidence", "Remove")]
     assert not at.number_input and not at.date_input
     assert rule_expanders(at) and at.warning
+
+
+def test_quebec_agency_adopting_ottawa_is_blocked_with_the_quebec_routes():
+    """Gatineau QC + Ottawa at CAD 900,000: Blocked by QC-12, the routes named (issue #12)."""
+    at = open_page(agency=GATINEAU, peer="ottawa-on")
+    at.number_input(key="cmp_value").set_value(900_000).run()
+    assert not at.exception
+    assert at.error and at.error[0].value.startswith("### Blocked") and fmt.md_escape("(QC-12)") in at.error[0].value
+    assert any(m.value.startswith("**What blocks:** QC-12") for m in at.markdown)
+    assert any(m.value.startswith("**Instead:**") and "UMQ" in m.value and "3 years" in m.value for m in at.markdown)
+    assert label_status(rule_expanders(at)["QC-12"]) == "❌ fail"
+
+
+def test_missing_facts_listed_and_a_state_without_rules_said_plainly():
+    at = open_page(agency=GUELPH, peer="hamilton-on")
+    assert at.warning[0].value.startswith("### Not shown to be allowed")
+    missing = next(e for e in at.expander if e.label.startswith("What is missing"))
+    assert "whether the lead agency is a public body" in missing.markdown[0].value
+    at = open_page(agency=SPRINGFIELD_MO, peer="ottawa-on")
+    assert any(w.value.startswith(fmt.md_escape("Missouri: no state rules on file; this verdict covers general rules only"))
+               for w in at.warning)
