@@ -27,6 +27,7 @@ from .lookup import find_agencies
 from .models import Deployment
 from .identity import User, actor, require
 from .store import Store, deployment_from_row
+from .contract_import import CONTRACT_COLUMNS, TERMS_KEY, parse_terms
 
 # The research file's columns, in its order, then the store's own.
 STEWARD_COLUMNS = [
@@ -37,6 +38,8 @@ STEWARD_COLUMNS = [
 EXTRA_COLUMNS = ["deployment_id", "geo_id", "module_codes", "vehicle"]
 ALL_COLUMNS = ["deployment_id", "geo_id", *STEWARD_COLUMNS, "module_codes", "vehicle"]
 REQUIRED = ["jurisdiction", "region", "country", "confidence"]
+# Accepted on import only: the contract's other facts and its price lines (piggyback.contract_import).
+IMPORT_COLUMNS = [*ALL_COLUMNS, *CONTRACT_COLUMNS]
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -117,7 +120,7 @@ def _read_rows(data: bytes, name: str) -> tuple[list[str], list[dict], list[int]
     else:
         raise ImportRejected([(None, None, f"import a .csv or .xlsx file, not {suffix or 'a file without extension'}")], name)
     missing = [c for c in REQUIRED if c not in header]
-    extra = [c for c in header if c not in ALL_COLUMNS]
+    extra = [c for c in header if c not in IMPORT_COLUMNS]
     dupes = sorted({c for c in header if header.count(c) > 1})
     if missing:
         problems.append((None, None, f"missing column(s): {', '.join(missing)}"))
@@ -541,8 +544,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")[:70] or "peer"
 
 
-def validate_rows(store: Store, rows: list[dict], numbers: list[int], name: str) -> list[Deployment]:
-    """Every row checked; raises ImportRejected listing (row, column, reason) for all bad ones."""
+def validate_rows(store: Store, rows: list[dict], numbers: list[int], name: str,
+                  terms: dict[str, dict] | None = None) -> list[Deployment]:
+    """Every row checked; raises ImportRejected listing (row, column, reason) for all bad ones.
+    ``terms``, when given, receives each deployment's checked contract columns (by id)."""
     problems: list[tuple[int | None, str | None, str]] = []
     existing = store.query_df("SELECT deployment_id, jurisdiction, region, country FROM deployments")
     by_key = {(fold(r.jurisdiction), r.region, r.country): r.deployment_id for r in existing.itertuples()}
@@ -566,6 +571,7 @@ def validate_rows(store: Store, rows: list[dict], numbers: list[int], name: str)
                     bad = True
         if bad:
             continue
+        contract_cells = {c: row.pop(c) for c in CONTRACT_COLUMNS if c in row}
         try:
             if not row.get("deployment_id"):
                 from .models import normalize_country
@@ -590,6 +596,12 @@ def validate_rows(store: Store, rows: list[dict], numbers: list[int], name: str)
         if record.deployment_id in seen:
             problems.append((number, "deployment_id", f"the same deployment is already on row {seen[record.deployment_id]}"))
             continue
+        row_terms, term_problems = parse_terms(contract_cells, record.contract_award, record.currency)
+        if term_problems:
+            problems.extend((number, col, msg) for col, msg in term_problems)
+            continue
+        if terms is not None:
+            terms[record.deployment_id] = row_terms
         seen[record.deployment_id] = number
         if record.geo_id is None:
             plain = re.sub(r"^(city|town|township|municipality|county|village) of ", "", record.jurisdiction, flags=re.I)
@@ -618,7 +630,12 @@ def import_bytes(store: Store, data: bytes, name: str, *, user: User | None = No
     require(user, "data.import")
     store.require_writable()
     _, rows, numbers = _read_rows(data, name)
-    records = validate_rows(store, rows, numbers, name)
+    terms: dict[str, dict] = {}
+    records = validate_rows(store, rows, numbers, name, terms=terms)
+    vendor_table = store.table("vendors") if "vendors" in store.tables() else None
+    canonical, unknown = _canonical_vendors(records, vendor_table)
+    for dep_id, name_ in canonical.items():
+        terms.setdefault(dep_id, {})["canonical_vendor"] = name_
     if not records:
         raise ImportRejected([(None, None, "the file has a header but no rows")], name)
     digest = hashlib.sha256(data).hexdigest()
@@ -628,16 +645,51 @@ def import_bytes(store: Store, data: bytes, name: str, *, user: User | None = No
         now = dt.datetime.now()
         for rec in records:
             tx.execute("DELETE FROM deployment_overrides WHERE deployment_id = ?", [rec.deployment_id])
+            whole = rec.model_dump()
+            if terms.get(rec.deployment_id):  # the row's contract facts, kept with it (piggyback.contract_import)
+                whole[TERMS_KEY] = terms[rec.deployment_id]
             tx.execute("INSERT INTO deployment_overrides (deployment_id, record, ts, who) VALUES (?, ?, ?, ?)",
-                       [rec.deployment_id, json.dumps(rec.model_dump()), now, user.id])
+                       [rec.deployment_id, json.dumps(whole), now, user.id])
         inserted = sum(1 for r in records if r.deployment_id not in existing)
         detail = {"file": Path(name).name, "sha256": digest, "rows": len(records),
-                  "inserted": inserted, "updated": len(records) - inserted}
+                  "inserted": inserted, "updated": len(records) - inserted,
+                  "contract_rows": sum(1 for r in records if terms.get(r.deployment_id, {}).keys() - {"canonical_vendor"}),
+                  "unknown_vendors": unknown}
         return detail, detail
 
     detail = store.record.write("import", work, user)
     store.apply_new_imports()
     return detail
+
+
+def _canonical_vendors(records: list[Deployment], table) -> tuple[dict[str, str], list[str]]:
+    """Each record's canonical vendor ({deployment_id: name}) and the vendor names the vendors
+    table does not know (reported to the steward, never guessed)."""
+    from .vendors import VendorIndex
+
+    if table is None:
+        return {}, []
+    index = VendorIndex(table)
+    found, unknown = {}, []
+    for rec in records:
+        if not rec.vendor:
+            continue
+        hit = index.lookup(rec.vendor) or index.lookup(re.split(r" \(| - |;", rec.vendor)[0])
+        if hit:
+            found[rec.deployment_id] = hit[1]
+        elif rec.vendor not in unknown:
+            unknown.append(rec.vendor)
+    return found, unknown
+
+
+def unknown_vendor_message(detail: dict) -> str | None:
+    """A sentence for the steward when an import names vendors Piggyback does not know."""
+    names = detail.get("unknown_vendors") or []
+    if not names:
+        return None
+    return (f"{len(names)} vendor name(s) are not in the vendors list, so they are kept as written and not "
+            f"matched to a known vendor: {', '.join(names)}. Add them to data/peers/vendors.csv as a new "
+            "vendor or as an alias of a known one.")
 
 
 def _read_import_file(path: Path) -> bytes:

@@ -101,6 +101,8 @@ def _deployments_frame(records: list[Deployment]) -> pd.DataFrame:
 
 def _facts_frame(deployments: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFrame:
     """One row per known deployment fact with its sources and confidence (blank facts get none)."""
+    from .contract_import import source_kind_of
+
     kind_of = dict(zip(sources["url"], sources["kind"]))
     fields = ["vendor", "product", "modules", "module_codes", "replaced_system", "procurement_method",
               "vehicle", "rfp_issued", "contract_award", "go_live", "contract_value", "currency",
@@ -108,7 +110,7 @@ def _facts_frame(deployments: pd.DataFrame, sources: pd.DataFrame) -> pd.DataFra
     out = []
     for rec in deployments.to_dict("records"):
         urls = list(rec["source_urls"])
-        kinds = sorted({kind_of.get(u, "secondary") for u in urls})
+        kinds = sorted({kind_of.get(u) or source_kind_of(u, rec["jurisdiction"]) for u in urls})  # unlisted: by what it is
         for f in fields:
             value = rec.get(f)
             if value is None or (isinstance(value, float) and pd.isna(value)) or (isinstance(value, list) and not value):
@@ -468,9 +470,28 @@ def _seed_records(data_dir: Path) -> list[Deployment]:
 
 def _merged_deployments(records: list[Deployment], overrides: dict[str, dict]) -> pd.DataFrame:
     by_id = {r.deployment_id: r for r in records}
-    for dep_id, rec in overrides.items():
-        by_id[dep_id] = Deployment.model_validate(rec)
+    for dep_id, rec in overrides.items():  # keys starting "_" carry the row's contract terms
+        by_id[dep_id] = Deployment.model_validate({k: v for k, v in rec.items() if not k.startswith("_")})
     return _deployments_frame(list(by_id.values()))
+
+
+def _seed_table(data_dir: Path, group: str, name: str) -> pd.DataFrame | None:
+    path = data_dir / group / f"{name}.csv"
+    if not path.exists():
+        return None
+    return pd.read_csv(path, dtype=str, keep_default_na=False).replace("", None)
+
+
+def _imported_contract_tables(data_dir: Path, overrides: dict[str, dict], vendors=None):
+    """(contracts, price_items) with the steward imports' contract facts applied (see
+    ``piggyback.contract_import``), or None when the seed has no such tables."""
+    from .contract_import import derive
+
+    contracts, prices = _seed_table(data_dir, "peers", "contracts"), _seed_table(data_dir, "pricing", "price_items")
+    if contracts is None or prices is None:
+        return None
+    seed = {r["deployment_id"]: r for r in read_seed_deployments(data_dir).to_dict("records")}
+    return derive(overrides, contracts, prices, seed, vendors)
 
 
 def apply_overrides(store: "Store", overrides: dict[str, dict], imports_version: str) -> None:
@@ -479,11 +500,15 @@ def apply_overrides(store: "Store", overrides: dict[str, dict], imports_version:
     deployments = _merged_deployments(_seed_records(store.data_dir), overrides)
     sources = store.query_df("SELECT * FROM sources") if "sources" in store.tables() else \
         pd.DataFrame(columns=["url", "kind"])
+    derived = _imported_contract_tables(store.data_dir, overrides)
     cur = store.cursor()
     try:
         cur.execute("BEGIN TRANSACTION")
         _register_and_replace(cur, "deployments", deployments)
         _register_and_replace(cur, "facts", _facts_frame(deployments, sources))
+        if derived is not None:  # the imports' contract and price records, with the deployments
+            _register_and_replace(cur, "contracts", derived[0])
+            _register_and_replace(cur, "price_items", derived[1])
         cur.execute("INSERT OR REPLACE INTO meta VALUES ('imports_version', ?), ('imports_applied', ?)",
                     [imports_version, str(len(overrides))])
         cur.execute("COMMIT")
@@ -566,6 +591,9 @@ def build(path: Path | str | None = None, data_dir: Path | None = None, force: b
         for col in NUMERIC_COLUMNS.get(name, ()):
             if col in frame.columns:
                 frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    derived = _imported_contract_tables(data_dir, overrides) if overrides else None
+    if derived is not None:
+        extra["contracts"], extra["price_items"] = derived
 
     say(0.6, "Writing the database")
     con = duckdb.connect(str(path))

@@ -161,3 +161,81 @@ def test_any_row_is_either_imported_whole_or_refused_with_row_and_reason(writabl
         assert snapshot(writable_store) == before
     else:
         assert detail["rows"] == 1
+
+
+# -- issue #14: an imported row keeps its contract facts and price lines ----------------------------
+CONTRACT_ROW = {"jurisdiction": "City of Guelph", "region": "ON", "country": "Canada", "vendor": "Accela, Inc.",
+                "product": "Civic Platform", "procurement_method": "Own RFP", "vehicle": "own_rfp",
+                "contract_award": "2025-03-17", "contract_value": "2350705", "currency": "CAD",
+                "contract_term_years": "7", "one_time_amount": "114100", "annual_amount": "319515",
+                "lead_agency": "City of Guelph", "confidence": "high",
+                "source_urls": "https://guelph.ca/council/report-2025-03-17"}
+
+
+def test_imported_row_keeps_award_value_term_and_prices_through_a_rebuild(writable_store, db_copy):
+    from piggyback.pricing import items_from_records
+    from piggyback.store import Store, build
+
+    detail = import_bytes(writable_store, csv_bytes([CONTRACT_ROW]), "contract.csv")
+    assert detail["contract_rows"] == 1 and detail["unknown_vendors"] == []
+
+    def check(store):
+        c = store.table("contracts").set_index("deployment_id").loc["city-of-guelph-on"]
+        assert (c["award_date"], c["value"], c["currency"], c["term_years"]) == ("2025-03-17", 2350705, "CAD", 7)
+        assert c["vehicle"] == "own_rfp" and c["lead_agency"] == "City of Guelph"
+        items = {i.item_id: i for i in items_from_records(store.table("price_items").to_dict("records"))
+                 if i.deployment_id == "city-of-guelph-on"}
+        one, yearly = items["imp-city-of-guelph-on-one-time"], items["imp-city-of-guelph-on-annual"]
+        assert (one.amount, one.recurrence, one.price_year) == (114100, "one_time", 2025)
+        assert one.description.startswith("Lump sum")
+        assert (yearly.amount, yearly.recurrence, yearly.years) == (319515, "recurring", 7)
+        assert "imp-city-of-guelph-on-contract-value" not in items  # stated lines, no extra lump sum
+        facts = store.facts("deployment", "city-of-guelph-on")
+        assert set(facts[facts["field"] == "vendor"]["kind"]) == {"primary"}  # the city's own report
+
+    check(writable_store)
+    writable_store.close()
+    build(db_copy)  # the imported row is kept whole in the users' record: a rebuild re-derives it all
+    again = Store.open(db_copy, read_only=True)
+    try:
+        check(again)
+    finally:
+        again.close()
+
+
+def test_round_trip_changes_no_contract_and_a_bare_value_becomes_a_flagged_lump_sum(writable_store, tmp_path):
+    before = writable_store.table("contracts").sort_values("contract_id").reset_index(drop=True)
+    prices_before = len(writable_store.table("price_items"))
+    path = tmp_path / "all.csv"
+    export_file(writable_store, path)
+    import_file(writable_store, path)
+    after = writable_store.table("contracts").sort_values("contract_id").reset_index(drop=True)
+    assert after.drop(columns=["notes", "source_urls"]).equals(before.drop(columns=["notes", "source_urls"]))
+    assert len(writable_store.table("price_items")) == prices_before
+    row = {k: v for k, v in CONTRACT_ROW.items() if k not in ("one_time_amount", "annual_amount")}
+    import_bytes(writable_store, csv_bytes([row]), "value-only.csv")
+    items = writable_store.table("price_items")
+    lump = items[items["item_id"] == "imp-city-of-guelph-on-contract-value"].iloc[0]
+    assert lump["amount"] == 2350705 and lump["description"].startswith("Lump sum")
+
+
+def test_unknown_vendor_is_reported_not_guessed(writable_store):
+    from piggyback.interchange import unknown_vendor_message
+
+    detail = import_bytes(writable_store, csv_bytes([{**CONTRACT_ROW, "vendor": "Acela Permit Wizards"}]), "v.csv")
+    assert detail["unknown_vendors"] == ["Acela Permit Wizards"]
+    assert "Acela Permit Wizards" in unknown_vendor_message(detail)
+    assert writable_store.deployment("city-of-guelph-on").vendor == "Acela Permit Wizards"  # kept as written
+
+
+@pytest.mark.parametrize("change,column", [
+    ({"one_time_amount": "lots"}, "one_time_amount"),
+    ({"annual_amount": "5", "currency": ""}, "currency"),
+    ({"coop_clause": "maybe"}, "coop_clause"),
+    ({"expiry_date": "2030-02-30"}, "expiry_date"),
+    ({"annual_amount": "5", "contract_award": "", "contract_value": ""}, "price_year"),
+])
+def test_bad_contract_cells_are_refused_naming_the_column(writable_store, change, column):
+    with pytest.raises(ImportRejected) as err:
+        import_bytes(writable_store, csv_bytes([{**CONTRACT_ROW, **change}]), "bad.csv")
+    assert any(col == column for _, col, _ in err.value.problems), err.value.problems
