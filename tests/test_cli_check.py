@@ -17,7 +17,7 @@ from piggyback import evidence as ev
 from piggyback.compliance import verdict as compute_verdict
 from piggyback.compliance import RuleResult
 
-from conftest import ROOT, run_cli
+from conftest import BUILT_DB, ROOT, run_cli
 
 GUELPH = "CA-CSD-3523008"
 TRAVIS = "US-CO-48453"
@@ -31,7 +31,7 @@ def rule_ids_in_data(prefix: str) -> set[str]:
 
 def check_json(*args, db=None) -> tuple[int, dict]:
     proc = run_cli("check", *args, "--json", db=db)
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode in (0, 1, 4), proc.stderr
     return proc.returncode, json.loads(proc.stdout)
 
 
@@ -42,7 +42,7 @@ def ontario_run():
 
 @pytest.fixture(scope="module")
 def ontario(ontario_run):
-    assert ontario_run.returncode in (0, 1), ontario_run.stderr
+    assert ontario_run.returncode in (0, 1, 4), ontario_run.stderr
     return ontario_run.returncode, json.loads(ontario_run.stdout)
 
 
@@ -59,8 +59,9 @@ def test_json_shape_is_an_object_with_a_rules_list(ontario):
         assert rule["status"] in ("pass", "fail", "needs_evidence")
         assert rule["severity"] in ("blocker", "warning", "info")
         assert rule["reason"] and rule["citation"] and rule["source_url"].startswith("http")
-    assert data["verdict"] == compute_verdict(RuleResult(**r) for r in data["rules"])
-    assert code == (1 if data["verdict"]["blocking"] else 0)
+    assert data["verdict"] == compute_verdict((RuleResult(**r) for r in data["rules"]),
+                                              country=data["agency"]["country"], region=data["agency"]["region"])
+    assert code == data["verdict"]["exit_code"] == {"blocked": 1, "not_shown": 4}.get(data["verdict"]["state"], 0)
 
 
 def test_ontario_agency_gets_canadian_and_ontario_rules_only(ontario):
@@ -68,8 +69,9 @@ def test_ontario_agency_gets_canadian_and_ontario_rules_only(ontario):
     ids = {r["rule_id"] for r in data["rules"]}
     assert rule_ids_in_data("CA-") <= ids and rule_ids_in_data("ON-") <= ids
     assert not {i for i in ids if i.startswith(("TX-", "US-FED-", "US-CA-", "NY-", "AB-"))}
-    # Ottawa's contract: nothing on record breaks a blocker, so the exit code is 0
-    assert ontario[0] == 0 and data["verdict"]["blockers_failed"] == 0
+    # Ottawa's contract: nothing on record breaks a blocker, but blockers lack facts: not shown, exit 4
+    assert ontario[0] == 4 and data["verdict"]["blockers_failed"] == 0
+    assert data["verdict"]["state"] == "not_shown" and data["verdict"]["blockers_open"] > 0
     assert data["inputs"]["planned_golive"] == "2027-09-02" and data["inputs"]["planned_golive_assumed"]
 
 
@@ -92,11 +94,13 @@ def test_expired_contract_fails_and_exits_1():
     assert rules["ALL-04"]["status"] == "fail" and "2023-06" in rules["ALL-04"]["reason"]
     text = run_cli("check", "--agency", TRAVIS, "--peer", "newport-beach-ca", *DATE)
     assert text.returncode == 1
-    assert "[FAIL] ALL-04 (blocker)" in text.stdout and "VERDICT: 1 blocker" in text.stdout
+    assert "[FAIL] ALL-04 (Contract terms)" in text.stdout
+    assert "VERDICT: Blocked: 1 blocker fails (ALL-04)" in text.stdout
 
 
 def test_decision_date_picks_the_threshold_in_force():
-    """CFTA's 2017 MASH threshold (CAD 100,000) applies on 2017-09-01; for 2026 none is confirmed."""
+    """CFTA's 2017 MASH threshold (CAD 100,000) applies on 2017-09-01; for 2026 only an approximate
+    figure (CAD 139,000, low confidence) is on file, so a value under it is not a pass."""
     args = ["--agency", GUELPH, "--peer", "ottawa-on", "--value", "50000", "--currency", "CAD"]
     _, in_2017 = check_json(*args, "--date", "2017-09-01")
     _, in_2026 = check_json(*args, "--date", "2026-03-02")
@@ -104,8 +108,8 @@ def test_decision_date_picks_the_threshold_in_force():
     cfta_2026 = {r["rule_id"]: r for r in in_2026["rules"]}["CA-01"]
     assert (cfta_2017["status"], cfta_2017["threshold_amount"]) == ("pass", 100000.0)
     assert "2017-07-01 to 2017-12-31" in cfta_2017["threshold"]
-    assert cfta_2026["status"] == "needs_evidence" and cfta_2026["threshold_amount"] is None
-    assert cfta_2026["threshold"] == "verify the current threshold"
+    assert cfta_2026["status"] == "needs_evidence" and cfta_2026["threshold_amount"] == 139000.0
+    assert "low confidence: verify" in cfta_2026["threshold"] and "approximate" in cfta_2026["reason"]
     assert in_2017["inputs"]["planned_golive"] == "2019-03-01"
 
 
@@ -155,3 +159,77 @@ def test_unknown_peer_exits_2_and_lists_the_known_ones():
 def test_same_inputs_print_the_same_json(ontario_run):
     again = run_cli("check", "--agency", "Guelph, ON", "--peer", "Ottawa", *DATE, "--json")
     assert again.stdout == ontario_run.stdout  # byte for byte; names resolve to the same agency and peer
+
+
+# ---------------------------------------------------------------- issue #12: verdicts, in process
+
+TODAY = ["--date", "2026-11-29"]  # the issue's commands, on a fixed decision date
+
+
+def check_in_process(capsys, monkeypatch, *args) -> tuple[int, str]:
+    """``python -m piggyback check …`` through ``piggyback.cli.main`` in this process."""
+    from piggyback import cli
+
+    monkeypatch.setenv("PIGGYBACK_DB", str(BUILT_DB))
+    code = cli.main(["check", *args])
+    return code, capsys.readouterr().out
+
+
+def test_gatineau_adopting_ottawa_is_blocked_by_the_quebec_rule(built_db, capsys, monkeypatch):
+    code, out = check_in_process(capsys, monkeypatch, "--agency", "Gatineau, QC", "--peer", "ottawa-on",
+                                 "--value", "900000", *TODAY)
+    assert code == 1
+    assert "VERDICT: Blocked: 1 blocker fails (QC-12)" in out
+    assert "fails: QC-12: the contract was let outside Quebec (City of Ottawa, Ontario)" in out
+    assert "legisquebec.gouv.qc.ca" in out.split("fails: QC-12")[1].splitlines()[0]
+    instead = next(line for line in out.splitlines() if line.startswith("  instead:"))
+    assert "UMQ" in instead and "Centre d'acquisitions gouvernementales" in instead and "3 years" in instead
+    code, out = check_in_process(capsys, monkeypatch, "--agency", "Gatineau, QC", "--peer", "ottawa-on",
+                                 "--value", "900000", *TODAY, "--json")
+    verdict = json.loads(out)["verdict"]
+    assert (code, verdict["state"], verdict["failing"][0]["rule_id"]) == (1, "blocked", "QC-12")
+    assert [s["code"] for s in verdict["rule_sets"]] == ["ALL", "CA", "QC"]
+
+
+def test_guelph_adopting_hamilton_is_not_shown_and_lists_the_missing_facts(built_db, capsys, monkeypatch):
+    code, out = check_in_process(capsys, monkeypatch, "--agency", "Guelph, ON", "--peer", "hamilton-on", *TODAY)
+    assert code == 4
+    assert "VERDICT: Not shown to be allowed: no blocker fails, but" in out and "no blockers" not in out.lower()
+    missing = out.split("blockers lacking facts or evidence:")[1].split("\n\n")[0]
+    for line in ("ALL-01: missing whether the lead agency is a public body",
+                 "ALL-02: missing whether the original solicitation was publicly advertised",
+                 "ALL-04: missing the contract's expiry date (or its award date and term)",
+                 "ALL-05: missing the contract's scope of work or price list",
+                 "CA-01: missing the estimated purchase value"):
+        assert line in missing, line
+
+
+def test_irvine_adopting_newport_beach_is_blocked_because_it_expired(built_db, capsys, monkeypatch):
+    code, out = check_in_process(capsys, monkeypatch, "--agency", "Irvine, CA", "--peer", "newport-beach-ca", *TODAY)
+    assert code == 1 and "VERDICT: Blocked: 1 blocker fails (ALL-04)" in out
+    assert "the contract expired (2023-06) before the decision date 2026-11-29" in out
+
+
+def test_springfield_missouri_says_no_missouri_rules_are_on_file(built_db, capsys, monkeypatch):
+    code, out = check_in_process(capsys, monkeypatch, "--agency", "Springfield, MO", "--peer", "ottawa-on", *TODAY)
+    assert code == 4
+    assert ("Missouri: no state rules on file; this verdict covers general rules only." in out)
+    assert "Rules applied: general due-diligence rules." in out
+
+
+def test_blockers_come_first_in_the_json_and_the_text(built_db, capsys, monkeypatch):
+    code, out = check_in_process(capsys, monkeypatch, "--agency", "Guelph, ON", "--peer", "ottawa-on", *TODAY, "--json")
+    severities = [r["severity"] for r in json.loads(out)["rules"]]
+    assert severities == sorted(severities, key=["blocker", "warning", "info"].index)
+    code, out = check_in_process(capsys, monkeypatch, "--agency", "Guelph, ON", "--peer", "ottawa-on", *TODAY)
+    headings = [line for line in out.splitlines() if line.startswith("== ") and "Thresholds" not in line]
+    assert headings == ["== Blockers ==", "== Warnings ==", "== For information =="]
+
+
+def test_help_documents_the_verdict_exit_codes(capsys):
+    from piggyback import cli
+
+    assert cli.main(["check", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "1: blocked (a blocker fails)" in text and "4: not shown to be allowed" in text
+    assert "0: allowed" in text
