@@ -2,19 +2,21 @@
 top three, a map, a side-by-side comparison and the peers' public contact points."""
 
 import copy
+import datetime as dt
 import json
 
 import pandas as pd
 import streamlit as st
 
-from piggyback import fmt, identity, widgets
+from piggyback import availability as avail_mod
+from piggyback import fmt, identity, vendors, widgets
 from piggyback import params as url_params
 from piggyback import peers as peer_data
 from piggyback.errors import PiggybackError
 from piggyback.models import VEHICLES
 from piggyback.similarity import (
     DIMENSION_LABELS, DIMENSIONS, PRESETS, SIMILARITY_ASSUMPTIONS, draft_introduction, explain,
-    explain_sentence, robustness, score_candidates,
+    dims_scored, explain_sentence, robustness, score_candidates,
 )
 from piggyback.similarity_figures import contributions_table, peer_map_figure, score_bar_figure
 
@@ -26,7 +28,8 @@ section = widgets.scenario_section("peers")
 W_KEYS = {d: f"peers_w_{d}" for d in DIMENSIONS}
 FILTERS = {"vendors": "peers_f_vendor", "products": "peers_f_product",
            "countries": "peers_f_country", "vehicles": "peers_f_vehicle"}
-WIDGET_KEYS = ["peers_preset", "peers_compare", *W_KEYS.values(), *FILTERS.values()]
+AVAIL_KEY = "peers_f_avail"
+WIDGET_KEYS = ["peers_preset", "peers_compare", *W_KEYS.values(), *FILTERS.values(), AVAIL_KEY]
 
 
 def pct(weights: dict) -> dict[str, int]:
@@ -88,8 +91,10 @@ def reset_weights() -> None:
 # -- header and weights -----------------------------------------------------------------------
 st.title("Peers: who is like us?")
 st.caption(f"Peer deployments ranked by how alike their agency is to **{fmt.md_escape(profile.name)}**. "
-           "A dimension that is unknown for a peer is left out of its score (never counted as a match); "
-           "the scales and weights are editable assumptions.")
+           "Peers rank on the score they have for certain: a dimension unknown for a peer counts 0, so "
+           "knowing less about a peer never ranks it higher. The range beside it shows how high the "
+           "score could go if every unknown dimension matched fully; the scales and weights are "
+           "editable assumptions.")
 
 top_row = st.columns([2, 3])
 top_row[0].selectbox(
@@ -114,14 +119,26 @@ adjusted = pct(weights) != pct(PRESETS[section["preset"]])
 url_weights = json.dumps(pct(weights), separators=(",", ":"), sort_keys=True) if adjusted else section["preset"]
 if st.query_params.get("weights") != url_weights:
     st.query_params["weights"] = url_weights
-n_weighted = peer_data.dims_weighted(weights)
+scored_dims = dims_scored(profile, weights)
+n_weighted = len(scored_dims)
 shares = ", ".join(f"{DIMENSION_LABELS[d].lower()} {weights[d]:.0%}" for d in DIMENSIONS if weights[d] > 0)
-top_row[1].caption(("Adjusted from the " if adjusted else "Preset ") + f"**{section['preset']}**: {shares}.")
+left_out = [DIMENSION_LABELS[d].lower() for d in DIMENSIONS if weights[d] > 0 and d not in scored_dims]
+top_row[1].caption(("Adjusted from the " if adjusted else "Preset ") + f"**{section['preset']}**: {shares}."
+                   + (f" Not in your agency's profile, so left out for every peer: {', '.join(left_out)}."
+                      if left_out else ""))
 
 # -- filters ----------------------------------------------------------------------------------
 everyone = peer_data.peer_candidates(store)
+tables = store.tables()
+vendor_index = vendors.VendorIndex(store.table("vendors") if "vendors" in tables else None)
+contracts = store.table("contracts") if "contracts" in tables else []
+try:
+    decision = dt.date.fromisoformat(str(widgets.scenario_section("compliance").get("decision_date") or ""))
+except ValueError:
+    decision = dt.date.today()
+availability = avail_mod.assess_all(everyone, contracts, decision)
 options = {
-    "vendors": sorted(everyone["vendor"].dropna().unique()),
+    "vendors": vendors.vendor_choices(everyone["vendor"], vendor_index),
     "products": sorted(everyone["product"].dropna().unique()),
     "countries": sorted(everyone["country"].dropna().unique()),
     "vehicles": [v for v in VEHICLES if v in set(everyone["vehicle"])],
@@ -131,20 +148,34 @@ formats = {"countries": {"CA": "Canada", "US": "United States"}.get, "vehicles":
 for name, key in FILTERS.items():
     if key not in st.session_state:
         st.session_state[key] = [v for v in section["filters"].get(name, []) if v in options[name]]
-active = sum(bool(st.session_state[k]) for k in FILTERS.values())
+if AVAIL_KEY not in st.session_state:
+    st.session_state[AVAIL_KEY] = [v for v in section["filters"].get("availability", [])
+                                   if v in avail_mod.STATES]
+active = sum(bool(st.session_state[k]) for k in [*FILTERS.values(), AVAIL_KEY])
 with st.expander("Filter peers" + (f" ({active} filter{'s' if active != 1 else ''} on)" if active else ""),
                  expanded=bool(active)):
-    fcols = st.columns(4)
+    fcols = st.columns(5)
     chosen_filters = {}
     for i, (name, key) in enumerate(FILTERS.items()):
         chosen_filters[name] = fcols[i].multiselect(labels[name], options[name], key=key,
                                                     format_func=formats.get(name, str), placeholder="Any")
+    chosen_avail = fcols[4].multiselect(
+        "Contract availability", list(avail_mod.STATES), key=AVAIL_KEY,
+        format_func=avail_mod.STATE_LABELS.get, placeholder="Any",
+        help=f"Judged on {decision.isoformat()} (the Compliance page's decision date, else today). "
+             + " ".join(f"{avail_mod.STATE_LABELS[k]}: {v}" for k, v in avail_mod.STATE_HELP.items()))
 section["filters"] = {k: list(v) for k, v in chosen_filters.items() if v}
+if chosen_avail:
+    section["filters"]["availability"] = list(chosen_avail)
 
 # -- scores -----------------------------------------------------------------------------------
 # Each peer's score depends only on the pair (agency, peer): score everyone once, then filter.
 scored_all = score_candidates(profile, everyone, weights)
+vendor_query = chosen_filters.pop("vendors", None)
 candidates = peer_data.filter_peers(everyone, exclude_geo_id=profile.geo_id, **chosen_filters)
+candidates = candidates[vendors.vendor_mask(candidates["vendor"], vendor_query, vendor_index)]
+if chosen_avail:
+    candidates = candidates[[availability[d]["state"] in chosen_avail for d in candidates["deployment_id"]]]
 scored = scored_all[scored_all["deployment_id"].isin(candidates["deployment_id"])]
 own = everyone[everyone["geo_id"] == profile.geo_id]
 if not own.empty:
@@ -163,8 +194,9 @@ m[0].metric("Peers compared", f"{len(scored)} of {len(everyone) - len(own)}",
             help="Peer deployments on file that pass the filters (Data & sources lists them all).")
 m[1].metric("Closest peer", fmt.md_escape(str(best["jurisdiction"]).removeprefix("City of ")),
             help=f"{fmt.md_escape(best['jurisdiction'])}, score {best['score']:.2f}")
-m[2].metric("Its score", f"{best['score']:.2f}", help="0 = nothing alike, 1 = alike in every known way. "
-            f"{int(best['dims_used'])} of the {n_weighted} weighted dimensions are known for it.")
+m[2].metric("Its score", f"{best['score']:.2f}", help="0 = nothing alike, 1 = alike in every way. "
+            f"{int(best['dims_used'])} of the {n_weighted} dimensions scored are known for it; with the "
+            f"unknown ones matching fully it could reach {best['score_high']:.2f}.")
 m[3].metric("Top three", "stable" if rob["stable"] else "fragile",
             help="Whether the top three (or their order) change when any one weight moves ±20%.")
 
@@ -200,9 +232,13 @@ table = pd.DataFrame({
     "Rank": range(1, len(scored) + 1),
     "Peer": scored["jurisdiction"].to_numpy(),
     "Score": scored["score"].to_numpy(),
+    "Range": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(scored["score"], scored["score_high"])],
     "Known": [f"{int(u)} of {n_weighted}" for u in scored["dims_used"]],
+    "Contract": [availability[d]["label"] for d in scored["deployment_id"]],
+    "Contract facts": [avail_mod.reasons_text(availability[d]) for d in scored["deployment_id"]],
     "Why": [reason(r) for _, r in scored.iterrows()],
-    "Vendor": scored["vendor"].fillna(fmt.BLANK).to_numpy(),
+    "Vendor": [vendors.canonical_vendor(v, vendor_index) or (fmt.BLANK if fmt.missing(v) else v)
+               for v in scored["vendor"]],
     "Product": scored["product"].fillna(fmt.BLANK).to_numpy(),
     "Modules": [", ".join(c) if len(c) else fmt.BLANK for c in scored["module_codes"]],
     "Vehicle": [VEHICLES.get(v, v) if not fmt.missing(v) else VEHICLES["unknown"] for v in scored["vehicle"]],
@@ -212,8 +248,14 @@ table = pd.DataFrame({
 })
 st.dataframe(table, hide_index=True, width="stretch", key="peers_ranked", column_config={
     "Score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.2f",
-                                             help="Similarity 0–1 over the dimensions known for both sides"),
-    "Known": st.column_config.TextColumn("Dims known", help="Weighted dimensions known for both sides"),
+                                             help="Similarity 0–1; a dimension unknown for the peer counts 0"),
+    "Range": st.column_config.TextColumn("Range", help="From the score (unknowns count 0) to the score if "
+                                         "every unknown dimension matched fully"),
+    "Known": st.column_config.TextColumn("Dims known", help="Dimensions known for both sides, of those scored"),
+    "Contract": st.column_config.TextColumn("Contract", help=f"May another body use this peer's contract "
+                                            f"on {decision.isoformat()}? Available, Expired, Not adoptable "
+                                            "or Unknown, from the facts on file"),
+    "Contract facts": st.column_config.TextColumn("Contract facts", width="medium"),
     "Why": st.column_config.TextColumn("Why (strongest reasons)", width="large"),
     "Go-live": st.column_config.TextColumn("Go-live", help="As published: a year, a month or a day"),
     "Vehicle": st.column_config.TextColumn("Contract vehicle", help="As the sources describe it"),
@@ -228,7 +270,8 @@ if tab_why.open:
         st.plotly_chart(score_bar_figure(scored, top=10), width="stretch", key="peers_bars")
         with st.expander("The numbers behind the bars"):
             st.dataframe(contributions_table(scored, top=10), hide_index=True, width="stretch")
-            st.caption("A blank means the dimension is unknown for that peer and was left out of its score.")
+            st.caption("A blank means the dimension is unknown for that peer: it adds 0 to the score and "
+                       "widens the range.")
 if tab_map.open:
     with tab_map:
         fig = peer_map_figure(profile.model_dump(), scored, title=f"{profile.name} and its peers")
@@ -333,7 +376,8 @@ def contact_form(dep_id: str) -> None:
 for dep_id in targets:
     row = by_id.loc[dep_id]
     st.markdown(f"**{fmt.md_escape(row['jurisdiction'])}** — score {row['score']:.2f}, "
-                f"{fmt.md_escape(row['vendor']) if not fmt.missing(row['vendor']) else 'vendor not known'}")
+                f"{fmt.md_escape(row['vendor']) if not fmt.missing(row['vendor']) else 'vendor not known'}, "
+                f"contract: {availability[dep_id]['label'].lower()}")
     try:
         contacts = peer_data.contacts_for(store, dep_id)
     except PiggybackError as exc:
@@ -365,7 +409,8 @@ with st.expander(f"Ask for an introduction to {fmt.md_escape(intro_row['jurisdic
     contacts = peer_data.contacts_for(store, intro_id)
     first = contacts.iloc[0].to_dict() if not contacts.empty else None
     try:
-        draft = draft_introduction(profile, intro_row, explain(profile, intro_row, weights)[:3], first)
+        draft = draft_introduction(profile, intro_row, explain(profile, intro_row, weights)[:3], first,
+                                   availability=availability.get(intro_id))
     except ValueError as exc:
         st.error(fmt.md_escape(exc))
     else:

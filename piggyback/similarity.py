@@ -898,12 +898,40 @@ _ARTICLE_KINDS = {"city": "a city", "town": "a town", "township": "a township",
                   "county": "a county", "borough": "a borough", "regional": "a regional government"}
 
 
+_AVAILABILITY_ASK = {
+    "available": ("From the public record, your contract appears to be in force{until} and open to "
+                  "other public bodies. Could you confirm this, and who administers it?"),
+    "expired": ("From the public record, the contract we found appears to have ended{ended}. Is "
+                "there a current agreement, and may other public bodies buy under it?"),
+    "not_adoptable": ("From the public record, we understand your contract cannot be adopted by "
+                      "another public body ({why}). We would value your experience all the same."),
+    "unknown": ("We could not tell from the public record whether your contract is still in force "
+                "or open to other public bodies. Could you tell us?"),
+}
+
+
+def _availability_sentence(availability: Mapping[str, Any] | None) -> str | None:
+    if not availability or availability.get("state") not in _AVAILABILITY_ASK:
+        return None
+    state, expiry = availability["state"], availability.get("expiry")
+    first = (availability.get("reasons") or [{}])[0].get("text", "")
+    why = ("a sole-source award" if "sole-source" in first
+           else "no contract is on record" if first.startswith("No contract")
+           else "it is not open to other public bodies")
+    return _AVAILABILITY_ASK[state].format(
+        until=f" until {expiry}" if expiry and state == "available" else "",
+        ended=f" ({expiry})" if expiry and state == "expired" else "", why=why)
+
+
 def draft_introduction(agency: Any, peer_row: Mapping[str, Any] | pd.Series,
-                       reasons: Sequence[str], contact: Mapping[str, Any] | None = None) -> str:
+                       reasons: Sequence[str], contact: Mapping[str, Any] | None = None,
+                       availability: Mapping[str, Any] | None = None) -> str:
     """A short, polite note from the agency to the peer's public contact point.
 
     Uses only facts passed in (no names of people are invented: the signature is a
-    placeholder the sender fills in). The top three reasons say why the two are comparable.
+    placeholder the sender fills in). The top three reasons say why the two are comparable;
+    ``availability`` (``piggyback.availability.assess``) adds what the record says about the
+    peer's contract and asks the peer to confirm it.
     """
     ag = _agency_dict(agency)
     peer = dict(peer_row)
@@ -943,6 +971,9 @@ def draft_introduction(agency: Any, peer_row: Mapping[str, Any] | pd.Series,
     # the peer, "your" becomes "our".
     top_reasons = [re.sub(r"\byour\b", "our", str(r)) for r in reasons if r][:3]
     lines += [f"- {r}" for r in top_reasons] or ["- (no reasons given)"]
+    ask = _availability_sentence(availability)
+    if ask:
+        lines += ["", ask]
     lines += [
         "",
         f"Would someone on your team be willing to share how your system{system} was "

@@ -63,7 +63,12 @@ def test_peers_page_ranks_every_peer_with_reasons(store):
     assert len(table) == len(store.peers())
     assert table["Score"].between(0, 1).all()
     assert table["Score"].is_monotonic_decreasing
-    assert table["Known"].str.fullmatch(r"\d of 8").all()
+    # Guelph's profile has no legacy system and no permit volume: 6 of the 8 weighted
+    # dimensions are scored, for every peer alike.
+    assert table["Known"].str.fullmatch(r"\d of 6").all()
+    lows = table["Range"].str.split("–").str[0].astype(float)
+    highs = table["Range"].str.split("–").str[1].astype(float)
+    assert (lows == table["Score"].round(2)).all() and (highs >= lows).all() and (highs <= 1).all()
     assert table["Why"].str.len().gt(0).all()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Peers compared"] == f"{len(table)} of {len(table)}"
@@ -133,6 +138,45 @@ def test_meeting_mode_hides_the_sliders_and_keeps_the_preset(monkeypatch):
     assert not at.get("text_input")  # no contact form either
 
 
+def test_peers_page_explains_the_lower_bound_method():
+    at = page("peers", agency=GUELPH)
+    text = " ".join(c.value for c in at.caption)
+    assert "a dimension unknown for a peer counts 0" in text and "never ranks it higher" in text
+    assert "Not in your agency's profile, so left out for every peer: legacy system, permit volume" in text
+
+
+def test_peers_filter_by_contract_availability(store):
+    """Issue #12: the Contract column shows each peer's availability; filtering on Expired keeps
+    only expired contracts (Newport Beach's ended 2023-06), Not adoptable only those."""
+    at = page("peers", agency=GUELPH)
+    table = ranked(at)
+    assert set(table["Contract"]) <= {"Available", "Expired", "Not adoptable", "Unknown"}
+    assert table["Contract facts"].str.len().gt(0).all()
+    at.multiselect(key="peers_f_avail").set_value(["expired"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    expired = ranked(at)
+    assert len(expired) < len(table) and set(expired["Contract"]) == {"Expired"}
+    assert "City of Newport Beach" in set(expired["Peer"])
+    at.multiselect(key="peers_f_avail").set_value(["not_adoptable"]).run()
+    blocked = ranked(at)
+    assert set(blocked["Contract"]) == {"Not adoptable"}
+    assert {"City of Hamilton", "City of Edmonton"} <= set(blocked["Peer"])
+    assert at.session_state["scenario"]["peers"]["filters"]["availability"] == ["not_adoptable"]
+
+
+def test_peers_vendor_filter_matches_aliases(store):
+    """Choosing the canonical AMANDA vendor keeps every AMANDA peer, whatever its spelling."""
+    at = page("peers", agency=GUELPH)
+    options = at.multiselect(key="peers_f_vendor").options
+    assert "Granicus (AMANDA, formerly CSDC)" in options and "CSDC (now Granicus)" not in options
+    at.multiselect(key="peers_f_vendor").set_value(["Granicus (AMANDA, formerly CSDC)"]).run()
+    table = ranked(at)
+    peers = store.peers()
+    amanda = set(peers.loc[peers["product"].fillna("").str.contains("AMANDA"), "jurisdiction"])
+    assert set(table["Peer"]) == amanda
+    assert set(table["Vendor"]) == {"Granicus (AMANDA, formerly CSDC)"}
+
+
 def test_filters_narrow_the_ranking():
     """Filtering on one vendor ranks only that vendor's peers."""
     at = page("peers", agency=GUELPH)
@@ -172,13 +216,15 @@ def test_contact_form_present_for_a_steward_and_contacts_shown(monkeypatch):
     monkeypatch.setenv("PIGGYBACK_ALLOW_EDITS", "1")
     at = page("peers", agency=GUELPH)
     assert [t for t in at.text_input if t.label == "Department or public role"]
-    at.selectbox(key="peer").set_value("ottawa-on").run()
+    at.selectbox(key="peer_pick").set_value("ottawa-on").run()
     assert not at.exception
     contacts = next(d.value for d in at.dataframe if "Department or role" in d.value.columns)
     assert len(contacts) == 3 and contacts["Contact"].str.startswith("https://").all()
     assert not [t for t in at.text_input if t.label == "Department or public role"]  # Ottawa has some
     draft = at.text_area(key="peers_intro_ottawa-on").value
     assert "City of Ottawa" in draft and "Guelph" in draft and "[Your name]" in draft
+    # Ottawa's contract record has no term, vehicle or clause: availability unknown, so the note asks.
+    assert "We could not tell from the public record whether your contract is still in force" in draft
     assert any(b.label.startswith("Download the message") for b in at.get("download_button"))
 
 

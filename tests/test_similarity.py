@@ -519,7 +519,9 @@ def test_draft_introduction_uses_only_given_facts():
     assert "Peer One" in text and "To: Building Department" in text
     assert "https://example.org/building" in text
     bullets = [line for line in text.splitlines() if line.startswith("- ")]
-    assert bullets == ["- same province (ON)", "- runs 3 of our 4 modules",
+    assert bullets == ["- same province (ON)",
+                       "- sources list 3 of our 4 modules (modules listed by the sources; "
+                       "live status not confirmed)",
                        "- 10× our population (1,000,000 vs 100,000)"]
     assert "@" not in text and "[Your name]" in text
     no_contact = sim.draft_introduction({**AGENCY, "population": None}, peer, reasons, None)
@@ -621,3 +623,31 @@ def test_scales_are_labelled_assumptions():
     values = {r.assumption_id: r.value for r in rows}
     assert values["similarity-log-range"] == sim.LOG_RANGE_ORDERS
     assert values["similarity-legal-nwpta"] == sim.LEGAL_NWPTA
+
+
+@pytest.mark.parametrize("availability, words", [
+    ({"state": "expired", "expiry": "2023-06", "reasons": [{"text": "Expired: ..."}]},
+     "appears to have ended (2023-06). Is there a current agreement"),
+    ({"state": "available", "expiry": "2029-06-01", "reasons": [{"text": "Term running"}]},
+     "in force until 2029-06-01 and open to other public bodies"),
+    ({"state": "not_adoptable", "expiry": None,
+      "reasons": [{"text": "The contract was a sole-source award: ..."}]}, "(a sole-source award)"),
+    ({"state": "unknown", "expiry": None, "reasons": [{"text": "The term is not recorded"}]},
+     "We could not tell from the public record"),
+])
+def test_draft_introduction_says_what_the_record_shows_about_the_contract(availability, words):
+    peer = {"jurisdiction": "City of Peer", "product": "POSSE"}
+    text = sim.draft_introduction(AGENCY, peer, ["same province (ON)"], None, availability=availability)
+    assert words in text
+    assert "public record" not in sim.draft_introduction(AGENCY, peer, ["same province (ON)"], None)
+
+
+@pytest.mark.parametrize("live, words", [
+    (None, "sources list 3 of your 4 modules (modules listed by the sources; live status not confirmed)"),
+    (["building"], "runs 1 of your 4 modules live (building); planned or unconfirmed: inspections, planning"),
+    ([], "runs 0 of your 4 modules live; planned or unconfirmed: building, inspections, planning"),
+])
+def test_modules_reason_counts_only_modules_confirmed_live(live, words):
+    row = {"jurisdiction": "Peer", "module_codes": ["building", "inspections", "planning"],
+           "modules_live": live}
+    assert words in sim.explain(AGENCY, row, {"modules": 1})
