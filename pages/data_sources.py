@@ -4,6 +4,7 @@
 import pandas as pd
 import streamlit as st
 
+from piggyback import coverage as cov
 from piggyback import fmt, identity, widgets
 from piggyback.interchange import deployments_table, import_bytes, neutralize
 from piggyback.errors import PiggybackError
@@ -19,8 +20,8 @@ facts = store.facts("deployment")
 sources = store.sources()
 kind_of = dict(zip(sources["url"], sources["kind"]))
 
-tab_facts, tab_claims, tab_outcomes, tab_sources, tab_census, tab_audit = st.tabs(
-    ["Peer facts", "Vendor claims", "Outcomes", "Sources", "Census", "Audit log"])
+tab_facts, tab_known, tab_claims, tab_outcomes, tab_sources, tab_census, tab_audit = st.tabs(
+    ["Peer facts", "What we know", "Vendor claims", "Outcomes", "Sources", "Census", "Audit log"])
 
 with tab_facts:
     peers = store.peers()
@@ -40,6 +41,19 @@ with tab_facts:
                "(go-live, award) and the sources' own dates.")
     csv = shown.assign(source_urls=shown["source_urls"].map(" ; ".join)).map(neutralize).to_csv(index=False)
     st.download_button("Download facts (CSV)", csv, "piggyback-facts.csv", "text/csv")
+
+with tab_known:
+    known = cov.coverage_of_store(store)
+    st.markdown(f"Which decision facts are on file for each of the {known['n_peers']} peers: ✓ known, "
+                "~ a research fact that does not settle it, blank missing. The same counts as "
+                "`python -m piggyback coverage`.")
+    st.dataframe(cov.totals_table(known), hide_index=True, width="stretch")
+    st.dataframe(cov.coverage_table(known), hide_index=True, width="stretch")
+    if known["conflicts"]:
+        st.markdown(f"**{len(known['conflicts'])} research fact(s) contradict what was on file.** Both are kept; "
+                    "the earlier value stays in use until a steward settles it.")
+        st.dataframe(pd.DataFrame(known["conflicts"]), hide_index=True, width="stretch",
+                     column_config={"source_url": widgets.link_column("Source")})
 
 with tab_claims:
     st.dataframe(store.table("claims"), hide_index=True, width="stretch")

@@ -86,3 +86,23 @@ def test_an_imported_fact_moves_from_missing_to_known(writable_store):
     import_bytes(writable_store, buf.getvalue().encode(), "ottawa.csv")
     after = coverage_of_store(writable_store, "ottawa-on")["peers"][0]["facts"]
     assert after["coop_clause"] == "known" and after["award"] == "known"
+
+
+def test_data_and_sources_page_shows_the_what_we_know_panel():
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.run()
+    at.switch_page("pages/data_sources.py")
+    at.run()
+    assert not at.exception
+    frames = [d.value for d in at.dataframe]
+    totals = next(f for f in frames if list(f.columns[:4]) == ["Fact", "Known", "Partly", "Missing"])
+    assert list(totals["Fact"]) == list(FACTS.values())
+    per_peer = next(f for f in frames if "Peer" in f.columns and "Cooperative-use clause" in f.columns)
+    assert len(per_peer) >= 48
+    # the panel's totals are the per-peer marks counted
+    for label in FACTS.values():
+        assert int(totals.set_index("Fact").loc[label, "Known"]) == int((per_peer[label] == "✓").sum())
