@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from . import fmt
+from . import availability as avail_mod
 from . import compliance as comp
 from . import pricing as pr
 from . import similarity as sim
@@ -236,8 +237,12 @@ def _candidates(store, profile: AgencyProfile) -> pd.DataFrame:
 
 
 def _peers_section(store, profile: AgencyProfile, peer_id: str | None, settings: Mapping[str, Any],
-                   book: _SourceBook) -> dict[str, Any]:
+                   book: _SourceBook, today: dt.date | None = None) -> dict[str, Any]:
     ps = _section(settings, "peers")
+    # Contract availability of each closest peer, on the Compliance decision date (else today).
+    decision = _date(_section(settings, "compliance").get("decision_date"), "decision date") or today \
+        or dt.date.today()
+    contracts = store.table("contracts") if "contracts" in store.tables() else None
     preset = ps.get("preset") if ps.get("preset") in sim.PRESETS else None
     weights_in = ps.get("weights") or preset or "balanced"
     try:
@@ -266,7 +271,14 @@ def _peers_section(store, profile: AgencyProfile, peer_id: str | None, settings:
             "vehicle": VEHICLES.get(row.get("vehicle") or "unknown", "Not known"),
             "go_live": _clean(row.get("go_live")), "confidence": _clean(row.get("confidence")),
             "source_urls": urls,
+            "score_high": round(float(row["score_high"]), 4),
+            "availability": avail_mod.assess(
+                row.to_dict(), [] if contracts is None else
+                contracts[contracts["deployment_id"] == row["deployment_id"]].to_dict("records"), decision),
         })
+        # Shown wherever the reasons are (page, PDF, Excel): whether its contract can be used.
+        top[-1]["reasons"].append(f"contract {top[-1]['availability']['label'].lower()} on "
+                                  f"{decision.isoformat()}: {top[-1]['availability']['reasons'][0]['text']}")
     chosen = None
     if peer_id:
         hit = scored.reset_index(drop=True)
@@ -745,7 +757,7 @@ def build_business_case(store, profile: AgencyProfile, peer_id: str | None, sett
     if snapshot is None:
         snapshot = snapshot_for(store, profile.geo_id, peer_id)
 
-    peers = _peers_section(store, profile, peer_id, settings, book)
+    peers = _peers_section(store, profile, peer_id, settings, book, today)
     timeline, tl_rows = _timeline_section(store, settings, book, today)
     cost, cost_settings = _cost_section(store, profile, peer_id, settings, snapshot, book, today)
     compliance, comp_rows = _compliance_section(store, profile, peer_id, contract, settings, snapshot, timeline,
