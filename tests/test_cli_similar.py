@@ -214,3 +214,22 @@ def test_similar_availability_filter_and_decision_date(cli_run):
     then = _json(cli_run("similar", "--agency", "Irvine, CA", "--availability", "expired", "--top", "100",
                          "--decision-date", "2022-01-15", "--json"))
     assert "newport-beach-ca" not in {i["deployment_id"] for i in then}
+
+
+def test_irvine_top_peer_is_no_longer_the_sparse_newport_beach(cli_run):
+    """Issue #12: Newport Beach (no module data) was Irvine's top peer at 0.89 on 3 dimensions.
+    Irvine's profile is known on size, kind, law and modules (balanced .20, .10, .20, .15 ->
+    rescaled over .65). Hand-computed for Newport Beach (84,792 vs Irvine's 309,031):
+      size: 1 - log10(309,031 / 84,792) / 2 = 1 - 0.561660 / 2 = 0.719170
+      lower = (.20 x 0.719170 + .10 + .20) / .65 = 0.443834 / .65 = 0.682821
+      upper = lower + .15 / .65 (modules unknown)              = 0.913590
+    Peers known on all four dimensions with a higher lower bound now rank above it."""
+    items = _json(cli_run("similar", "--agency", "Irvine, CA", "--top", "100", "--json"))
+    newport = next(i for i in items if i["deployment_id"] == "newport-beach-ca")
+    size = 1 - math.log10(309_031 / 84_792) / 2
+    assert newport["score"] == pytest.approx((0.20 * size + 0.30) / 0.65, abs=1e-9)
+    assert newport["score_high"] == pytest.approx((0.20 * size + 0.45) / 0.65, abs=1e-9)
+    assert newport["dims_used"] == 3 and newport["dims_scored"] == 4
+    assert items[0]["deployment_id"] != "newport-beach-ca" and newport["rank"] > 1
+    assert all(i["dims_used"] == 4 for i in items[:newport["rank"] - 1])
+    assert newport["availability"]["state"] == "expired"
