@@ -14,7 +14,7 @@ from piggyback import params as url_params
 from piggyback import peers as peer_data
 from piggyback.errors import PiggybackError
 from piggyback.models import CA_PROVINCES, US_STATES
-from piggyback.similarity import DIMENSION_LABELS, DIMENSIONS, PRESETS
+from piggyback.similarity import DIMENSION_LABELS, DIMENSIONS, PRESETS, dims_scored
 
 store = widgets.get_store()
 section = widgets.scenario_section("prospects")
@@ -137,7 +137,7 @@ if set_aside:
                f"{'are' if set_aside != 1 else 'is'} set aside: with little known, a score means little.")
 
 shown = scored.head(int(top or 50))
-n_weighted = peer_data.dims_weighted(weights, peer_data.CENSUS_DIMENSIONS)
+n_weighted = len(dims_scored(agency, weights, peer_data.CENSUS_DIMENSIONS))
 table = pd.DataFrame({
     "Rank": range(1, len(shown) + 1),
     "Jurisdiction": shown["jurisdiction"].to_numpy(),
@@ -146,6 +146,7 @@ table = pd.DataFrame({
     "Population": shown["population"].to_numpy(),
     "Type": shown["jtype"].fillna(fmt.BLANK).to_numpy(),
     "Region": shown["region"].to_numpy(),
+    "Range": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(shown["score"], shown["score_high"])],
     "Known": [f"{int(u)} of {n_weighted}" for u in shown["dims_used"]],
     "Why": ["; ".join(peer_data.reference_reasons(agency, row, weights)) for _, row in shown.iterrows()],
     "Census id": shown["geo_id"].to_numpy(),
@@ -155,10 +156,13 @@ st.dataframe(table, hide_index=True, width="stretch", key="pros_table", column_c
                                              help=f"Similarity 0–1 to {fmt.md_escape(ref_name)}'s jurisdiction"),
     "Legal framework": st.column_config.TextColumn(
         "Legal framework", help=f"Procurement law compared with {fmt.md_escape(ref_name)}'s: same province/state; CFTA "
-                                "(and NWPTA in the west) between provinces; other country"),
+                                "(and NWPTA in the west) between provinces; Quebec is its own framework; "
+                                "other country"),
     "Population": st.column_config.NumberColumn("Population", format="localized",
                                                 help="2021 Census count (Canada); July 1, 2021 estimate (US)"),
-    "Known": st.column_config.TextColumn("Dims known", help="Weighted dimensions known for both sides"),
+    "Range": st.column_config.TextColumn("Range", help="From the score (unknowns count 0) to the score if "
+                                         "every unknown dimension matched fully"),
+    "Known": st.column_config.TextColumn("Dims known", help="Dimensions known for both sides, of those scored"),
     "Why": st.column_config.TextColumn("Why (strongest reasons)", width="large"),
 })
 st.caption(f"Showing {len(shown):,} of {len(scored):,}. Blank = not in the census files. Sources: 2021 Census "
@@ -178,5 +182,6 @@ with st.expander("Sources & assumptions"):
                                "used here": ["yes" if d in peer_data.CENSUS_DIMENSIONS
                                              else "no (not in the census)" for d in DIMENSIONS]}),
                  hide_index=True, width="stretch")
-    st.caption(f"Weights: the {preset} preset (an assumption). A dimension unknown for a jurisdiction is "
-               "left out of its score, never counted as a match.")
+    st.caption(f"Weights: the {preset} preset (an assumption), rescaled over the census dimensions. A "
+               "dimension unknown for a jurisdiction counts 0 (never as a match), so knowing less never "
+               "ranks a jurisdiction higher; the range shows the score if it matched fully.")

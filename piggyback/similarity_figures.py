@@ -52,8 +52,9 @@ def _require_scored(frame: pd.DataFrame) -> None:
 def score_bar_figure(scored: pd.DataFrame, top: int = 10, title: str | None = None) -> go.Figure:
     """Stacked horizontal bars: each peer's score split into its dimensions' contributions.
 
-    The best peer is at the top; bar length is the score (0–1); hovering shows the raw
-    similarity of each dimension, or says it was not known (and so left out).
+    The best peer is at the top; bar length is the score (the lower bound, 0–1); hovering
+    shows the raw similarity of each dimension, or says it was not known (it adds 0); the label
+    gives the range the unknowns allow when it is wider than the score.
     """
     _require_scored(scored)
     if top < 1:
@@ -72,7 +73,7 @@ def score_bar_figure(scored: pd.DataFrame, top: int = 10, title: str | None = No
         if not np.any(contrib > 0) and np.all(np.isnan(sims)):
             continue
         hover = [
-            f"{DIMENSION_LABELS[dim]}: not known, left out" if math.isnan(s)
+            f"{DIMENSION_LABELS[dim]}: not known, adds 0" if math.isnan(s)
             else f"{DIMENSION_LABELS[dim]}: similarity {s:.2f}, adds {c:.3f}"
             for s, c in zip(sims, contrib)
         ]
@@ -83,11 +84,13 @@ def score_bar_figure(scored: pd.DataFrame, top: int = 10, title: str | None = No
         ))
     scores = rows_rev["score"].to_numpy(dtype=float)
     used = rows_rev["dims_used"].to_numpy() if "dims_used" in rows_rev else [None] * len(scores)
+    highs = (rows_rev["score_high"].to_numpy(dtype=float) if "score_high" in rows_rev
+             else np.full(len(scores), np.nan))
     fig.add_trace(go.Scatter(
         y=y, x=scores, mode="text", showlegend=False, hoverinfo="skip",
-        text=[f"  {s:.2f}" + (f" ({int(u)} dimension{'s' if int(u) != 1 else ''} known)"
-                              if u is not None else "")
-              for s, u in zip(scores, used)],
+        text=[f"  {s:.2f}" + (f" (up to {h:.2f})" if h - s > 0.005 else "")
+              + (f" ({int(u)} dimension{'s' if int(u) != 1 else ''} known)" if u is not None else "")
+              for s, h, u in zip(scores, highs, used)],
         textposition="middle right", textfont={"size": FONT_SIZE - 2, "color": "#222222"},
     ))
     shown = len(rows)
@@ -96,7 +99,7 @@ def score_bar_figure(scored: pd.DataFrame, top: int = 10, title: str | None = No
                "what each dimension adds to the score", "font": {"size": FONT_SIZE + 4}},
         barmode="stack",
         font={"size": FONT_SIZE},
-        xaxis={"title": "similarity score (0 = nothing alike, 1 = alike in every known way)",
+        xaxis={"title": "similarity score (0 = nothing alike, 1 = alike in every way; unknowns add 0)",
                "range": [0, 1.35], "tickvals": [0, 0.25, 0.5, 0.75, 1.0]},
         yaxis={"automargin": True},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0,

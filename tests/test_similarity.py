@@ -544,6 +544,10 @@ def test_score_bar_figure_stacks_contributions():
     assert list(bars[0].y) == ["Peer Two", "Peer One"]  # rank 1 drawn on top
     totals = np.sum([np.asarray(t.x, dtype=float) for t in bars], axis=0)
     assert totals == pytest.approx([0.27, 0.8025])
+    # Labels give the range the unknowns allow (Peer Two: .27 up to .67, hand-computed above).
+    labels = next(t for t in fig.data if isinstance(t, go.Scatter)).text
+    assert labels[0].strip() == "0.27 (up to 0.67) (4 dimensions known)"
+    assert labels[1].strip() == "0.80 (8 dimensions known)"
     assert fig.layout.barmode == "stack" and fig.layout.font.size >= 14
     with pytest.raises(ValueError, match="score_candidates"):
         figs.score_bar_figure(fixture_candidates())
