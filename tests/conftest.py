@@ -69,7 +69,31 @@ def writable_store(db_copy):
 
 
 def run_cli(*args: str, db: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    """Run ``python -m piggyback`` as a user would, returning the finished process."""
+    """Run the CLI in this process (``piggyback.cli.main``), as ``python -m piggyback`` would run,
+    returning what a finished process would: exit code, stdout and stderr. In process, because a
+    new interpreter per call cost most of the CLI tests' time; ``run_cli_process`` keeps one real
+    subprocess for the smoke test."""
+    import contextlib
+    import io
+
+    from piggyback import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.environ.get("PIGGYBACK_DB")
+    os.environ["PIGGYBACK_DB"] = str(db or BUILT_DB)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main([str(a) for a in args])
+    finally:
+        if previous is None:
+            os.environ.pop("PIGGYBACK_DB", None)
+        else:
+            os.environ["PIGGYBACK_DB"] = previous
+    return subprocess.CompletedProcess([sys.executable, "-m", "piggyback", *args], code, out.getvalue(), err.getvalue())
+
+
+def run_cli_process(*args: str, db: Path | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run ``python -m piggyback`` as a user would, in a new process."""
     env = {**os.environ, "PIGGYBACK_DB": str(db or BUILT_DB)}
     return subprocess.run([sys.executable, "-m", "piggyback", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
