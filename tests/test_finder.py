@@ -1,0 +1,110 @@
+"""The agency finder: accents, case and small typos do not matter; exact and prefix matches and
+larger places come first; a name in a link resolves to its place."""
+
+import pytest
+
+from piggyback import finder
+
+GUELPH = "CA-CSD-3523008"
+OTTAWA = "CA-CSD-3506008"
+
+
+@pytest.fixture(scope="module")
+def index(store):
+    return finder.index_for(store)
+
+
+def ids(matches):
+    return [m.geo_id for m in matches]
+
+
+def test_ottawa_ontario_comes_first_for_ottawa(index):
+    found = finder.search(index, "Ottawa")
+    assert found[0].geo_id == OTTAWA
+    assert found[0].label.startswith("Ottawa, ON")
+    assert "1,017,449" in found[0].label
+
+
+def test_accents_and_case_do_not_matter(index):
+    plain = finder.search(index, "saint-elzear")
+    accented = finder.search(index, "Saint-Elzéar")
+    assert ids(plain) == ids(accented)
+    assert plain[0].name.startswith("Saint-Elzéar (")
+    # Both places named exactly Saint-Elzéar come before Saint-Elzéar-de-Témiscouata (a prefix match),
+    # the larger first.
+    assert [m.tier for m in plain[:3]] == ["exact", "exact", "prefix"]
+    assert plain[0].population > plain[1].population
+    assert plain[2].name.startswith("Saint-Elzéar-de-Témiscouata")
+
+
+def test_larger_places_first_among_equal_names(index):
+    found = finder.search(index, "Springfield", limit=10)
+    assert all(m.tier == "exact" for m in found)
+    pops = [m.population or 0 for m in found]
+    assert pops == sorted(pops, reverse=True)
+    assert pops[0] > 100_000
+
+
+def test_small_typos_still_find_the_place(index):
+    assert finder.search(index, "Otawa")[0].geo_id == OTTAWA
+    assert finder.search(index, "Springfeild")[0].name.startswith("Springfield")
+    assert finder.search(index, "Toronot")[0].name == "Toronto, ON"
+    assert finder.search(index, "qqqqzzzz") == []
+
+
+def test_a_word_inside_the_name_is_found(index):
+    assert finder.search(index, "Elzear")[0].name.startswith("Saint-Elzéar")
+
+
+def test_province_or_state_narrows_the_search(index):
+    for query in ("Guelph, ON", "guelph on", "Guelph, Ontario"):
+        found = finder.search(index, query)
+        assert found[0].geo_id == GUELPH, query
+        assert all(m.region == "ON" for m in found)
+    assert finder.search(index, "Springfield, MA")[0].name == "Springfield, MA"
+
+
+def test_ids_and_statcan_codes(index):
+    assert ids(finder.search(index, "3523008")) == [GUELPH]
+    assert ids(finder.search(index, GUELPH.lower())) == [GUELPH]
+    assert finder.search(index, "CA-CSD-0000000") == []
+
+
+def test_resolve_takes_names_and_ids(index):
+    assert finder.resolve(index, "Guelph, ON")[0].geo_id == GUELPH
+    assert finder.resolve(index, GUELPH)[0].geo_id == GUELPH
+    match, count = finder.resolve(index, "Springfield")
+    assert count > 3 and match.population == max(m.population or 0 for m in finder.search(index, "Springfield", 50))
+    assert finder.resolve(index, "Nowhere Special") == (None, 0)
+    # A close match is not enough for a link: it would open a place the link does not name.
+    assert finder.resolve(index, "Otawa") == (None, 0)
+
+
+def test_index_is_built_once_per_store_version(store):
+    import pandas as pd
+
+    class FakeStore:
+        def __init__(self):
+            self.v = "1"
+            self.built = 0
+
+        def version(self):
+            return self.v
+
+        def jurisdictions(self):
+            self.built += 1
+            return store.jurisdictions().head(50)
+
+    fake = FakeStore()
+    first = finder.index_for(fake)
+    assert finder.index_for(fake) is first and fake.built == 1
+    fake.v = "2"
+    assert finder.index_for(fake) is not first and fake.built == 2
+    assert isinstance(store.jurisdictions(), pd.DataFrame)
+
+
+def test_long_or_empty_queries_are_safe(index):
+    assert finder.search(index, "") == []
+    assert finder.search(index, "   ") == []
+    assert finder.search(index, "a" * 10_000) == []
+    assert len(finder.search(index, "s", limit=7)) == 7
