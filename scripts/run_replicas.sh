@@ -113,7 +113,27 @@ healthy "http://127.0.0.1:$LB_PORT" || die "nginx did not answer on port $LB_POR
 echo "run_replicas: ready: http://127.0.0.1:$LB_PORT (nginx, sticky sessions over ${#APP_PORTS[@]} servers;" \
      "shared record $PIGGYBACK_DATABASE_URL). Ctrl-C stops everything." >&2
 if [ "$CHECK" = 1 ]; then
-  exit 0
+  # Through nginx: the first answer sets the route cookie, and Streamlit's websocket (sent with
+  # that cookie) is upgraded: 101.
+  "$PYTHON" - "$LB_PORT" <<'EOF'
+import base64, os, socket, sys, urllib.request
+port = int(sys.argv[1])
+with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as r:
+    cookies = r.headers.get_all("Set-Cookie") or []
+cookie = next((c for c in cookies if c.startswith("piggyback_route=")), "")
+if not cookie:
+    sys.exit(f"run_replicas: nginx set no route cookie (got {cookies!r})")
+key = base64.b64encode(os.urandom(16)).decode()
+with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+    s.sendall((f"GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+               f"Sec-WebSocket-Protocol: streamlit\r\nCookie: {cookie.split(';')[0]}\r\n\r\n").encode())
+    status = s.recv(200).decode(errors="replace").split("\r\n")[0]
+if " 101 " not in status + " ":
+    sys.exit(f"run_replicas: the websocket was not upgraded through nginx ({status!r})")
+print("run_replicas: check passed: route cookie set, websocket upgraded through nginx", file=sys.stderr)
+EOF
+  exit $?
 fi
 wait -n "${PIDS[@]}" || true
 echo "run_replicas: a process stopped on its own; see the logs in $WORK" >&2

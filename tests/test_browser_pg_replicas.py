@@ -5,15 +5,19 @@ pin it.)"""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 import pg_cluster
-from conftest import assert_no_exception, start_server, wait_for_app
+from conftest import ROOT, assert_no_exception, start_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 GUELPH = "CA-CSD-3523008"
@@ -113,3 +117,26 @@ def test_evidence_recorded_on_server_b_shows_on_server_a(page, servers):
     card_a.get_by_text("Recorded through server B").first.wait_for()
     assert_no_exception(other)
     assert not page.errors
+
+
+def test_the_replica_script_starts_postgres_two_servers_and_nginx_then_stops_them():
+    """scripts/run_replicas.sh --check: every part answers through nginx (route cookie set, the
+    websocket upgraded), then everything is stopped and the throw-away cluster removed."""
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        pytest.skip("nginx is not installed (apt-get install nginx; .ci/run installs it)")
+    if pg_cluster.pg_bin() is None:
+        pytest.skip("PostgreSQL binaries not found (see .ci/run)")
+    ports = [pg_cluster.free_port() for _ in range(3)]
+    env = {**os.environ, "LB_PORT": str(ports[0]), "APP_PORTS": f"{ports[1]} {ports[2]}", "PYTHON": sys.executable}
+    env.pop("PIGGYBACK_DATABASE_URL", None)
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "run_replicas.sh"), "--check"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "check passed: route cookie set, websocket upgraded through nginx" in result.stderr
+    assert "schema version" in result.stdout  # the migrate step ran
+    folder = re.search(r"\(folder (\S+)/pg\)", result.stderr).group(1)
+    assert not Path(folder).exists()  # the throw-away cluster is gone
+    for port in ports:  # and nothing listens any more
+        pg_cluster.wait_closed(port, timeout=10)
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
