@@ -113,8 +113,8 @@ for col, route, label in ((c2, "piggyback", "10-year cost, piggyback"), (c3, "tr
 comp = case["compliance"]
 if comp.get("status") == "ok":
     v = comp["verdict"]
-    headline = "No blockers" if not v["blockers_failed"] else f"{v['blockers_failed']} blocker(s) fail"
-    rest = v["text"].split(", ", 1)[1] if ", " in v["text"] else ""
+    headline = v["headline"]  # the same four-state verdict as the Compliance page, PDF and Excel
+    rest = v["text"][len(headline):].lstrip(": ")
     c4.metric("Compliance", headline, help=fmt.md_escape(f"{v['text']}. {figs['compliance']['basis']}."))
     c4.caption(fmt.md_escape(rest or "every applicable rule passes"))
 else:

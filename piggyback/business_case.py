@@ -557,12 +557,16 @@ def _compliance_section(store, profile: AgencyProfile, peer_id: str | None, cont
     try:
         rules = comp.load_rules(store.table("rules"))
         thresholds = comp.load_thresholds(store.table("thresholds"))
-        results = comp.evaluate(profile, contract, value, currency if value is not None else None, federal,
+        facts = contract
+        if peer_id:  # the facts the Compliance page and `check` use: the record plus the deployment's
+            from .evidence import checked_contract
+            facts = checked_contract(store, peer_id)
+        results = comp.evaluate(profile, facts, value, currency if value is not None else None, federal,
                                 decision, planned, evidence, rules=rules, thresholds=thresholds)
     except (PiggybackError, ValueError) as exc:
         return {"status": "error", "message": f"The checklist could not be evaluated: {exc}", "results": [],
                 "verdict": None, "blockers": []}, inputs
-    verdict = comp.verdict(results)
+    verdict = comp.verdict(results, country=profile.country, region=profile.region)
     ordered = comp.sort_results(results, by="severity")
     for r in ordered:
         book.add(r.source_url, f"compliance rule {r.rule_id}", confidence=r.confidence)
@@ -718,7 +722,8 @@ def _key_figures(timeline, cost, compliance, peers, pricing_ids) -> list[dict[st
                      "high": None, "unit": "", "display": v["text"],
                      "range": f"{v['pass']} pass, {v['fail']} fail, {v['needs_evidence']} need evidence",
                      "basis": f"{v['total']} rules for the agency's province/state and country, against the contract "
-                              f"record and the evidence recorded; decision date {compliance['decision_date']}",
+                              f"record and the evidence recorded; decision date {compliance['decision_date']}. "
+                              f"{v['coverage']}" + (f" {v['missing_region']}" if v.get("missing_region") else ""),
                      "refs": [r["rule_id"] for r in compliance["results"]]})
     if peers.get("top"):
         best = peers["top"][0]

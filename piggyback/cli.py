@@ -25,10 +25,11 @@ from .models import MODULES, AgencyProfile
 from .store import Store, build, default_db_path
 
 EXIT_CODES = """exit codes:
-  0    done (for `check`: no blocker fails)
-  1    a domain outcome: a blocker fails (`check`), nothing matches, a file's rows were rejected
+  0    done (for `check`: allowed, with or without items to document)
+  1    a domain outcome: blocked, a blocker fails (`check`), nothing matches, a file's rows were rejected
   2    usage or input error: an option out of range, an unknown agency or peer, a bad file
   3    unexpected error (a bug: please report it with the command line)
+  4    `check`: not shown to be allowed (no blocker fails, but some lack facts or evidence)
   130  interrupted"""
 
 # Dates the models are meant for: decisions and go-lives of this generation of systems.

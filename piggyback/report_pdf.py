@@ -430,6 +430,9 @@ def _summary(pdf: _Report, d: Mapping[str, Any]) -> None:
     if comp.get("status") == "ok":
         v = comp["verdict"]
         pdf.para(f"Compliance verdict: {v['text']}.", size=9.5, style="B")
+        pdf.para(v.get("coverage", "") + (f" {v['missing_region']}" if v.get("missing_region") else ""), size=8.5)
+        for route in v.get("alternatives") or []:
+            pdf.para(f"Instead: {route}", size=8.5)
         if comp["blockers"]:
             pdf.para("Open blockers: " + "; ".join(f"{b['rule_id']} ({STATUS_LABEL[b['status']]})"
                                                    for b in comp["blockers"][:12]), size=8.5)

@@ -190,7 +190,8 @@ def test_page_shows_the_decision_figures_of_the_case(page_db, store):
     assert metrics["Months saved (median)"] == figs["months_saved"]["display"]
     assert metrics["10-year cost, piggyback"] == figs["cost_piggyback"]["display"]
     assert metrics["10-year cost, new RFP"] == figs["cost_traditional"]["display"]
-    assert metrics["Compliance"] == "No blockers"
+    # Fayetteville's award 2018-06-19 + its 5-year term ended 2023-06-19: the active-term blocker fails
+    assert metrics["Compliance"] == case["compliance"]["verdict"]["headline"] == "Blocked"
     assert at.button(key="bc_pdf_build") is not None
 
 

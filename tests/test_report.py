@@ -192,3 +192,57 @@ def test_cli_scenarios_rename_duplicate_delete(db_copy, capsys):
     code, out, _ = _main(capsys, "scenarios", "delete", "Dos", db=db_copy)
     assert code == 0 and "Deleted scenario 'Dos'" in out
     assert [r["name"] for r in json.loads(_main(capsys, "scenarios", "list", "--json", db=db_copy)[1])] == ["Uno"]
+
+
+# ---------------------------------------------------------------- issue #12: one verdict everywhere
+
+GATINEAU = "CA-CSD-2481017"
+
+
+@pytest.mark.parametrize("geo_id, value, headline", [
+    (GUELPH, None, "Not shown to be allowed"),  # Ottawa's contract: nothing fails, facts are missing
+    (GATINEAU, 900_000, "Blocked"),             # QC-12: a contract let outside Quebec, above the threshold
+])
+def test_page_cli_pdf_and_excel_show_the_same_verdict(store, capsys, monkeypatch, geo_id, value, headline):
+    """The Compliance page, `check --json`, the PDF text and the Excel summary cell give the same
+    verdict words for the same agency, peer, value and decision date."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import BUILT_DB, ROOT
+    from piggyback import cli, fmt
+
+    today = dt.date.today()  # the Compliance page decides on today's date
+    settings = {"compliance": {"value": value, "currency": "CAD"}} if value else {}
+    case = build_business_case(store, profile_for(store, geo_id), "ottawa-on", settings, today=today).to_dict()
+    verdict = case["compliance"]["verdict"]
+    assert verdict["headline"] == headline and verdict["text"].startswith(headline + ":")
+    if value:
+        assert "(QC-12)" in verdict["text"]
+
+    with monkeypatch.context() as m:  # the CLI reads the built database, the page its own copy
+        m.setenv("PIGGYBACK_DB", str(BUILT_DB))
+        code = cli.main(["check", "--agency", geo_id, "--peer", "ottawa-on", "--date", today.isoformat(),
+                         "--json"] + (["--value", str(value)] if value else []))
+    from_cli = json.loads(capsys.readouterr().out)["verdict"]
+    assert from_cli["text"] == verdict["text"] and code == verdict["exit_code"] == (1 if value else 4)
+
+    assert f"Compliance verdict: {verdict['text']}." in _flat(_text(render_pdf(case, charts=False)))
+
+    wb = load_workbook(io.BytesIO(render_xlsx(case)))
+    summary = {row[0].value: row[1].value for row in wb["Summary"].iter_rows(min_row=2)}
+    assert summary["Compliance verdict"] == verdict["text"]
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params["agency"], at.query_params["peer"] = geo_id, "ottawa-on"
+    at.run()
+    at.switch_page("pages/compliance_checklist.py")
+    at.run()
+    assert not at.exception, at.exception
+    if value:
+        at.number_input(key="cmp_value").set_value(value).run()
+    assert not at.exception
+    box = (at.error if value else at.warning)[0].value
+    detail = verdict["text"][len(headline):].lstrip(": ")
+    assert box == f"### {headline}\n\n{fmt.md_escape(detail[:1].upper() + detail[1:])}"
