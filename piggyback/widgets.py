@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from . import fmt
-from . import identity, settings
+from . import finder, identity, settings
 from . import params as url_params
 from .errors import PiggybackError, StoreCorrupt, StoreError
 from .models import MODULES, AgencyProfile
@@ -44,10 +44,11 @@ def get_store() -> Store:
     steward a rebuild (with a confirmation; the damaged file is kept as a backup)."""
     path = db_path()
     if not os.path.exists(path):
-        with st.status("First start: building the database from data/ …", expanded=True) as status:
+        slot = st.empty()  # the progress box goes away once built: it is not part of any page
+        with slot.container(), st.status("First start: building the database from data/ …", expanded=True):
             bar = st.progress(0.0)
             build(path, progress=lambda f, m: bar.progress(min(1.0, f), text=m))
-            status.update(label="Database built", state="complete", expanded=False)
+        slot.empty()
     try:
         return _open_store(path)
     except StoreCorrupt as exc:
@@ -109,17 +110,9 @@ def identity_box() -> None:
         st.caption(f"{fmt.md_escape(user.display)} · {user.role.name}")
 
 
-def _agency_labels(store: Store) -> tuple[list[str], dict[str, str]]:
-    # Built once per process: 33,600 labels for the type-ahead picker.
-    key = "_agency_labels"
-    cached = getattr(store, key, None)
-    if cached is None:
-        jur = store.jurisdictions()
-        pops = jur["population"].map(lambda v: "population unknown" if pd.isna(v) else f"{int(v):,}")
-        labels = dict(zip(jur["geo_id"], jur["display_name"] + " — " + jur["jtype"].fillna("") + ", " + pops))
-        cached = (jur["geo_id"].tolist(), labels)
-        setattr(store, key, cached)
-    return cached
+def _agency_index(store: Store) -> finder.FinderIndex:
+    # Built once per store version; searched on the server: the browser only ever gets the matches.
+    return finder.index_for(store)
 
 
 def _init_from_url(store: Store) -> None:
@@ -134,11 +127,11 @@ def _init_from_url(store: Store) -> None:
         st.session_state["peer"] = wanted.value
         if wanted.problem:
             problems.append(wanted.problem)
-    agency = url_params.identifier(st.query_params.get("agency"), "agency", what="census id")
-    if agency.value:
-        st.session_state["agency_geo"] = agency.value
-    if agency.problem:
-        problems.append(agency.problem)
+    agency, problem = _agency_from_link(store, st.query_params.get("agency"))
+    if agency:
+        st.session_state["agency_geo"] = agency
+    if problem:
+        problems.append(problem)
     inputs = inputs_from_query({k: st.query_params.get(k) for k in PROFILE_KEYS}, problems)
     st.session_state["in_modules"] = inputs.get("modules_needed", DEFAULT_MODULES)
     st.session_state["in_permits"] = inputs.get("permit_volume")
@@ -149,6 +142,24 @@ def _init_from_url(store: Store) -> None:
     for problem in [*problems, meeting.problem]:
         if problem:
             st.sidebar.warning(problem, icon=":material/link_off:")
+
+
+def _agency_from_link(store: Store, raw) -> tuple[str | None, str | None]:
+    """``?agency=`` as an id (``CA-CSD-3523008``) or a name (``Guelph, ON``): the place's id and,
+    when the link's text was not used as it is, a sentence saying what was done."""
+    if url_params.identifier(raw, "agency", known=_agency_index(store).by_id, what="census id").value:
+        return url_params.identifier(raw, "agency").value, None
+    name = url_params.text(raw, "agency", max_len=finder.MAX_QUERY)
+    if not name.value:
+        return None, name.problem
+    match, count = finder.resolve(_agency_index(store), name.value)
+    if match is None:  # never echo the link's text: it may be crafted to look like a message
+        return None, ("The link's agency names no place in the census data; type its name in "
+                      "'Find your agency' (e.g. Guelph, ON).")
+    if count > 1:
+        return match.geo_id, (f"The link's agency matches {count} places; showing the largest, "
+                              f"{fmt.md_escape(match.label)}. Pick another under 'Find your agency'.")
+    return match.geo_id, None
 
 
 def _sync_url(profile: AgencyProfile | None) -> None:
@@ -171,24 +182,58 @@ def _sync_url(profile: AgencyProfile | None) -> None:
         del st.query_params["peer"]
 
 
+FINDER_LIMIT = 10  # matches sent to the browser for one query
+
+
+def _picked_agency() -> None:
+    st.session_state["_agency_picked"] = True
+    st.session_state["agency_query"] = ""
+
+
+@st.fragment
+def _agency_finder(store: Store) -> None:
+    """'Find your agency' (searched on the server as the user types, in this fragment only, so a
+    keystroke does not rerun the page) and 'Your agency': the matches of the query, best first, with
+    the current agency kept in the list. The choice is the session key ``agency_geo``."""
+    if st.session_state.pop("_agency_picked", False):
+        st.rerun(scope="app")  # the whole page follows the new agency
+    index = _agency_index(store)
+    query = st.text_input(
+        "Find your agency", key="agency_query", type="search", live="150ms", max_chars=finder.MAX_QUERY,
+        placeholder="Type a name: Guelph, Saint-Elzear, Travis County …",
+        help="Every Canadian municipality (2021 Census) and US county, city and town (2021 estimates). "
+             "Accents, case and small typos do not matter; add the province or state to narrow it (Guelph, ON).")
+    matches = finder.search(index, query, limit=FINDER_LIMIT) if query.strip() else []
+    current = st.session_state.get("agency_geo")
+    options = [m.geo_id for m in matches]
+    if current and current not in options:
+        options.append(current)
+    labels = {m.geo_id: m.label for m in matches}
+    if query.strip():
+        st.caption(f"{len(matches)} best match{'es' if len(matches) != 1 else ''}: pick one below."
+                   if matches else "No place matches; check the spelling or type fewer letters.")
+    st.selectbox(
+        "Your agency", options, index=None, key="agency_geo", filter_mode=None,
+        format_func=lambda g: labels.get(g) or index.label(g) or g, on_change=_picked_agency,
+        placeholder="Pick from the matches …" if matches else "Type in 'Find your agency' first",
+    )
+
+
 def frame(store: Store) -> AgencyProfile | None:
     """The sidebar every page shares: the agency picker, its inputs, meeting mode, notices."""
     load_scenario_from_url(store)
     _init_from_url(store)
-    options, labels = _agency_labels(store)
+    index = _agency_index(store)
     current = st.session_state.get("agency_geo")
-    if current is not None and current not in labels:
+    if current is not None and current not in index.by_id:
         st.sidebar.warning("The agency in the link is not in the census data; pick it again.")
         st.session_state["agency_geo"] = None
     with st.sidebar:
         identity_box()
         if store.notice:
             st.warning(store.notice, icon="🔒")
-        geo = st.selectbox(
-            "Your agency", options, index=None, key="agency_geo",
-            format_func=labels.__getitem__, placeholder="Type a municipality or county …",
-            help="Every Canadian municipality (2021 Census) and US county, city and town (2021 estimates).",
-        )
+        _agency_finder(store)
+        geo = st.session_state.get("agency_geo")
         meeting = st.toggle("Meeting mode", key="meeting",
                             help="Larger type and charts, decision figures only, no editing controls.")
         profile = None

@@ -59,3 +59,69 @@ def test_meeting_mode_flag_in_link_is_read():
     at.run()
     assert not at.exception
     assert at.session_state["meeting"] is True
+
+
+# -- the agency finder (#15) -------------------------------------------------------------------
+
+def test_finder_sends_only_the_best_matches_and_picks_the_agency():
+    """Typing in 'Find your agency' lists at most ten matches (never the 33,616 places), Ottawa, ON
+    first for 'ottawa'; picking one sets the agency for the whole page and the link."""
+    at = app()
+    at.run()
+    assert at.sidebar.selectbox(key="agency_geo").options == []  # nothing is sent before a query
+    at.sidebar.text_input(key="agency_query").input("ottawa").run()
+    picker = at.sidebar.selectbox(key="agency_geo")
+    assert 1 < len(picker.options) <= 10
+    assert picker.options[0].startswith("Ottawa, ON · City · population 1,017,449")
+    picker.select("CA-CSD-3506008").run()
+    assert not at.exception
+    assert at.session_state["profile"].geo_id == "CA-CSD-3506008"
+    assert [h.value for h in at.header] == ["Ottawa, ON"]
+    assert at.query_params["agency"] in ("CA-CSD-3506008", ["CA-CSD-3506008"])
+    assert at.sidebar.text_input(key="agency_query").value == ""  # the search is done
+    # The chosen agency stays shown (and chosen) once the query is cleared.
+    assert at.sidebar.selectbox(key="agency_geo").value == "CA-CSD-3506008"
+
+
+def test_finder_ignores_accents_and_prefers_exact_names():
+    at = app()
+    at.run()
+    at.sidebar.text_input(key="agency_query").input("Saint-Elzear").run()
+    options = at.sidebar.selectbox(key="agency_geo").options
+    assert options[0].startswith("Saint-Elzéar (Municipality, La Nouvelle-Beauce), QC")
+    assert options[2].startswith("Saint-Elzéar-de-Témiscouata, QC")
+
+
+def test_finder_says_when_nothing_matches():
+    at = app()
+    at.run()
+    at.sidebar.text_input(key="agency_query").input("qqqqzzzz").run()
+    assert at.sidebar.selectbox(key="agency_geo").options == []
+    assert any("No place matches" in c.value for c in at.sidebar.caption)
+
+
+def test_link_takes_an_agency_name():
+    at = app(agency="Guelph, ON")
+    at.run()
+    assert not at.exception
+    assert at.session_state["agency_geo"] == "CA-CSD-3523008"
+    assert at.query_params["agency"] in ("CA-CSD-3523008", ["CA-CSD-3523008"])  # the link now names the id
+    assert not at.sidebar.warning
+
+
+def test_link_with_an_ambiguous_name_opens_the_largest_and_says_so():
+    at = app(agency="Springfield")
+    at.run()
+    assert not at.exception
+    assert at.session_state["profile"].name == "Springfield, MO"
+    assert any("matches" in w.value and "Pick another" in w.value for w in at.sidebar.warning)
+
+
+def test_link_with_an_unknown_name_is_not_echoed():
+    at = app(agency="[click here](http://evil.example)")
+    at.run()
+    assert not at.exception
+    assert at.session_state["profile"] is None
+    warnings = [w.value for w in at.sidebar.warning]
+    assert any("names no place" in w for w in warnings)
+    assert not any("evil" in w for w in warnings)
