@@ -9,6 +9,7 @@ JSON shape (documented here and asserted in test_json_shape_is_an_object_with_a_
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 
 import pytest
@@ -233,3 +234,25 @@ def test_help_documents_the_verdict_exit_codes(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "1: blocked (a blocker fails)" in text and "4: not shown to be allowed" in text
     assert "0: allowed" in text
+
+
+def test_seeded_and_imported_rows_with_award_and_term_get_an_expiry(store, writable_store):
+    """Visalia's seeded contract (award 2025, 7-year term) ends in 2032; a steward-imported row
+    (award 2025-03-17, 7 years) ends 2032-03-17 (hand-computed), after the assumed go-live, so the
+    active-term rule passes instead of "expiry date is not recorded" (issue #12)."""
+    from piggyback.interchange import import_bytes
+    from piggyback.profile import profile_for
+
+    from test_interchange import CONTRACT_ROW, csv_bytes
+
+    day = dt.date(2026, 11, 29)
+    seeded = ev.checklist(store, profile_for(store, TRAVIS), "visalia-ca", decision_date=day)
+    rule = {r.rule_id: r for r in seeded.results}["ALL-04"]
+    assert rule.status == "pass" and rule.reason.startswith("in force until 2032: award 2025 + 7-year term")
+
+    import_bytes(writable_store, csv_bytes([CONTRACT_ROW]), "contract.csv")
+    imported = ev.checklist(writable_store, profile_for(writable_store, TRAVIS), "city-of-guelph-on", decision_date=day)
+    by_id = {r.rule_id: r for r in imported.results}
+    assert by_id["ALL-04"].status == "pass"
+    assert "2032-03-17: award 2025-03-17 + 7-year term" in by_id["ALL-04"].reason
+    assert by_id["ALL-01"].status == "pass"  # "City of Guelph" is a government by its name
