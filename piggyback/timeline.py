@@ -165,13 +165,11 @@ def phases_from_assumptions(
     return phases
 
 
-def load_phases(path: str | Path = TIMELINE_CSV) -> list[Phase]:
-    """Phases from a timeline assumptions CSV (the seeded file by default)."""
+def load_phases(path: str | Path) -> list[Phase]:
+    """Phases from a timeline assumptions CSV (tests and the benchmark; the app reads the
+    store's ``assumptions`` table through :mod:`piggyback.analyses.timeline`)."""
     with open(path, newline="", encoding="utf-8") as fh:
         return phases_from_assumptions(list(csv.DictReader(fh)))
-
-
-DEFAULT_PHASES: list[Phase] = load_phases()
 
 
 def _check_phases(phases: Sequence[Phase]) -> None:
@@ -187,6 +185,11 @@ def _check_phases(phases: Sequence[Phase]) -> None:
 
 ROUTE_ORDER: dict[str, int] = {"traditional": 0, "piggyback": 1, "implementation": 2}
 RANGE_KEYS = ("low", "likely", "high")
+# the seeded phases' reading order (data/assumptions/timeline.csv); the order decides the draws
+PHASE_ORDER: tuple[str, ...] = (
+    "tl.rfp.needs", "tl.rfp.drafting", "tl.rfp.posting", "tl.rfp.evaluation", "tl.rfp.negotiation",
+    "tl.rfp.award", "tl.pb.due_diligence", "tl.pb.legal", "tl.pb.scope_price", "tl.pb.council",
+    "tl.impl.golive")
 
 
 def ordered_phases(phases: Iterable[Phase]) -> list[Phase]:
@@ -196,7 +199,7 @@ def ordered_phases(phases: Iterable[Phase]) -> list[Phase]:
     The store returns assumptions sorted by id; the order decides which uniforms each phase
     draws, so the page and the CLI sort the same way to give the same numbers for a seed.
     """
-    seeded = {p.id: i for i, p in enumerate(DEFAULT_PHASES)}
+    seeded = {pid: i for i, pid in enumerate(PHASE_ORDER)}
     return sorted(phases, key=lambda p: (ROUTE_ORDER[p.route], seeded.get(p.id, len(seeded)), p.id))
 
 
@@ -419,12 +422,38 @@ def pert_sample(rng: np.random.Generator, low: float, likely: float, high: float
     return pert_quantile(rng.random(size), low, likely, high, lam)
 
 
+def correlated_uniforms(rng: np.random.Generator, phases: Sequence[Phase], draws: int,
+                        correlation: float) -> np.ndarray:
+    """Uniforms (phases x draws) whose phases move together within each route.
+
+    A Gaussian copula with one common factor per route: ``z = sqrt(rho) * common[route] +
+    sqrt(1 - rho) * own``, so two phases of the same route have normal correlation ``rho`` and
+    phases of different routes are independent; ``u = Phi(z)`` keeps every phase's own PERT or
+    triangular distribution. ``rho = 0`` is the independent model (same draws as before).
+    """
+    rho = float(correlation)
+    if rho <= 0.0:
+        return rng.random((len(phases), draws))
+    from scipy.special import ndtr
+
+    routes = [p.route for p in phases]
+    names = list(dict.fromkeys(routes))
+    common = rng.standard_normal((len(names), draws))
+    z = rng.standard_normal((len(phases), draws))
+    z *= math.sqrt(1.0 - rho)
+    a = math.sqrt(rho)
+    for i, route in enumerate(routes):
+        z[i] += a * common[names.index(route)]
+    return ndtr(z, out=z)
+
+
 def _draw_matrix(method: str, rng: np.random.Generator, phases: Sequence[Phase],
-                 draws: int) -> np.ndarray:
+                 draws: int, correlation: float = 0.0) -> np.ndarray:
     """The draw matrix, stored phases x draws so each phase's draws are contiguous in memory
     (faster per-phase transforms and medians): one uniform per cell, then each phase's
-    quantile function. PERT and triangular runs with the same seed share their uniforms."""
-    u = rng.random((len(phases), draws))
+    quantile function. PERT and triangular runs with the same seed share their uniforms.
+    ``correlation`` > 0 draws the uniforms from :func:`correlated_uniforms`."""
+    u = correlated_uniforms(rng, phases, draws, correlation)
     if method == "pert":
         for i, p in enumerate(phases):
             u[i] = pert_quantile(u[i], p.low, p.likely, p.high)
@@ -593,8 +622,11 @@ def _summarise(phases: Sequence[Phase], matrix: np.ndarray, *, start: dt.date, m
     )
 
 
-def _check_args(phases, start, draws, method, value_per_month):
+def _check_args(phases, start, draws, method, value_per_month, correlation=0.0):
     _check_phases(phases)
+    if not (isinstance(correlation, (int, float)) and 0.0 <= float(correlation) < 1.0):
+        raise TimelineError("the correlation between phases must be a number from 0 (independent) "
+                            "to just under 1 (they move together)")
     if isinstance(start, dt.datetime):
         raise TimelineError("start must be a date without a time (use .date())")
     if not isinstance(start, dt.date):
@@ -612,29 +644,31 @@ def _check_args(phases, start, draws, method, value_per_month):
 
 
 def simulate_timeline(
-    phases: Sequence[Phase] = DEFAULT_PHASES,
+    phases: Sequence[Phase],
     start: dt.date | None = None,
     draws: int = 10_000,
     seed: int = 0,
     method: Literal["pert", "triangular"] = "pert",
     value_per_month: tuple[float, float, float] | None = None,
+    correlation: float = 0.0,
 ) -> TimelineResult:
     """Monte Carlo of both routes to go-live (numpy, one draws x phases matrix).
 
     ``value_per_month`` is the monthly benefit of going live sooner (low, likely, high; drawn
-    PERT); the value of time is months saved times that benefit, per draw.
+    PERT); the value of time is months saved times that benefit, per draw. ``correlation``
+    (0 to < 1) makes the phases of a route move together (:func:`correlated_uniforms`).
     """
     start = dt.date.today() if start is None else start
-    vpm = _check_args(phases, start, draws, method, value_per_month)
+    vpm = _check_args(phases, start, draws, method, value_per_month, correlation)
     rng = np.random.default_rng(seed)
-    matrix = _draw_matrix(method, rng, phases, int(draws))
+    matrix = _draw_matrix(method, rng, phases, int(draws), correlation)
     value_draws = None if vpm is None else pert_sample(rng, *vpm, size=int(draws))
     return _summarise(phases, matrix, start=start, method=method, seed=seed,
                       value_draws=value_draws, value_per_month=vpm)
 
 
 def simulate_timeline_loop(
-    phases: Sequence[Phase] = DEFAULT_PHASES,
+    phases: Sequence[Phase],
     start: dt.date | None = None,
     draws: int = 10_000,
     seed: int = 0,

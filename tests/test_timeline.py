@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from piggyback.errors import PiggybackError
 from piggyback.timeline import (
-    DEFAULT_PHASES,
+    load_phases,
     TIMELINE_CSV,
     Phase,
     TimelineError,
@@ -36,6 +36,8 @@ from piggyback.timeline import (
     value_per_month,
 )
 from piggyback.timeline_figures import gantt_figure, savings_histogram
+
+DEFAULT_PHASES = load_phases(TIMELINE_CSV)  # the seeded phases, read explicitly (the engine reads no file)
 
 START = dt.date(2027, 1, 1)
 
