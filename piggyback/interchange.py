@@ -636,6 +636,11 @@ def import_bytes(store: Store, data: bytes, name: str, *, user: User | None = No
     canonical, unknown = _canonical_vendors(records, vendor_table)
     for dep_id, name_ in canonical.items():
         terms.setdefault(dep_id, {})["canonical_vendor"] = name_
+    earlier = store.record.overrides()  # contract facts of an earlier import stay unless restated
+    for rec in records:
+        old = (earlier.get(rec.deployment_id) or {}).get(TERMS_KEY) or {}
+        if old:
+            terms[rec.deployment_id] = {**old, **terms.get(rec.deployment_id, {})}
     if not records:
         raise ImportRejected([(None, None, "the file has a header but no rows")], name)
     digest = hashlib.sha256(data).hexdigest()

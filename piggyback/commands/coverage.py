@@ -83,7 +83,8 @@ def run_ask(args, store) -> int:
         print(f"Nothing to ask {result['peer']['jurisdiction']} for: every decision fact is on file.")
         return 0
     print(f"What to ask {result['peer']['jurisdiction']} for, most important first "
-          f"(for {agency.name}, {agency.region}):")
+          f"(for {agency.name}):")
+    print(f"Compliance verdict now: {result['verdict']['text']}.")
     for i, item in enumerate(result["missing"], start=1):
         print(f"{i:>2}. {item['label']} [{item['impact']}]: {item['why']}")
     print()
