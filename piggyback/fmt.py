@@ -60,6 +60,22 @@ def months(value, digits: int = 1) -> str:
     return f"{float(value):.{digits}f} months"
 
 
+def months_range(low, high) -> str:
+    """'P10–P90 6.5–12.3 months': a simulated range, to one decimal at most."""
+    if missing(low) or missing(high):
+        return BLANK
+    return f"P10–P90 {float(low):.1f}–{float(high):.1f} months"
+
+
+def month_date(iso) -> str:
+    """A simulated date to the month ('Mar 2029'): the day would be false precision."""
+    if missing(iso):
+        return BLANK
+    text = str(iso)
+    import datetime as _dt
+    return _dt.date.fromisoformat(text[:10]).strftime("%b %Y")
+
+
 def ratio(a, b) -> str:
     if missing(a) or missing(b) or float(b) == 0:
         return BLANK
@@ -109,8 +125,8 @@ def probability(p) -> str:
     if missing(p):
         return BLANK
     p = float(p)
-    if p >= 0.9995:
-        return "> 99.9%"
-    if p <= 0.0005:
-        return "< 0.1%"
-    return f"{100 * p:.0f}%" if 0.01 <= p <= 0.99 else f"{100 * p:.1f}%"
+    if p > 0.99:  # draws are not evidence of certainty: the same wording everywhere (issue #13)
+        return "> 99%"
+    if p < 0.01:
+        return "< 1%"
+    return f"{100 * p:.0f}%"
