@@ -63,8 +63,9 @@ def test_sig_rounds_to_significant_digits():
 
 
 def test_probabilities_never_claim_certainty():
-    assert fmt.probability(1.0) == "> 99.9%" and fmt.probability(0.0) == "< 0.1%"
-    assert fmt.probability(0.5) == "50%" and fmt.probability(0.995) == "99.5%"
+    assert fmt.probability(1.0) == "> 99%" and fmt.probability(0.0) == "< 1%"
+    assert fmt.probability(0.5) == "50%" and fmt.probability(0.995) == "> 99%"
+    assert fmt.probability(0.99) == "99%" and fmt.probability(0.005) == "< 1%"
     assert fmt.probability(None) == fmt.BLANK
 
 

@@ -65,17 +65,23 @@ def test_seeded_csv_has_every_phase_with_a_source_or_a_stated_assumption():
     assert list(raw.columns) == ["assumption_id", "group_name", "name", "value", "low", "high",
                                  "unit", "kind", "source_url", "note"]
     assert set(raw["group_name"]) == {"timeline"}
-    assert (raw["unit"] == "months").all()
+    phase_rows = raw[raw["assumption_id"].str.match(r"tl\.(rfp|pb|impl)\.")]
+    assert (phase_rows["unit"] == "months").all()
     for row in raw.itertuples():
-        assert row.low <= row.value <= row.high, row.assumption_id
+        if not (pd.isna(row.low) or pd.isna(row.high)):
+            assert row.low <= row.value <= row.high, row.assumption_id
         assert isinstance(row.note, str) and len(row.note) > 30, row.assumption_id
         if row.kind != "assumption":
             assert str(row.source_url).startswith("http"), row.assumption_id
+    # the pair-specific adjustments and the simulation setting are labelled assumptions
+    others = raw[~raw["assumption_id"].isin(phase_rows["assumption_id"])]
+    assert set(others["assumption_id"].str.slice(0, 7)) == {"tl.adj.", "tl.sim."}
+    assert (others["kind"] == "assumption").all()
     routes = {p.route for p in DEFAULT_PHASES}
     assert routes == {"traditional", "piggyback", "implementation"}
     assert len([p for p in DEFAULT_PHASES if p.route == "traditional"]) == 6
     assert len([p for p in DEFAULT_PHASES if p.route == "piggyback"]) == 4
-    assert len(DEFAULT_PHASES) == len(raw)
+    assert len(DEFAULT_PHASES) == len(phase_rows)
 
 
 def test_phases_from_assumptions_skips_other_groups_and_keeps_a_single_figure_as_is():
