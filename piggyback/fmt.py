@@ -38,6 +38,26 @@ def money(amount, currency: str | None = None, digits: int = 0) -> str:
     return f"{text} {currency}" if currency else text
 
 
+def cost(amount, currency: str | None = None) -> str:
+    """A cost to three significant figures, the precision the price evidence supports:
+    '8.21 M CAD', '481,000 CAD', '19 CAD' (never spurious cents), '4.5 CAD'."""
+    if missing(amount):
+        return BLANK
+    value = sig(float(amount), 3)
+    if abs(value) >= 1e6:
+        text = f"{value / 1e6:,.{max(0, 2 - int(math.floor(math.log10(abs(value) / 1e6))))}f} M"
+    elif abs(value) >= 100 or float(value).is_integer():
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:.3g}"
+    return f"{text} {currency}" if currency else text
+
+
+def cost_range(low, high, currency: str | None = None) -> str:
+    """'2.06 M – 3.70 M CAD': both ends of a range to three significant figures."""
+    return f"{cost(low)} – {cost(high, currency)}"
+
+
 def number(value, digits: int = 0) -> str:
     if missing(value):
         return BLANK

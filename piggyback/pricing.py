@@ -81,7 +81,24 @@ Recurrence = Literal["one_time", "recurring"]
 Route = Literal["traditional", "piggyback"]
 
 ROUTES: dict[str, str] = {"traditional": "Own RFP", "piggyback": "Piggyback on the peer's contract"}
+#: Settings ids that replace a route's own cost (model and range) by the user's figure, in the
+#: analysis currency. They are not rows of the assumptions table: the route's own cost is a model.
 ROUTE_ASSUMPTION = {"traditional": "pricing.rfp_staff_cost", "piggyback": "pricing.due_diligence_cost"}
+#: The route's own cost = fixed + per module × modules + share × contract value (see route_own_cost).
+ROUTE_COMPONENTS: dict[str, tuple[str, str, str]] = {
+    "traditional": ("pricing.rfp_fixed_cost", "pricing.rfp_cost_per_module", "pricing.rfp_share_of_value"),
+    "piggyback": ("pricing.due_diligence_fixed", "pricing.due_diligence_per_module",
+                  "pricing.due_diligence_share_of_value"),
+}
+#: The contract value a route's own cost depends on: the contract's cost over its first years.
+CONTRACT_VALUE_YEARS = 5
+LUMP_SHARE = "pricing.lump_sum_maintenance_share"
+EXTRAPOLATION = "pricing.extrapolation_uncertainty"
+#: A fixed peer total is scaled to an agency of 0.25× to 4× the peer's population without a
+#: warning; beyond, the line is an extrapolation: warned, and its range widened by EXTRAPOLATION.
+SCALE_LIMITS = (0.25, 4.0)
+#: Notes that say a line was computed from a total (an even split), not read from the source.
+_DERIVED_NOTE = re.compile(r"even split|split evenly|\d[\d,.]* ?/ ?\d+ ?=", re.I)
 
 #: Which TCO keyword each assumption of the ``pricing`` group feeds.
 ASSUMPTION_PARAMS: dict[str, str] = {
@@ -91,14 +108,13 @@ ASSUMPTION_PARAMS: dict[str, str] = {
     "pricing.price_inflation": "inflation",
     "pricing.scale_elasticity": "elasticity",
     "pricing.staff_users_per_1000": "users_per_1000",
-    "pricing.rfp_staff_cost": "procurement_cost",
-    "pricing.due_diligence_cost": "procurement_cost",
+    "pricing.extrapolation_uncertainty": "extrapolation",
     "pricing.legacy_annual": "legacy_annual",
     "pricing.horizon_years": "horizon_years",
 }
 #: Keywords varied for low/high and the tornado (choices such as the horizon are not).
 RANGED_PARAMS = ("fx_cad_per_usd", "escalation_default", "inflation", "elasticity", "users_per_1000",
-                 "procurement_cost", "discount_rate")
+                 "procurement_cost", "discount_rate", "extrapolation")
 #: Assumptions with these ids feed the TCO only through ``cost_of_route``.
 _ROUTE_ONLY = frozenset(ROUTE_ASSUMPTION.values())
 
@@ -194,6 +210,8 @@ class PriceSchedule(BaseModel):
     peer_population_year: int | None = Field(default=None, ge=1900, le=2100)
     peer_modules: tuple[str, ...] = ()
     peer_staff_users: int | None = Field(default=None, gt=0)
+    #: item_id -> first year a recurring line is paid (1 unless a rule says otherwise).
+    start_years: dict[str, int] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> PriceSchedule:
@@ -251,6 +269,10 @@ class ScaledItem:
     users_per_1000: float
     flags: tuple[str, ...]
     context: _ScaleContext = field(repr=False)
+    #: First year a recurring line is paid (2 for maintenance derived from a lump sum).
+    first_year: int = 1
+    #: Scaled beyond SCALE_LIMITS of the peer's size: its range is widened.
+    extrapolated: bool = False
 
     @property
     def deployment_id(self) -> str:
@@ -403,13 +425,84 @@ def _as_table(assumptions: Mapping[str, Assumption] | Iterable[Assumption | Mapp
 
 
 # ---------------------------------------------------------------------------------------------
+# Derived lines: even splits and lump sums
+
+
+def derived_from(item: PriceItem) -> str | None:
+    """What a derived line was computed from (its note says), or None for a line read from a source."""
+    if item.kind != "derived":
+        return None
+    note = item.note or ""
+    return note.split(": ", 1)[0].removeprefix("Derived from ") if note.startswith("Derived from ") else "its source"
+
+
+_LOWER = {"high": "medium", "medium": "low", "low": "low"}
+
+
+def label_derived(items: Iterable[PriceItem]) -> list[PriceItem]:
+    """Lines whose note says they were computed from a total (e.g. 260,575 / 5 = 52,115 a year,
+    an even split) are relabelled ``derived`` from their source, one confidence step lower: the
+    source gives the total, not the line."""
+    out = []
+    for item in items:
+        if item.kind in ("primary", "secondary", "vendor-stated") and _DERIVED_NOTE.search(item.note or ""):
+            item = item.model_copy(update={
+                "kind": "derived", "confidence": _LOWER[item.confidence],
+                "note": f"Derived from a {item.kind} source ({item.source_url}) by an even split of its total: "
+                        f"{item.note}"})
+        out.append(item)
+    return out
+
+
+def spread_lump_sums(schedule: PriceSchedule, share_pct: float) -> PriceSchedule:
+    """The lump-sum rule, explicit and labelled: a schedule whose source gives one-time licence or
+    implementation amounts and no running cost at all is a lump sum for the system. The amount is
+    paid once, in year 1 (licence and implementation); maintenance is added as a derived line of
+    ``share_pct`` % of it a year, paid from year 2 (year 1 is under the purchase), escalated like
+    any recurring line. Schedules with a recurring line are left as they are."""
+    if any(i.recurrence == "recurring" for i in schedule.items):
+        return schedule
+    if not (math.isfinite(share_pct) and 0 <= share_pct <= 100):
+        raise PricingError(f"lump-sum maintenance share {share_pct} % must be 0 to 100")
+    lumps = [i for i in schedule.items if i.recurrence == "one_time" and i.category in ("licence", "implementation")
+             and i.amount > 0]
+    if not lumps or share_pct == 0:
+        return schedule
+    added, starts = [], dict(schedule.start_years)
+    for i in lumps:
+        basis = "per_year" if i.basis == "fixed" else i.basis
+        d = PriceItem(
+            item_id=f"{i.item_id[:70]}-upkeep", deployment_id=i.deployment_id, contract_ref=i.contract_ref,
+            category="maintenance", description=f"Maintenance derived from: {i.description}"[:300], basis=basis,
+            amount=round(i.amount * share_pct / 100, 2), currency=i.currency, price_year=i.price_year,
+            recurrence="recurring", source_url=i.source_url, confidence="low", kind="derived",
+            note=(f"Derived from {i.item_id} ({i.kind} source): Lump sum rule: the source gives one amount "
+                  f"({_num(i.amount)} {i.currency}) and no running cost, so it is paid once in year 1 and "
+                  f"maintenance is assumed at {share_pct:g}% of it a year from year 2 "
+                  f"({LUMP_SHARE}, an assumption)."))
+        added.append(d)
+        starts[d.item_id] = 2
+    return schedule.model_copy(update={"items": schedule.items + tuple(added), "start_years": starts})
+
+
+def prepare_schedule(schedule: PriceSchedule, assumptions: Mapping[str, Assumption]) -> PriceSchedule:
+    """A peer's schedule ready to cost: even splits labelled derived, lump sums spread."""
+    items = tuple(label_derived(schedule.items))
+    schedule = schedule.model_copy(update={"items": items})
+    share = assumptions.get(LUMP_SHARE)
+    return spread_lump_sums(schedule, share.value) if share is not None else schedule
+
+
+# ---------------------------------------------------------------------------------------------
 # Scaling
 
 
-def _scale_one(item: PriceItem, ctx: _ScaleContext, elasticity: float, users_per_1000: float) -> ScaledItem:
+def _scale_one(item: PriceItem, ctx: _ScaleContext, elasticity: float, users_per_1000: float,
+               first_year: int = 1) -> ScaledItem:
     unit = f"{_num(item.amount)} {item.currency}"
     flags: list[str] = []
     quantity = 1.0
+    extrapolated = False
     if item.basis == "per_capita":
         if not ctx.agency_population:
             raise PricingError(f"{item.item_id} is priced per resident: enter the agency's population")
@@ -457,8 +550,18 @@ def _scale_one(item: PriceItem, ctx: _ScaleContext, elasticity: float, users_per
             formula = (f"{unit}{per} × ({_num(ctx.agency_population)} / {_num(ctx.peer_population)})^{elasticity:g}"
                        f" = {_num(amount)} {item.currency}{per}")
             flags.append(f"Peer's total scaled by population to the power {elasticity:g} (size elasticity, assumption).")
+        if ctx.scale_fixed and ctx.agency_population and ctx.peer_population:
+            ratio = ctx.agency_population / ctx.peer_population
+            lo, hi = SCALE_LIMITS
+            if not lo <= ratio <= hi:
+                extrapolated = True
+                flags.insert(0, f"Scaled beyond the {lo:g}×–{hi:g}× limit: {ctx.agency_name} is "
+                                f"{f'{ratio:,.0f}' if ratio >= 10 else f'{ratio:.2g}'}× the "
+                                f"population of {ctx.peer_id}; the peer's price is an extrapolation and its range "
+                                "is widened (pricing.extrapolation_uncertainty).")
     return ScaledItem(item=item, amount=amount, quantity=quantity, formula=formula, elasticity=elasticity,
-                      users_per_1000=users_per_1000, flags=tuple(flags), context=ctx)
+                      users_per_1000=users_per_1000, flags=tuple(flags), context=ctx, first_year=first_year,
+                      extrapolated=extrapolated)
 
 
 def scale_items(schedule: PriceSchedule, agency: AgencyProfile, peer: Deployment | None = None, *,
@@ -492,7 +595,7 @@ def scale_items(schedule: PriceSchedule, agency: AgencyProfile, peer: Deployment
         modules_from_peer=not agency.modules_needed and bool(peer_modules),
         scale_fixed=scale_fixed,
     )
-    return [_scale_one(item, ctx, e, u) for item in schedule.items]
+    return [_scale_one(item, ctx, e, u, schedule.start_years.get(item.item_id, 1)) for item in schedule.items]
 
 
 def rescale(line: ScaledItem, *, elasticity: float | None = None, users_per_1000: float | None = None) -> ScaledItem:
@@ -501,7 +604,7 @@ def rescale(line: ScaledItem, *, elasticity: float | None = None, users_per_1000
     u = line.users_per_1000 if users_per_1000 is None else float(users_per_1000)
     if e == line.elasticity and u == line.users_per_1000:
         return line
-    return _scale_one(line.item, line.context, e, u)
+    return _scale_one(line.item, line.context, e, u, line.first_year)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,6 +623,14 @@ class _Params:
     procurement_cost: float
     elasticity: float | None
     users_per_1000: float | None
+    extrapolation: float = 0.0
+
+
+def _widened(line: ScaledItem, p: _Params) -> bool:
+    """Is the line an extrapolation (beyond the size limits, older than OLD_PRICE_YEARS or derived
+    from a lump sum)? Its range is widened by the extrapolation uncertainty."""
+    return (line.extrapolated or p.price_year_target - line.item.price_year >= OLD_PRICE_YEARS
+            or line.first_year > 1)
 
 
 @dataclass
@@ -577,6 +688,9 @@ class TCOResult:
         }
 
 
+#: Line flags that are also warnings of the whole result.
+_WARNING_FLAGS = ("Not scaled", "Scaled beyond", "Price is from", "Lump sum")
+
 _MONEY_KEYS = frozenset({"source_amount", "scaled_amount", "first_year", "total", "npv"})
 
 
@@ -585,11 +699,14 @@ def _line_cash_flows(line: ScaledItem, p: _Params) -> tuple[list[float], float, 
     item = line.item
     infl = (1 + p.inflation / 100) ** (p.price_year_target - item.price_year)
     base = convert(line.amount * infl, item.currency, p.currency, p.fx_cad_per_usd)
+    if p.extrapolation and _widened(line, p):
+        base *= 1 + p.extrapolation / 100
     if item.recurrence == "one_time":
         return [base] + [0.0] * (p.horizon_years - 1), infl, False, 0.0
     esc_default = item.escalation_pct is None
     g = (p.escalation_default if esc_default else item.escalation_pct) / 100
-    return [base * (1 + g) ** t for t in range(p.horizon_years)], infl, esc_default, g * 100
+    return ([0.0 if t + 1 < line.first_year else base * (1 + g) ** t for t in range(p.horizon_years)],
+            infl, esc_default, g * 100)
 
 
 def _discount(flows: Sequence[float], rate_pct: float) -> float:
@@ -664,6 +781,7 @@ def total_cost_of_ownership(
     *,
     elasticity: float | None = None,
     users_per_1000: float | None = None,
+    extrapolation: float | None = None,
     population: int | None = None,
     ranges: Mapping[str, tuple[float, float]] | None = None,
     procurement_source: Mapping[str, Any] | None = None,
@@ -715,7 +833,7 @@ def total_cost_of_ownership(
         escalation_default=values["escalation_default"],
         price_year_target=int(price_year_target or dt.date.today().year),
         inflation=values["inflation"], procurement_cost=float(procurement_cost or 0.0),
-        elasticity=None, users_per_1000=None,
+        elasticity=None, users_per_1000=None, extrapolation=float(extrapolation or 0.0),
     )
     if values["horizon_years"] != p.horizon_years:
         raise PricingError(f"horizon {values['horizon_years']} must be a whole number of years")
@@ -733,14 +851,18 @@ def total_cost_of_ownership(
             by_year[t][item.category] += v
             by_year[t]["total"] += v
         flags = list(line.flags)
+        if line.first_year > 1:
+            flags.insert(0, f"Lump sum spread by rule: maintenance derived from {derived_from(item)}, paid from "
+                            f"year {line.first_year}; an assumption, not a price in the source.")
         steps = [line.formula]
         amount_now = line.amount * infl
         if item.price_year != start:
             steps.append(f"× (1 + {_pct(p.inflation)})^({start} − {item.price_year}) = "
                          f"{_num(amount_now)} {item.currency} in {start} prices")
             if start - item.price_year >= OLD_PRICE_YEARS:
-                flags.append(f"Price is from {item.price_year} ({start - item.price_year} years old): "
-                             "inflation-adjusted, indicative only.")
+                flags.insert(0, f"Price is from {item.price_year} ({start - item.price_year} years old): "
+                                "inflation-adjusted, indicative only; its range is widened "
+                                "(pricing.extrapolation_uncertainty).")
         if item.currency != p.currency:
             rate = (f"× {p.fx_cad_per_usd:g} CAD/USD" if item.currency == "USD"
                     else f"÷ {p.fx_cad_per_usd:g} CAD/USD")
@@ -749,7 +871,7 @@ def total_cost_of_ownership(
         renewal = False
         if item.recurrence == "recurring":
             years_counted = p.horizon_years
-            steps.append(f"each year × (1 + {_pct(g)})^(year − 1), years 1–{p.horizon_years}")
+            steps.append(f"each year × (1 + {_pct(g)})^(year − 1), years {line.first_year}–{p.horizon_years}")
             if esc_default:
                 flags.append(f"Escalation not in the source: default {_pct(g)}/yr assumed.")
             if item.years is not None and item.years < p.horizon_years:
@@ -769,10 +891,12 @@ def total_cost_of_ownership(
             "total": sum(flows), "npv": _discount(flows, p.discount_rate),
             "formula": "; ".join(steps), "flags": flags,
             "contract_ref": item.contract_ref, "source_url": item.source_url, "confidence": item.confidence,
-            "kind": item.kind, "note": item.note,
+            "kind": item.kind, "note": item.note, "derived_from": derived_from(item),
+            "first_year_paid": line.first_year if item.recurrence == "recurring" else 1,
         })
-        if any(f.startswith("Not scaled") for f in line.flags):
-            warnings.append(f"{item.item_id}: {line.flags[0]}")
+        for f in flags:
+            if f.startswith(_WARNING_FLAGS):
+                warnings.append(f"{item.item_id}: {f}")
     if p.procurement_cost:
         by_year[0][PROCUREMENT] += p.procurement_cost
         by_year[0]["total"] += p.procurement_cost
@@ -788,6 +912,7 @@ def total_cost_of_ownership(
             "formula": src.get("formula", f"{_num(p.procurement_cost)} {p.currency} in year 1"),
             "flags": list(src.get("flags", [])), "contract_ref": None, "source_url": src.get("source_url"),
             "confidence": src.get("confidence", "low"), "kind": src.get("kind", "assumption"), "note": src.get("note"),
+            "derived_from": None, "first_year_paid": 1,
         })
     flows = [row["total"] for row in by_year]
     total, npv = sum(flows), _discount(flows, p.discount_rate)
@@ -824,7 +949,8 @@ def total_cost_of_ownership(
 
 def tornado(items: Sequence[ScaledItem], base_kwargs: Mapping[str, Any] | None,
             assumptions: Mapping[str, Assumption] | Iterable[Assumption | Mapping[str, Any]],
-            metric: Literal["total", "npv"] = "total", route: Route | None = None) -> list[dict[str, Any]]:
+            metric: Literal["total", "npv"] = "total", route: Route | None = None,
+            procurement: RouteCost | None = None) -> list[dict[str, Any]]:
     """Swing of the total (or NPV) as each ranged assumption goes from its low to its high end.
 
     Other keywords stay at ``base_kwargs``. Assumptions without a range, and choices (horizon,
@@ -837,12 +963,11 @@ def tornado(items: Sequence[ScaledItem], base_kwargs: Mapping[str, Any] | None,
     base_kwargs = dict(base_kwargs or {})
     base_kwargs.pop("ranges", None)
     currency = base_kwargs.get("currency", "CAD")
-    fx = base_kwargs.get("fx_cad_per_usd") or _default_assumptions()["pricing.fx_cad_per_usd"].value
     m = 0 if metric == "total" else 1
-    if route is not None and "procurement_cost" not in base_kwargs:
-        a = table.get(ROUTE_ASSUMPTION[route]) or _default_assumptions()[ROUTE_ASSUMPTION[route]]
-        cur = a.unit if a.unit in ("CAD", "USD") else currency
-        base_kwargs["procurement_cost"] = convert(a.value, cur, currency, fx)
+    if route is not None and procurement is None and "procurement_cost" not in base_kwargs:
+        procurement = cost_of_route(items, route, assumptions=table, **base_kwargs)
+    if procurement is not None:
+        base_kwargs["procurement_cost"] = procurement.procurement_cost
 
     def run(kwargs: Mapping[str, Any]) -> float:
         r = total_cost_of_ownership(items, **kwargs, ranges={})
@@ -854,18 +979,21 @@ def tornado(items: Sequence[ScaledItem], base_kwargs: Mapping[str, Any] | None,
         kwarg = ASSUMPTION_PARAMS.get(aid)
         if kwarg not in RANGED_PARAMS or a.low is None or a.high is None:
             continue
-        if aid in _ROUTE_ONLY and (route is None or ROUTE_ASSUMPTION[route] != aid):
-            continue
         lo, hi = a.low, a.high
-        if kwarg == "procurement_cost":
-            cur = a.unit if a.unit in ("CAD", "USD") else currency
-            lo, hi = convert(lo, cur, currency, fx), convert(hi, cur, currency, fx)
         at_lo = run({**base_kwargs, kwarg: lo})
         at_hi = run({**base_kwargs, kwarg: hi})
         rows.append({"assumption_id": aid, "name": a.name, "param": kwarg, "unit": a.unit, "kind": a.kind,
                      "value": a.value, "low": a.low, "high": a.high, "base": base,
                      "at_low": at_lo, "at_high": at_hi, "swing": abs(at_hi - at_lo),
                      "metric": metric, "currency": currency})
+    src = procurement.procurement_source if procurement is not None else {}
+    if src.get("low") is not None and src.get("high") is not None:
+        at_lo = run({**base_kwargs, "procurement_cost": src["low"]})
+        at_hi = run({**base_kwargs, "procurement_cost": src["high"]})
+        rows.append({"assumption_id": src["assumption_id"], "name": src["name"], "param": "procurement_cost",
+                     "unit": currency, "kind": src["kind"], "value": procurement.procurement_cost, "low": src["low"],
+                     "high": src["high"], "base": base, "at_low": at_lo, "at_high": at_hi,
+                     "swing": abs(at_hi - at_lo), "metric": metric, "currency": currency})
     rows.sort(key=lambda r: (-r["swing"], r["assumption_id"]))
     return rows
 
@@ -874,9 +1002,52 @@ def tornado(items: Sequence[ScaledItem], base_kwargs: Mapping[str, Any] | None,
 # Routes
 
 
+def route_own_cost(route: Route, *, modules: int, contract_value: float, currency: str, fx_cad_per_usd: float,
+                   assumptions: Mapping[str, Assumption]) -> dict[str, Any]:
+    """The route's own cost (staff, legal), from the agency's contract, never a constant:
+
+    ``fixed + per module × modules + share % × contract value``, with the three named assumptions
+    of :data:`ROUTE_COMPONENTS` (fixed and per-module amounts in their unit's currency, converted
+    at ``fx_cad_per_usd``). ``contract_value`` is the contract's cost over its first
+    :data:`CONTRACT_VALUE_YEARS` years, in ``currency``. ``low``/``high`` take every component at
+    the low (high) end of its range.
+    """
+    if route not in ROUTES:
+        raise PricingError(f"unknown route {route!r}: use 'traditional' or 'piggyback'")
+    ids = ROUTE_COMPONENTS[route]
+    missing = [aid for aid in ids if aid not in assumptions]
+    if missing:
+        raise PricingError(f"pricing assumption(s) missing from the store: {', '.join(missing)}; rebuild it")
+    fixed, per_module, share = (assumptions[aid] for aid in ids)
+
+    def money_cur(a: Assumption) -> str:
+        return a.unit if a.unit in ("CAD", "USD") else currency
+
+    def at(end: str) -> float:
+        def pick(a: Assumption) -> float:
+            v = getattr(a, end)
+            return a.value if v is None else v
+        return (convert(pick(fixed), money_cur(fixed), currency, fx_cad_per_usd)
+                + convert(pick(per_module), money_cur(per_module), currency, fx_cad_per_usd) * modules
+                + pick(share) / 100 * contract_value)
+
+    value = at("value")
+    ranged = any(a.low is not None and a.high is not None for a in (fixed, per_module, share))
+    formula = (f"{_num(fixed.value)} {money_cur(fixed)} + {_num(per_module.value)} {money_cur(per_module)}/module × "
+               f"{modules} modules")
+    if money_cur(fixed) != currency:
+        rate = f"× {fx_cad_per_usd:g}" if money_cur(fixed) == "USD" else f"÷ {fx_cad_per_usd:g}"
+        formula = f"({formula}) {rate} CAD/USD"
+    formula += (f" + {share.value:g}% × {_num(contract_value)} {currency} (the contract's first "
+                f"{CONTRACT_VALUE_YEARS} years) = {_num(value)} {currency} in year 1")
+    return {"value": value, "low": at("low") if ranged else None, "high": at("high") if ranged else None,
+            "formula": formula, "modules": modules, "contract_value": contract_value,
+            "assumption_ids": list(ids), "kinds": sorted({a.kind for a in (fixed, per_module, share)})}
+
+
 @dataclass
 class RouteCost:
-    """The cost of one procurement route: the same price lines plus the route's own staff cost."""
+    """The cost of one procurement route: the same price lines plus the route's own cost."""
 
     route: str
     label: str
@@ -900,49 +1071,60 @@ class RouteCost:
 def cost_of_route(items: Sequence[ScaledItem], route: Route, *, procurement_cost: float | None = None,
                   cost_currency: str | None = None,
                   assumptions: Mapping[str, Assumption] | None = None, **tco_kwargs: Any) -> RouteCost:
-    """Traditional = TCO + staff cost of an RFP; piggyback = TCO + due-diligence cost.
+    """The price lines plus the route's own cost (own RFP: staff cost of running it; piggyback: the
+    due diligence of adopting the contract), from :func:`route_own_cost`: it depends on the
+    modules and the contract's value, so the difference between routes depends on the agency
+    and the contract.
 
-    Both routes are priced on the same lines: only the procurement cost differs (an own RFP could
-    win a different price; that is not modelled). ``procurement_cost`` in ``cost_currency``
-    overrides the assumption (pricing.rfp_staff_cost or pricing.due_diligence_cost).
+    ``procurement_cost`` in ``cost_currency`` is the user's own figure: it replaces the model and
+    its range. Both routes are priced on the same lines (an own RFP could win another price: not
+    modelled).
     """
     if route not in ROUTES:
         raise PricingError(f"unknown route {route!r}: use 'traditional' or 'piggyback'")
     table = dict(assumptions) if assumptions is not None else _default_assumptions()
     if assumptions is not None:
         tco_kwargs = {**tco_kwargs_from_assumptions(table), **tco_kwargs}
-    aid = ROUTE_ASSUMPTION[route]
-    a = table.get(aid)
-    if a is None and procurement_cost is None:
-        raise PricingError(f"no {aid} assumption on file: enter the procurement cost of the route")
     currency = tco_kwargs.get("currency", "CAD")
-    fx = tco_kwargs.get("fx_cad_per_usd") or _default_assumptions()["pricing.fx_cad_per_usd"].value
-    src_cur = cost_currency or (a.unit if a is not None and a.unit in ("CAD", "USD") else currency)
-    value = float(procurement_cost if procurement_cost is not None else a.value)
-    if not math.isfinite(value) or value < 0:
-        raise PricingError("procurement cost must be zero or more")
-    converted = convert(value, src_cur, currency, fx)
-    edited = procurement_cost is not None and (a is None or value != a.value)
-    formula = f"{_num(value)} {src_cur}"
-    if src_cur != currency:
-        formula += f" {'×' if src_cur == 'USD' else '÷'} {fx:g} CAD/USD = {_num(converted)} {currency}"
-    formula += " in year 1"
-    source = {
-        "name": f"{ROUTES[route]}: {a.name if a else 'procurement cost'}",
-        "assumption_id": aid, "source_amount": value, "source_currency": src_cur, "formula": formula,
-        "source_url": None if edited or a is None else a.source_url,
-        "kind": "user-entered" if edited else (a.kind if a else "user-entered"),
-        "confidence": "low" if edited or a is None or a.kind == "assumption" else "medium",
-        "note": None if edited or a is None else a.note,
-        "flags": ["Entered by the user."] if edited else ([] if a.kind != "assumption" else
-                                                        ["Default assumption: edit it to the agency's estimate."]),
-    }
+    fx = tco_kwargs.get("fx_cad_per_usd") or table["pricing.fx_cad_per_usd"].value
     ranges = tco_kwargs.pop("ranges", None)
-    if ranges is None:
-        ranges = tco_kwargs_from_assumptions(table)["ranges"]
-    ranges = dict(ranges)
-    if not edited and a is not None and a.low is not None and a.high is not None:
-        ranges["procurement_cost"] = (convert(a.low, src_cur, currency, fx), convert(a.high, src_cur, currency, fx))
+    ranges = dict(tco_kwargs_from_assumptions(table)["ranges"] if ranges is None else ranges)
+    if procurement_cost is not None:
+        value = float(procurement_cost)
+        if not math.isfinite(value) or value < 0:
+            raise PricingError("procurement cost must be zero or more")
+        src_cur = cost_currency or currency
+        converted = convert(value, src_cur, currency, fx)
+        formula = f"{_num(value)} {src_cur}"
+        if src_cur != currency:
+            formula += f" {'×' if src_cur == 'USD' else '÷'} {fx:g} CAD/USD = {_num(converted)} {currency}"
+        formula += " in year 1 (entered by the user)"
+        ranges.pop("procurement_cost", None)
+        source = {"name": f"{ROUTES[route]}: own cost entered by the user", "assumption_id": ROUTE_ASSUMPTION[route],
+                  "source_amount": value, "source_currency": src_cur, "formula": formula, "source_url": None,
+                  "kind": "user-entered", "confidence": "low", "note": None, "low": None, "high": None,
+                  "flags": ["Entered by the user: replaces the model and its range."]}
+    else:
+        contract = total_cost_of_ownership(items, ranges={}, **tco_kwargs)
+        value_now = sum(row["total"] for row in contract.by_year[:CONTRACT_VALUE_YEARS])
+        modules = len(items[0].context.modules) if items else 0
+        m = route_own_cost(route, modules=modules, contract_value=value_now, currency=currency,
+                           fx_cad_per_usd=fx, assumptions=table)
+        converted = m["value"]
+        if m["low"] is not None:
+            ranges["procurement_cost"] = (m["low"], m["high"])
+        else:
+            ranges.pop("procurement_cost", None)
+        what = "staff cost of running an own RFP" if route == "traditional" else "due diligence of the piggyback"
+        flags = [f"Model of the {what}: fixed + per module + share of the contract's value "
+                 f"({', '.join(m['assumption_ids'])}); edit them to the agency's own figures."]
+        if modules == 0:
+            flags.append("No modules known (the agency's or the peer's): the per-module part is zero.")
+        source = {"name": f"{ROUTES[route]}: {what}", "assumption_id": ",".join(m["assumption_ids"]),
+                  "source_amount": converted, "source_currency": currency, "formula": m["formula"],
+                  "source_url": None, "kind": "assumption" if "assumption" in m["kinds"] else "derived",
+                  "confidence": "low", "note": None, "low": m["low"], "high": m["high"],
+                  "modules": modules, "contract_value": value_now, "flags": flags}
     tco = total_cost_of_ownership(items, procurement_cost=converted, procurement_source=source, ranges=ranges,
                                   **tco_kwargs)
     return RouteCost(route=route, label=ROUTES[route], procurement_cost=converted, procurement_source=source, tco=tco)
@@ -960,7 +1142,7 @@ def compare_routes(items: Sequence[ScaledItem], **kwargs: Any) -> dict[str, Rout
 EDITABLE: tuple[str, ...] = (
     "pricing.horizon_years", "pricing.discount_rate", "pricing.escalation_default", "pricing.price_inflation",
     "pricing.fx_cad_per_usd", "pricing.scale_elasticity", "pricing.staff_users_per_1000",
-    "pricing.rfp_staff_cost", "pricing.due_diligence_cost",
+    *ROUTE_COMPONENTS["traditional"], *ROUTE_COMPONENTS["piggyback"], LUMP_SHARE, EXTRAPOLATION,
 )
 COUNTRY_CURRENCY = {"CA": "CAD", "US": "USD"}
 
@@ -981,7 +1163,7 @@ def assumptions_from_records(records: Iterable[Mapping[str, Any]]) -> dict[str, 
 def with_overrides(assumptions: Mapping[str, Assumption],
                    overrides: Mapping[str, float] | None) -> dict[str, Assumption]:
     """The assumptions with the user's values: an edited one becomes ``user-entered``, keeps no
-    source, says what it replaced, and its range is widened to include the new value."""
+    source, says what it replaced, and has no range: the user's value is not varied."""
     table = dict(assumptions)
     for aid, value in (overrides or {}).items():
         if aid not in table:
@@ -996,10 +1178,9 @@ def with_overrides(assumptions: Mapping[str, Assumption],
         if value == a.value:
             continue
         table[aid] = Assumption(
-            assumption_id=aid, group_name=a.group_name, name=a.name, value=value,
-            low=None if a.low is None else min(a.low, value), high=None if a.high is None else max(a.high, value),
+            assumption_id=aid, group_name=a.group_name, name=a.name, value=value, low=None, high=None,
             unit=a.unit, kind="user-entered", source_url=None,
-            note=f"Edited by the user (default {a.value:g} {a.unit}).")
+            note=f"Edited by the user (default {a.value:g} {a.unit}): the user's value replaces the range.")
     return table
 
 
@@ -1013,6 +1194,8 @@ class CostSettings:
     edited: dict[str, float]
     currency: str
     price_year_target: int
+    #: route -> the user's own figure for the route's own cost, in ``currency`` (replaces the model).
+    route_overrides: dict[str, float] = field(default_factory=dict)
 
     @property
     def horizon_years(self) -> int:
@@ -1026,37 +1209,45 @@ class CostSettings:
         return kw
 
     def route_table(self) -> dict[str, Assumption]:
-        """The assumptions with the route costs left at their defaults (an edited route cost is
-        passed to :func:`cost_of_route` as the user's figure, so it is labelled as such)."""
-        table = dict(self.assumptions)
-        for aid in _ROUTE_ONLY:
-            if aid in self.defaults:
-                table[aid] = self.defaults[aid]
-        return table
+        """The assumptions the route costs are modelled from."""
+        return dict(self.assumptions)
 
 
 def cost_settings(defaults: Mapping[str, Assumption] | None = None, overrides: Mapping[str, float] | None = None,
                   currency: str = "CAD", price_year_target: int | None = None) -> CostSettings:
-    """Validated settings: ``overrides`` maps assumption ids to the user's values."""
+    """Validated settings: ``overrides`` maps assumption ids to the user's values; the ids of
+    :data:`ROUTE_ASSUMPTION` give the user's own figure for a route's own cost, in ``currency``."""
     if currency not in ("CAD", "USD"):
         raise PricingError(f"unknown currency {currency!r}: use CAD or USD")
     base = dict(defaults) if defaults else default_assumptions()
     missing = [aid for aid in EDITABLE if aid not in base]
     if missing:
         raise PricingError(f"pricing assumption(s) missing from the store: {', '.join(missing)}; rebuild it")
+    overrides = dict(overrides or {})
+    route_overrides = {}
+    for route, aid in ROUTE_ASSUMPTION.items():
+        if aid in overrides and aid not in base:
+            try:
+                value = float(overrides.pop(aid))
+            except (TypeError, ValueError):
+                raise PricingError(f"the own cost of the route '{ROUTES[route]}' is not a number") from None
+            if not math.isfinite(value) or value < 0:
+                raise PricingError(f"the own cost of the route '{ROUTES[route]}' must be zero or more")
+            route_overrides[route] = value
     table = with_overrides(base, overrides)
     edited = {aid: table[aid].value for aid in table if table[aid] is not base[aid]}
     horizon = table["pricing.horizon_years"].value
     if not float(horizon).is_integer():
         raise PricingError(f"horizon {horizon:g} must be a whole number of years")
     settings = CostSettings(defaults=base, assumptions=table, edited=edited, currency=currency,
-                            price_year_target=int(price_year_target or dt.date.today().year))
+                            price_year_target=int(price_year_target or dt.date.today().year),
+                            route_overrides=route_overrides)
     p = settings.tco_kwargs()
     _check_params(_Params(horizon_years=int(horizon), currency=currency, fx_cad_per_usd=p["fx_cad_per_usd"],
                           discount_rate=p["discount_rate"], escalation_default=p["escalation_default"],
                           price_year_target=settings.price_year_target, inflation=p["inflation"],
                           procurement_cost=0.0, elasticity=None, users_per_1000=None))
-    for aid in _ROUTE_ONLY:
+    for aid in (*ROUTE_COMPONENTS["traditional"], *ROUTE_COMPONENTS["piggyback"], LUMP_SHARE):
         if aid in table and table[aid].value < 0:
             raise PricingError(f"{table[aid].name} must be zero or more")
     return settings
@@ -1069,6 +1260,8 @@ def contract_tco(schedule: PriceSchedule, agency: AgencyProfile, settings: CostS
     ``scale_fixed=False`` is for a quote made to the agency itself: its totals are not rescaled.
     """
     kw = settings.tco_kwargs()
+    if scale_fixed:
+        schedule = prepare_schedule(schedule, settings.assumptions)
     lines = scale_items(schedule, agency, peer, elasticity=kw["elasticity"], users_per_1000=kw["users_per_1000"],
                         scale_fixed=scale_fixed)
     return lines, total_cost_of_ownership(lines, **kw)
@@ -1138,23 +1331,20 @@ def analyse_cost(schedule: PriceSchedule, agency: AgencyProfile, settings: CostS
                  tornado_route: Route = "piggyback") -> CostAnalysis:
     """Both routes on the schedule scaled to the agency, plus the tornado of ``tornado_route``.
 
-    An edited route cost (``pricing.rfp_staff_cost`` / ``pricing.due_diligence_cost``) is the
-    user's figure, in the assumption's currency, labelled as entered by the user.
+    A route's own cost is modelled from the contract (:func:`route_own_cost`) unless the user
+    gave their own figure (``settings.route_overrides``, in the analysis currency), which replaces
+    the model and its range and is labelled as entered by the user.
     """
     lines, contract = contract_tco(schedule, agency, settings, peer, scale_fixed=scale_fixed)
     kw = settings.tco_kwargs()
-    route_table = settings.route_table()
     routes = {}
     for route in ROUTES:
-        aid = ROUTE_ASSUMPTION[route]
         extra: dict[str, Any] = {}
-        if aid in settings.edited:
-            unit = settings.defaults[aid].unit
-            extra = {"procurement_cost": settings.edited[aid],
-                     "cost_currency": unit if unit in ("CAD", "USD") else settings.currency}
-        routes[route] = cost_of_route(lines, route, assumptions=route_table, **kw, **extra)
+        if route in settings.route_overrides:
+            extra = {"procurement_cost": settings.route_overrides[route], "cost_currency": settings.currency}
+        routes[route] = cost_of_route(lines, route, assumptions=settings.assumptions, **kw, **extra)
     base = {k: v for k, v in kw.items() if k != "ranges"}
-    rows = tornado(lines, base, settings.assumptions, route=tornado_route)
+    rows = tornado(lines, base, settings.assumptions, route=tornado_route, procurement=routes[tornado_route])
     return CostAnalysis(agency=agency, deployment_id=schedule.deployment_id, basis=basis, settings=settings,
                         lines=lines, contract=contract, routes=routes, tornado=rows, tornado_route=tornado_route)
 

@@ -34,13 +34,18 @@ def test_json_has_the_totals_routes_items_and_assumptions(capsys, built_db):
     for item in d["items"]:
         assert {"formula", "source_url", "confidence", "kind"} <= set(item) and item["formula"]
     peer_lines = [i for i in d["items"] if i["deployment_id"] == "fayetteville-ar"]
-    assert peer_lines and all(i["source_url"].startswith("https://") and i["kind"] == "primary" for i in peer_lines)
+    assert peer_lines and all(i["source_url"].startswith("https://") for i in peer_lines)
+    # read from the source: primary; computed by an even split of a total: derived, from that source
+    kinds = {i["item_id"]: (i["kind"], i["derived_from"]) for i in peer_lines}
+    assert kinds["fayetteville-ar-software"] == ("primary", None)
+    assert kinds["fayetteville-ar-maintenance"][0] == "derived"
+    assert "fayetteville-ar.gov" in kinds["fayetteville-ar-maintenance"][1]
     routes = d["routes"]
     assert set(routes) == {"traditional", "piggyback"} and routes["piggyback"]["total"] == d["total"]
     # the routes differ by their procurement costs only (both in year 1, same lines)
     assert routes["traditional"]["total"] - routes["piggyback"]["total"] == pytest.approx(
         routes["traditional"]["procurement_cost"] - routes["piggyback"]["procurement_cost"], abs=0.05)
-    assert "orange-county" in routes["traditional"]["procurement_source"]["source_url"]
+    assert "pricing.rfp_fixed_cost" in routes["traditional"]["procurement_source"]["assumption_id"]
     used = {a["assumption_id"]: a for a in d["assumptions"]}
     assert used["pricing.discount_rate"]["value"] == 5 and not used["pricing.discount_rate"]["edited"]
 

@@ -145,10 +145,32 @@ def test_routes_add_their_procurement_cost():
     assert trad.npv - bare.npv == pytest.approx(112_500 / 1.1)
     assert trad.tco.by_year[0]["procurement"] == pytest.approx(112_500)
     assert trad.procurement_source["kind"] == "user-entered"
+    assert trad.procurement_source["low"] is None  # the user's figure replaces the model and its range
     both = compare_routes(lines, **kw)
     assert list(both) == ["traditional", "piggyback"]
     assert both["traditional"].total > both["piggyback"].total
-    assert both["traditional"].procurement_source["source_url"].startswith("https://")
+
+
+def test_route_own_costs_are_modelled_from_the_contract_by_hand():
+    # The tiny schedule in CAD at 1.25 CAD/USD, horizon 3: contract years 137,500 / 13,750 / 15,125 CAD
+    # (110,000, 11,000, 12,100 USD × 1.25); contract value (first 5 years, here 3) = 166,375 CAD.
+    # No modules known. Own RFP: 30,000 USD × 1.25 + 1% × 166,375 = 37,500 + 1,663.75 = 39,163.75 CAD.
+    # Piggyback: 5,000 USD × 1.25 + 0.25% × 166,375 = 6,250 + 415.9375 = 6,665.9375 CAD.
+    lines = scale_items(tiny_schedule(), agency())
+    kw = dict(horizon_years=3, currency="CAD", fx_cad_per_usd=1.25, discount_rate=10, price_year_target=YEAR)
+    both = compare_routes(lines, **kw)
+    assert both["traditional"].procurement_cost == pytest.approx(39_163.75)
+    assert both["piggyback"].procurement_cost == pytest.approx(6_665.9375)
+    assert both["traditional"].procurement_source["contract_value"] == pytest.approx(166_375)
+    assert "0 modules" in both["traditional"].procurement_source["formula"]
+    # Three modules add 3 × 4,000 USD × 1.25 = 15,000 CAD to the RFP and 3 × 500 × 1.25 = 1,875 to the piggyback.
+    lines3 = scale_items(tiny_schedule(), agency(modules_needed=["building", "inspections", "licensing"]))
+    three = compare_routes(lines3, **kw)
+    assert three["traditional"].procurement_cost == pytest.approx(39_163.75 + 15_000)
+    assert three["piggyback"].procurement_cost == pytest.approx(6_665.9375 + 1_875)
+    # Range of the RFP's own cost: every component at its low end: 20,000 × 1.25 + 0.5% × 166,375 = 25,831.875
+    assert both["traditional"].procurement_source["low"] == pytest.approx(25_831.875)
+    assert both["traditional"].procurement_source["high"] == pytest.approx(50_000 * 1.25 + 0.02 * 166_375)
 
 
 def test_renewal_and_default_escalation_are_flagged(fayetteville):
@@ -354,8 +376,9 @@ def test_assumptions_file_is_complete_and_sourced():
     for a in table.values():
         assert a.group_name == "pricing" and a.note
         assert a.kind == "assumption" or a.source_url
-    rfp = table["pricing.rfp_staff_cost"]
-    assert rfp.value == 80_000 and "orange-county" in rfp.source_url
+    rfp = table["pricing.rfp_fixed_cost"]
+    assert rfp.kind == "assumption" and "orange-county" in rfp.source_url and "80,000" in rfp.note
+    assert "pricing.rfp_staff_cost" not in table  # no constant route cost: the route's own cost is a model
     ranged = [a for a in table.values() if a.assumption_id != "pricing.legacy_annual"]
     assert all(a.low is not None and a.low <= a.value <= a.high for a in ranged)
 
@@ -371,13 +394,15 @@ def test_tornado_is_sorted_and_consistent(fayetteville):
     assert swings == sorted(swings, reverse=True)
     assert all(r["swing"] == pytest.approx(abs(r["at_high"] - r["at_low"])) for r in rows)
     by_id = {r["assumption_id"]: r for r in rows}
-    assert "pricing.horizon_years" not in by_id and "pricing.due_diligence_cost" not in by_id
+    assert "pricing.horizon_years" not in by_id
+    assert not any("due_diligence" in aid for aid in by_id)  # the traditional route's tornado
     assert by_id["pricing.discount_rate"]["swing"] == 0  # the total is undiscounted
     npv_rows = {r["assumption_id"]: r for r in tornado(lines, base, default_assumptions(), metric="npv")}
     assert npv_rows["pricing.discount_rate"]["swing"] > 0
     # the base of every row is the route's cost at the base keywords, inside the RFP row's swing
     assert rows[0]["base"] == pytest.approx(cost_of_route(lines, "traditional", **base).total)
-    rfp = by_id["pricing.rfp_staff_cost"]
+    rfp = next(r for r in rows if r["param"] == "procurement_cost")
+    assert rfp["assumption_id"].startswith("pricing.rfp_fixed_cost")
     assert rfp["at_low"] < rfp["base"] < rfp["at_high"]
 
 
@@ -443,15 +468,15 @@ def test_math_is_finite_for_every_seeded_schedule(schedules):
 # --- one analysis for the page and the CLI ---------------------------------------------------------
 
 
-def test_edited_assumptions_are_user_entered_and_widen_their_range():
+def test_edited_assumptions_are_user_entered_and_replace_their_range():
     from piggyback.pricing import cost_settings
 
     s = cost_settings(overrides={"pricing.discount_rate": 12, "pricing.price_inflation": 2.5}, currency="USD",
                       price_year_target=YEAR)
     assert s.edited == {"pricing.discount_rate": 12}  # the default value given back is not an edit
     rate = s.assumptions["pricing.discount_rate"]
-    assert rate.kind == "user-entered" and rate.source_url is None and (rate.low, rate.high) == (3, 12)
-    assert s.tco_kwargs()["ranges"]["discount_rate"] == (3, 12)
+    assert rate.kind == "user-entered" and rate.source_url is None and (rate.low, rate.high) == (None, None)
+    assert "discount_rate" not in s.tco_kwargs()["ranges"]  # the user's value is not varied
     with pytest.raises(PricingError, match="unknown assumption"):
         cost_settings(overrides={"pricing.nonsense": 1})
     with pytest.raises(PricingError, match="whole number"):
@@ -465,19 +490,21 @@ def test_edited_assumptions_are_user_entered_and_widen_their_range():
 def test_analysis_prices_both_routes_on_the_same_lines(fayetteville):
     from piggyback.pricing import analyse_cost, cost_settings
 
-    # due diligence edited to 20,000 USD; RFP staff cost left at its sourced 80,000 USD; fx 1.25:
-    # the routes differ by (80,000 - 20,000) × 1.25 = 75,000 CAD, all in year 1.
+    # due diligence entered by the user as 20,000 CAD (the analysis currency); the RFP's own cost is the
+    # model: (30,000 + 5 modules × 4,000) USD × 1.25 + 1% of the contract's first five years, all in year 1.
     s = cost_settings(overrides={"pricing.due_diligence_cost": 20_000, "pricing.fx_cad_per_usd": 1.25},
                       currency="CAD", price_year_target=YEAR)
     a = analyse_cost(fayetteville, agency(143_740), s)
-    assert a.traditional.total - a.piggyback.total == pytest.approx(75_000)
-    assert a.piggyback.total - a.contract.total == pytest.approx(25_000)
+    first_five = sum(row["total"] for row in a.contract.by_year[:5])
+    assert a.piggyback.total - a.contract.total == pytest.approx(20_000)
+    assert a.traditional.total - a.contract.total == pytest.approx(50_000 * 1.25 + 0.01 * first_five)
     assert a.piggyback.procurement_source["kind"] == "user-entered"
-    assert a.traditional.procurement_source["kind"] == "secondary"
+    assert a.traditional.procurement_source["kind"] == "assumption"
     assert a.tornado[0]["base"] == pytest.approx(a.piggyback.total)
     d = json.loads(json.dumps(a.to_dict()))
     assert d["total"] == pytest.approx(a.piggyback.total, abs=0.01) and d["route"] == "piggyback"
-    assert {r["assumption_id"]: r["edited"] for r in d["assumptions"]}["pricing.due_diligence_cost"] is True
+    assert s.route_overrides == {"piggyback": 20_000}
+    assert {r["assumption_id"]: r["edited"] for r in d["assumptions"]}["pricing.fx_cad_per_usd"] is True
 
 
 def test_a_quote_is_costed_as_priced_for_the_agency():

@@ -120,4 +120,4 @@ def test_store_schedules_scale_from_the_peer_population_and_say_where_it_is_from
     # a peer record without a population falls back to its census jurisdiction, and says so
     census = store.peers().set_index("deployment_id").loc["prescott-az", "census_population"]
     assert schedules["prescott-az"].peer_population == census and "census" in notes["prescott-az"]
-    assert set(quotes.pricing_assumptions(store)) >= {"pricing.discount_rate", "pricing.rfp_staff_cost"}
+    assert set(quotes.pricing_assumptions(store)) >= {"pricing.discount_rate", "pricing.rfp_fixed_cost"}

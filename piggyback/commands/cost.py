@@ -7,15 +7,11 @@ assumptions used. ``--json`` prints it deterministically (sorted keys, money rou
 
 from __future__ import annotations
 
+import datetime as dt
+
 from .. import cli, fmt
-from ..pricing import (
-    ROUTES,
-    NoPriceScheduleError,
-    analyse_cost,
-    cost_settings,
-    default_currency,
-)
-from ..quotes import list_quotes, peer_for_pricing, price_schedules, pricing_assumptions, quote_schedule, scope_for
+from ..analyses.cost import analyse_cost
+from ..pricing import ROUTES, NoPriceScheduleError, PricingError
 
 
 # The ranges the pricing engine accepts (piggyback.pricing checks them again): checked here
@@ -57,34 +53,27 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def analyse(store, args):
-    """The analysis the command prints (also used by tests)."""
-    agency = cli.agency_from_args(store, args)
-    peer_id = store.resolve_peer(args.peer)
-    schedules = price_schedules(store)
-    if peer_id not in schedules:
-        raise NoPriceScheduleError(
-            f"No price schedule on file for {peer_id}: the sources found give no prices for its contract. "
-            f"Peers with a price schedule: {', '.join(sorted(schedules))}.")
-    overrides = {aid: value for aid, value in (
+def settings_from_args(args) -> dict:
+    """The Cost page's scenario dict from the command's options (the same analysis follows)."""
+    edits = {aid: value for aid, value in (
         ("pricing.horizon_years", args.years), ("pricing.discount_rate", args.discount),
         ("pricing.fx_cad_per_usd", args.fx), ("pricing.escalation_default", args.escalation),
         ("pricing.price_inflation", args.inflation), ("pricing.scale_elasticity", args.elasticity),
     ) if value is not None}
-    settings = cost_settings(pricing_assumptions(store), overrides, args.currency or default_currency(agency),
-                             price_year_target=args.start_year)
-    peer, population_note = peer_for_pricing(store, peer_id)
-    analysis = analyse_cost(schedules[peer_id], agency, settings, peer)
-    out = analysis.to_dict()
-    out["peer_population"] = population_note
-    quote = None
-    if agency.geo_id:
-        saved = list_quotes(store, scope_for(agency.geo_id, peer_id))
-        if saved:
-            quote = analyse_cost(quote_schedule([q.item for q in saved], peer_id), agency, settings,
-                                 scale_fixed=False, basis="quote").contract.to_dict()
-    out["quote"] = quote
-    return out
+    return {"assumptions": edits, "currency": args.currency}
+
+
+def analyse(store, args):
+    """The analysis the command prints (also used by tests), as a JSON-ready dict."""
+    agency = cli.agency_from_args(store, args)
+    peer_id = store.resolve_peer(args.peer)
+    today = dt.date(args.start_year, 1, 1) if args.start_year else dt.date.today()
+    result = analyse_cost(store, agency, peer_id, settings_from_args(args), today=today)
+    if result.status == "no_schedule":
+        raise NoPriceScheduleError(result.message)
+    if not result.ok:
+        raise PricingError(result.message)
+    return result.to_dict()
 
 
 def run(args, store) -> int:
@@ -92,18 +81,26 @@ def run(args, store) -> int:
     if args.json:
         cli.print_json(out)
         return 0
-    cur, h = out["currency"], out["horizon_years"]
+    cur, h, shown = out["currency"], out["horizon_years"], out["display"]
     print(f"Cost of adopting {out['peer']}'s contract for {out['agency']['name']}: {h} years from "
-          f"{out['start_year']}, {cur}")
-    for name, r in out["routes"].items():
-        print(f"  {ROUTES[name]:<34} total {fmt.money(r['total'], cur):>15}   NPV {fmt.money(r['npv'], cur):>15}"
-              f"   range {fmt.money(r['low'])}–{fmt.money(r['high'], cur)}")
-    print(f"  Cost per resident (piggyback): {fmt.money(out['per_resident'], cur, digits=2)}")
+          f"{out['start_year']}, {cur} (three significant figures)")
+    for name in out["routes"]:
+        d = shown[name]
+        print(f"  {ROUTES[name]:<34} total {d['total']:>13}   NPV {d['npv']:>13}   range {d['range']}")
+        print(f"      own cost of the route: {d['own_cost']} = {out['routes'][name]['procurement_source']['formula']}")
+    print(f"  Piggyback minus own RFP: {shown['difference']}")
+    print(f"  Cost per resident (piggyback): {shown['per_resident']}")
     print(f"  Peer population used for scaling: {out['peer_population']}")
+    for w in out["warnings"]:
+        print(f"  warning: {w}")
+    spread = out.get("spread") or {}
+    if spread.get("count", 0) >= 2 and spread["summary"] not in out["warnings"]:
+        print(f"Across peers: {spread['summary']}")
     print("Lines (piggyback route):")
     for i in out["items"]:
-        print(f"  - {i['description']} [{i['kind']}, {i['confidence']} confidence]: "
-              f"{fmt.money(i['total'], cur)} over {h} years")
+        kind = i["kind"] + (f" from {i['derived_from']}" if i.get("derived_from") else "")
+        print(f"  - {i['description']} [{kind}, {i['confidence']} confidence]: "
+              f"{fmt.cost(i['total'], cur)} over {h} years")
         print(f"      {i['formula']}")
         if i["source_url"]:
             print(f"      source: {i['source_url']}")
@@ -115,6 +112,6 @@ def run(args, store) -> int:
         print(f"  {a['name']}: {a['value']:g} {a['unit']} ({tag})")
     if out["quote"]:
         q = out["quote"]
-        print(f"Your saved quote: total {fmt.money(q['total'], cur)}, NPV {fmt.money(q['npv'], cur)}")
+        print(f"Your saved quote: total {fmt.cost(q['total'], cur)}, NPV {fmt.cost(q['npv'], cur)}")
     print(out["range_method"])
     return 0
