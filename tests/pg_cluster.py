@@ -65,11 +65,19 @@ class Cluster:
     def start(self) -> "Cluster":
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
                   "--no-sync", "-E", "UTF8", "--locale=C")
+        return self.run_server()
+
+    def run_server(self) -> "Cluster":
+        """Start the server on the cluster's folder (again, after :meth:`crash`)."""
         options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c full_page_writes=off -c max_connections=120")
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
                   "-w", "-t", "60", "start")
         return self
+
+    def crash(self) -> None:
+        """Stop the server the hard way (no shutdown checkpoint), as a dying machine would."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def url(self, dbname: str = "postgres", *, host: str = "127.0.0.1") -> str:
         return f"postgresql://{SUPERUSER}@{host}:{self.port}/{dbname}"
