@@ -6,7 +6,7 @@ import streamlit as st
 
 from piggyback import coverage as cov
 from piggyback import fmt, identity, widgets
-from piggyback.interchange import deployments_table, import_bytes, neutralize
+from piggyback.interchange import deployments_table, import_bytes, neutralize, unknown_vendor_message
 from piggyback.errors import PiggybackError
 
 store = widgets.get_store()
@@ -99,6 +99,8 @@ if identity.can(widgets.current_user(), "data.import") and not widgets.meeting_m
         try:
             detail = import_bytes(store, upload.getvalue(), upload.name, user=widgets.current_user())
             st.success(f"Imported {detail['rows']} row(s): {detail['inserted']} new, {detail['updated']} updated.")
+            if unknown_vendor_message(detail):
+                st.warning(fmt.md_escape(unknown_vendor_message(detail)))
         except PiggybackError as exc:
             st.error(fmt.md_escape(exc))
 else:

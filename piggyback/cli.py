@@ -242,6 +242,10 @@ def _cmd_import(args, store) -> int:
     detail = import_file_cmd(store, args.file)
     print(f"Imported {detail['rows']} row(s) from {detail['file']}: {detail['inserted']} new, "
           f"{detail['updated']} updated.")
+    from .interchange import unknown_vendor_message
+
+    if unknown_vendor_message(detail):
+        print(unknown_vendor_message(detail))
     return 0
 
 
