@@ -979,7 +979,7 @@ def verdict(results: Iterable[RuleResult], *, country: str | None = None,
 
 
 CHECKLIST_COLUMNS = ("rule_id", "category", "severity", "status", "requirement", "how_to_verify", "reason",
-                     "threshold", "evidence", "citation", "source_url", "confidence")
+                     "missing", "alternative", "threshold", "evidence", "citation", "source_url", "confidence")
 
 
 def _safe_cell(value: Any) -> str:
@@ -995,5 +995,6 @@ def checklist_csv(results: Iterable[RuleResult]) -> str:
     writer.writerow(CHECKLIST_COLUMNS)
     for result in results:
         data = result.model_dump()
+        data["missing"] = "; ".join(data.get("missing") or []) or None
         writer.writerow([_safe_cell(data.get(col)) for col in CHECKLIST_COLUMNS])
     return buffer.getvalue()

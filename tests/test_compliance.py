@@ -512,6 +512,8 @@ def test_checklist_csv_neutralizes_formula_cells():
     assert rows[0]["reason"] == "'=HYPERLINK(\"http://x\")"
     assert (rows[0]["evidence"], rows[0]["requirement"], rows[0]["how_to_verify"]) == ("'+1 call", "'-2", "'@sum")
     assert rows[1]["rule_id"] == "ALL-02" and rows[1]["status"] == "pass" and rows[1]["reason"] == "r"
+    open_ = result("ALL-04", "blocker", "needs_evidence").model_copy(update={"missing": ["a date", "a value"]})
+    assert list(csv.DictReader(io.StringIO(cmp.checklist_csv([open_]))))[0]["missing"] == "a date; a value"
 
 
 def test_inputs_a_user_can_fix_raise_value_error():
