@@ -297,51 +297,43 @@ def _peers_section(store, profile: AgencyProfile, peer_id: str | None, settings:
 
 # --------------------------------------------------------------------------------- timeline
 
-def timeline_phases(store, tl_settings: Mapping[str, Any]) -> tuple[list[tl.Phase], list[dict[str, Any]]]:
-    """The phases as the Timeline page builds them (store assumptions, then the peers' calibration,
-    then the user's edits) and one assumption row per phase."""
-    seeded = tl.ordered_phases(tl.phases_from_assumptions(store.assumptions("timeline")) or tl.DEFAULT_PHASES)
-    base = seeded
-    calibration = tl_settings.get("calibration")
-    if isinstance(calibration, Mapping) and calibration.get("likely") is not None:
-        base = tl.apply_calibration(seeded, calibration)
-    overrides = tl_settings.get("overrides") or {}
-    if not isinstance(overrides, Mapping):
-        raise BusinessCaseError("The saved timeline edits are not a {phase id: {low, likely, high}} table.")
-    known = {p.id for p in base}
-    phases = tl.apply_overrides(base, {k: dict(v) for k, v in overrides.items() if k in known})
-    defaults = {p.id: p for p in seeded}
+def _timeline_section(store, profile: AgencyProfile, peer_id: str | None, settings: Mapping[str, Any],
+                      book: _SourceBook, today: dt.date) -> tuple[dict, list]:
+    """The timeline analysis (the one chain the Timeline page and the CLI run) and its assumption rows."""
+    from .analyses.timeline import analyse_timeline
+
+    ts = _section(settings, "timeline")
+    try:
+        res = analyse_timeline(store, profile, peer_id, ts, today=today)
+    except (PiggybackError, ValueError, TypeError) as exc:
+        return {"status": "error", "message": f"The timeline could not be simulated: {exc}"}, []
+    seeded = {r["id"]: r for r in res.seeded}
     rows = []
-    for p in phases:
-        d = defaults.get(p.id)
+    for p in res.phases:
+        book.add(p.source_url, f"timeline assumption {p.id}", kind=p.kind,
+                 confidence="medium" if p.kind == "secondary" else "low")
+        d = seeded.get(p.id)
         rows.append({"assumption_id": p.id, "group": "timeline", "name": p.name, "value": p.likely, "low": p.low,
                      "high": p.high, "unit": "months", "kind": p.kind, "source_url": p.source_url, "note": p.note,
                      "edited": p.kind in ("user-entered", "derived"),
-                     "default": None if d is None else f"{d.low:g} / {d.likely:g} / {d.high:g}"})
-    return phases, rows
-
-
-def _timeline_section(store, settings: Mapping[str, Any], book: _SourceBook, today: dt.date) -> tuple[dict, list]:
-    ts = _section(settings, "timeline")
-    try:
-        phases, rows = timeline_phases(store, ts)
-        start = _date(ts.get("start"), "timeline start date") or tl.first_of_next_month(today)
-        vot = ts.get("value_of_time") if isinstance(ts.get("value_of_time"), Mapping) else {}
-        vpm = tl.value_per_month(**{k: vot.get(k) for k in ("staff_hours", "loaded_rate", "backlog_cost")})
-        result = tl.simulate_timeline(phases, start=start, draws=max(10_000, int(ts.get("draws") or 10_000)),
-                                      seed=int(ts.get("seed") or 0), method=ts.get("method") or "pert",
-                                      value_per_month=vpm)
-    except (PiggybackError, ValueError, TypeError) as exc:
-        return {"status": "error", "message": f"The timeline could not be simulated: {exc}"}, []
-    for p in phases:
-        book.add(p.source_url, f"timeline assumption {p.id}", kind=p.kind,
-                 confidence="medium" if p.kind == "secondary" else "low")
-    data = result.to_dict()
-    return {"status": "ok", "message": None, "result": data, "start": data["start"], "draws": data["draws"],
-            "seed": data["seed"], "method": data["method"], "months_saved": data["months_saved"],
-            "prob_piggyback_faster": data["prob_piggyback_faster"], "routes": data["routes"],
-            "value_of_time": data["value_of_time"], "value_currency": vot.get("currency"),
-            "phase_ids": [p.id for p in phases]}, rows
+                     "default": None if d is None else f"{d['low']:g} / {d['likely']:g} / {d['high']:g}"})
+    for a in res.assumptions:
+        book.add(a["source_url"], f"timeline assumption {a['assumption_id']}", kind=a["kind"], confidence="low")
+        rows.append({"assumption_id": a["assumption_id"], "group": "timeline", "name": a["name"], "value": a["value"],
+                     "low": a["low"], "high": a["high"], "unit": a["unit"], "kind": a["kind"],
+                     "source_url": a["source_url"], "note": a["note"], "edited": False, "default": None})
+    for o in res.track["implementation"]:
+        book.add(o["sources"], f"recorded duration: {o['agency']}", kind=o.get("source_kind"))
+    data = res.to_dict()
+    sim = res.simulation
+    vot = res.settings["value_of_time"]
+    return {"status": "ok", "message": None, "result": sim, "start": sim["start"], "draws": sim["draws"],
+            "seed": sim["seed"], "method": sim["method"], "correlation": res.settings["correlation"],
+            "months_saved": sim["months_saved"], "prob_piggyback_faster": sim["prob_piggyback_faster"],
+            "routes": sim["routes"], "value_of_time": sim["value_of_time"], "value_currency": vot.get("currency"),
+            "phase_ids": [p.id for p in res.phases], "display": data["display"],
+            "adjustments": data["adjustments"], "track_record": data["track_record"], "flags": res.flags,
+            "judgement_share": res.judgement_share}, rows
 
 
 # --------------------------------------------------------------------------------- pricing
@@ -650,8 +642,11 @@ def _risks(store, profile, peer, contract, peers, timeline, cost, compliance, as
     elif cost.get("status") == "error":
         add("high", "cost", cost["message"], "pricing engine")
     if timeline.get("status") == "ok" and timeline["prob_piggyback_faster"] < 0.9:
-        add("medium", "timeline", f"Piggybacking is sooner in only {100 * timeline['prob_piggyback_faster']:.0f}% "
+        add("medium", "timeline", f"Piggybacking is sooner in only {timeline['display']['prob_faster']} "
             "of the simulated draws.", "timeline assumptions")
+    for flag in timeline.get("flags") or []:  # contract expiry before go-live; planned-vs-actual slippage
+        add(flag["severity"], "timeline" if flag["topic"] == "slippage" else "contract", flag["text"],
+            "data/peers/durations.csv (track record)" if flag["topic"] == "slippage" else "contract record and the timeline")
     unsourced = [a for a in assumptions if a["kind"] == "assumption" and not a.get("source_url")
                  and a["group"] in ("timeline", "pricing")]
     if unsourced:
@@ -676,22 +671,24 @@ def _key_figures(timeline, cost, compliance, peers, pricing_ids) -> list[dict[st
         ms = timeline["months_saved"]
         basis = (f"{len(timeline['phase_ids'])} phase assumptions (low / likely / high months), "
                  f"{timeline['method'].upper()} Monte Carlo, {timeline['draws']:,} draws, seed {timeline['seed']}, "
-                 f"from {timeline['start']}")
+                 f"phases of a route correlated {timeline['correlation']:g}, from {timeline['start']}; "
+                 f"{len(timeline['adjustments'])} pair-specific input(s); "
+                 f"{round(100 * timeline['judgement_share'])}% of the procurement months rest on judgement")
         figs.append({"key": "months_saved", "label": "Months saved (median)", "value": ms["p50"], "low": ms["p10"],
                      "high": ms["p90"], "unit": "months",
-                     "display": f"{ms['p50']:.1f} months", "range": f"P10–P90 {ms['p10']:.1f}–{ms['p90']:.1f} months",
+                     "display": timeline["display"]["months_saved"], "range": timeline["display"]["months_saved_range"],
                      "basis": basis, "refs": timeline["phase_ids"]})
         for route in tl.ROUTES:
             r = timeline["routes"][route]
             figs.append({"key": f"golive_{route}", "label": f"Go-live, {tl.ROUTE_LABELS[route]} (P50)",
                          "value": r["go_live"]["p50"], "low": r["go_live"]["p10"], "high": r["go_live"]["p90"],
-                         "unit": "date", "display": r["go_live"]["p50"],
-                         "range": f"P10–P90 {r['go_live']['p10']} to {r['go_live']['p90']}",
+                         "unit": "date", "display": timeline["display"][f"golive_{route}"],
+                         "range": timeline["display"][f"golive_{route}_range"],
                          "basis": "the same simulation", "refs": [p for p in timeline["phase_ids"]
                                                   if p.startswith(("tl.impl.", "tl.rfp." if route == "traditional" else "tl.pb."))]})
         figs.append({"key": "prob_faster", "label": "Chance piggybacking is sooner",
                      "value": timeline["prob_piggyback_faster"], "low": None, "high": None, "unit": "share",
-                     "display": fmt.probability(timeline["prob_piggyback_faster"]), "range": "",
+                     "display": timeline["display"]["prob_faster"], "range": "",
                      "basis": "share of the same simulation's draws", "refs": timeline["phase_ids"]})
     if cost.get("status") == "ok":
         cur = cost["currency"]
@@ -763,7 +760,7 @@ def build_business_case(store, profile: AgencyProfile, peer_id: str | None, sett
         snapshot = snapshot_for(store, profile.geo_id, peer_id)
 
     peers = _peers_section(store, profile, peer_id, settings, book, today)
-    timeline, tl_rows = _timeline_section(store, settings, book, today)
+    timeline, tl_rows = _timeline_section(store, profile, peer_id, settings, book, today)
     cost, cost_settings = _cost_section(store, profile, peer_id, settings, snapshot, book, today)
     compliance, comp_rows = _compliance_section(store, profile, peer_id, contract, settings, snapshot, timeline,
                                                 book, today)

@@ -484,18 +484,34 @@ def _timeline(pdf: _Report, d: Mapping[str, Any], pngs: Mapping[str, Any]) -> No
     if tl.get("status") != "ok":
         pdf.para(tl.get("message") or "The timeline could not be simulated.")
         return
-    ms = tl["months_saved"]
-    pdf.para(f"Piggybacking saves {ms['p50']:.1f} months at the median (P10–P90 {ms['p10']:.1f}–{ms['p90']:.1f}); "
-             f"it is sooner in {100 * tl['prob_piggyback_faster']:.0f}% of {tl['draws']:,} simulated draws "
-             f"({tl['method'].upper()}, seed {tl['seed']}, from {tl['start']}).", size=9.5)
+    disp = tl["display"]
+    pdf.para(f"Piggybacking saves {disp['months_saved']} at the median ({disp['months_saved_range']}); "
+             f"it is sooner in {disp['prob_faster']} of {tl['draws']:,} simulated draws "
+             f"({tl['method'].upper()}, seed {tl['seed']}, phases of a route correlated {tl['correlation']:g}, "
+             f"from {tl['start']}).", size=9.5)
     pdf.chart(pngs.get("gantt"), "Both routes, median phases, with the P10–P90 go-live range", max_h=130)
     pdf.chart(pngs.get("savings"), "Distribution of months saved", max_h=85)
     rows = []
     for route in ("traditional", "piggyback"):
         r = tl["routes"][route]
         rows.append([r["label"], f"{r['months']['p50']:.1f}", f"{r['months']['p10']:.1f}–{r['months']['p90']:.1f}",
-                     r["go_live"]["p50"], f"{r['go_live']['p10']} to {r['go_live']['p90']}"])
+                     disp[f"golive_{route}"], disp[f"golive_{route}_range"]])
     pdf.grid(["Route", "Months (P50)", "P10–P90", "Go-live (P50)", "Go-live P10–P90"], rows, [20, 15, 15, 18, 32])
+    if tl.get("adjustments"):
+        pdf.para("What this agency and this contract change (each a labelled assumption):", size=8.5, style="B")
+        for a in tl["adjustments"]:
+            pdf.bullet(f"{a['phase_id']}: {a['reason']}", size=7.5)
+    track = tl.get("track_record") or {}
+    comp = track.get("comparison") or {}
+    if comp:
+        pdf.para("Track record beside the model: " + comp["text"], size=8.5)
+        rows = [[o["agency"], o["route"], o["status"], f"{o['months']:.1f}", f"{o['from']} to {o['to']}",
+                 o["precision"], " ; ".join(o["sources"])] for o in track.get("implementation", [])]
+        if rows:
+            pdf.grid(["Agency", "Route", "Ends at", "Months", "From – to", "Precision", "Source"], rows,
+                     [22, 10, 10, 8, 18, 9, 23], size=6.5)
+        if comp.get("slippage_text"):
+            pdf.para(comp["slippage_text"], size=8)
     rows = [[p["name"], f"{p['low']:g} / {p['likely']:g} / {p['high']:g}", f"{p['median']:.1f}", p["kind"],
              p.get("source_url") or fmt.BLANK] for p in tl["result"]["phases"]]
     pdf.grid(["Phase", "Low / likely / high (months)", "Median", "Kind", "Source"], rows, [34, 16, 9, 12, 29],

@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from . import fmt
 from .interchange import neutralize
 
 SHEETS = ("Summary", "Inputs", "Assumptions", "Peers", "Timeline", "Cost", "Compliance", "Sources")
@@ -123,15 +124,25 @@ def render_xlsx(case: Any) -> bytes:
         for route in ("traditional", "piggyback"):
             r = tl["routes"][route]
             rows.append([r["label"], "months to go-live", r["months"]["p10"], r["months"]["p50"], r["months"]["p90"],
-                         r["go_live"]["p10"], r["go_live"]["p50"], r["go_live"]["p90"], None, None])
+                         *(fmt.month_date(r["go_live"][k]) for k in ("p10", "p50", "p90")), None, None])
         ms = tl["months_saved"]
         rows.append(["Months saved", "new RFP minus piggyback", ms["p10"], ms["p50"], ms["p90"], None, None, None,
                      None, None])
-        rows.append(["Chance piggybacking is sooner", "share of draws", None, tl["prob_piggyback_faster"], None,
+        rows.append(["Chance piggybacking is sooner", "share of draws", None, tl["display"]["prob_faster"], None,
                      None, None, None, None, None])
         for p in tl["result"]["phases"]:
             rows.append([p["name"], f"phase ({p['route']}; low {p['low']:g}, likely {p['likely']:g}, high "
                          f"{p['high']:g})", None, p["median"], None, None, None, None, p["kind"], p.get("source_url")])
+        for a in tl.get("adjustments") or []:
+            rows.append([f"Pair-specific input: {a['key']}", a["reason"], a["before"][1], a["after"][1], None, None,
+                         None, None, "assumption", a.get("assumption_id")])
+        track = tl.get("track_record") or {}
+        if track.get("comparison"):
+            rows.append(["Track record", track["comparison"]["text"], None, None, None, None, None, None, None, None])
+        for o in track.get("implementation", []):
+            rows.append([f"Recorded: {o['agency']} ({o['route']})", f"contract to {o['status']}, {o['from']} to "
+                         f"{o['to']} ({o['precision']} precision)", None, o["months"], None, None, None, None,
+                         o.get("source_kind"), " ; ".join(o["sources"])])
         _sheet(wb, "Timeline", ["What", "Measure", "P10 (months)", "P50 (months)", "P90 (months)", "Go-live P10",
                                 "Go-live P50", "Go-live P90", "Kind", "Source"], rows,
                widths=[44, 40, 12, 12, 12, 12, 12, 12, 12, 40], formats={3: "0.0", 4: "0.0", 5: "0.0"},
