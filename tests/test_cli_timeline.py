@@ -8,13 +8,12 @@ import json
 import pytest
 
 from conftest import run_cli
+from piggyback.analyses.timeline import analyse_timeline
+from piggyback.profile import profile_for
 from piggyback.timeline import (
     first_of_next_month,
-    ordered_phases,
     peer_actuals,
     peer_durations,
-    phases_from_assumptions,
-    simulate_timeline,
 )
 
 BASE = ("timeline", "--agency", "Guelph, ON", "--start", "2027-01-01")
@@ -53,15 +52,17 @@ def test_json_has_both_routes_with_months_and_dates_in_order(seeded_run):
     assert out["peer"] is None and out["calibration"] is None
 
 
-def test_json_numbers_are_the_engines_for_the_stored_assumptions(seeded_run, store):
-    """The command runs the same engine on the stored phases in the page's order."""
+def test_json_numbers_are_the_timeline_analysis(seeded_run, store):
+    """The command prints the one timeline analysis for the same settings (no chain of its own)."""
     out = json.loads(seeded_run.stdout)
-    phases = ordered_phases(phases_from_assumptions(store.assumptions("timeline")))
-    res = simulate_timeline(phases, dt.date(2027, 1, 1), draws=10_000, seed=7)
+    res = analyse_timeline(store, profile_for(store, "Guelph, ON"), None,
+                           {"start": "2027-01-01", "seed": 7}, today=dt.date.today())
     assert out["months_saved"] == res.months_saved
-    assert out["piggyback"]["p50"] == {"months": res.routes["piggyback"]["months"]["p50"],
-                                       "go_live": res.routes["piggyback"]["go_live"]["p50"]}
-    assert [a["id"] for a in out["assumptions"]] == [p.id for p in phases]
+    assert out["piggyback"]["p50"] == {"months": res.simulation["routes"]["piggyback"]["months"]["p50"],
+                                       "go_live": res.simulation["routes"]["piggyback"]["go_live"]["p50"]}
+    assert [a["id"] for a in out["assumptions"]] == [p.id for p in res.phases]
+    assert out["display"] == res.display()
+    assert out["correlation"] == 0.5  # the labelled default, tl.sim.correlation
 
 
 def test_same_seed_gives_byte_identical_output_and_another_seed_differs(seeded_run):
@@ -115,6 +116,28 @@ def test_text_output_names_routes_and_marks_vendor_claims():
     assert proc.returncode == 0, proc.stderr
     assert "New RFP" in proc.stdout and "Piggyback" in proc.stdout
     assert "Vendor-stated (New RFP): 12-24" in proc.stdout
+    assert "Track record: Of " in proc.stdout and "100%" not in proc.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--correlation", "1.5"), "give 0 (independent) to 0.9"),
+    (("--value", "-3"), "give an amount above 0"),
+])
+def test_new_options_reject_bad_values(args, words):
+    proc = run_cli("timeline", "--agency", "Guelph, ON", *args, "--json")
+    assert proc.returncode == 2 and words in proc.stderr
+
+
+def test_value_and_authority_options_change_the_approval_path():
+    """--authority above --value: both council phases become a staff award (tl.adj.staff_approval)."""
+    proc = run_cli(*BASE, "--value", "500000", "--authority", "1000000", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    by_id = {a["id"]: a for a in out["assumptions"]}
+    assert (by_id["tl.rfp.award"]["low"], by_id["tl.rfp.award"]["likely"], by_id["tl.rfp.award"]["high"]) == (0.1, 0.25, 0.5)
+    assert (by_id["tl.pb.council"]["likely"]) == 0.25
+    reasons = [a["reason"] for a in out["adjustments"] if a["key"] == "approval_path"]
+    assert all("entered by user" in r and "staff award" in r for r in reasons) and len(reasons) == 2
 
 
 @pytest.mark.parametrize("today, first", [

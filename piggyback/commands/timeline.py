@@ -12,26 +12,19 @@ import datetime as dt
 from typing import Any
 
 from .. import cli
+from .. import fmt
+from ..analyses.timeline import analyse_timeline
 from ..errors import PiggybackError
 from ..timeline import (
     METHODS,
     MIN_DRAWS,
     ROUTE_LABELS,
     ROUTES,
-    SIMILAR_PEERS,
     TimelineError,
-    apply_calibration,
     apply_overrides,
-    calibrate_implementation,
     check_range,
-    duration_claims,
     first_of_next_month,
-    most_similar_peer_ids,
-    ordered_phases,
-    peer_actuals,
-    peer_durations,
     phases_from_assumptions,
-    simulate_timeline,
 )
 
 MAX_DRAWS = 5_000_000
@@ -59,6 +52,34 @@ def _override(text: str) -> tuple[str, dict[str, float]]:
     return pid, values
 
 
+def _correlation(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number; give 0 to 0.9") from None
+    if not 0.0 <= value <= 0.9:
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range; give 0 (independent) to 0.9")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an amount; give a number such as 750000") from None
+    if not (0 < value < 1e12):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r}: give an amount above 0")
+    return value
+
+
+def settings_from_args(args, overrides: dict[str, dict[str, float]], start: dt.date) -> dict[str, Any]:
+    """The same plain settings dict the Timeline page keeps (so a saved scenario gives the same)."""
+    return {"start": start.isoformat(), "seed": args.seed, "draws": args.draws, "method": args.method,
+            "correlation": args.correlation, "overrides": overrides,
+            "calibrate": None if args.calibrate is None else args.calibrate.replace("-", "_"),
+            "contract_value": args.value, "delegated_authority": args.authority}
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "timeline", help="months to go-live: new RFP vs piggyback (Monte Carlo ranges)",
@@ -82,89 +103,57 @@ def register(subparsers) -> None:
                    metavar="PHASE=LOW,LIKELY,HIGH",
                    help=f"replace a phase's range in months, 0 to {MAX_PHASE_MONTHS} with low ≤ likely ≤ "
                         "high (repeatable), e.g. tl.rfp.needs=3,5,10")
-    p.add_argument("--calibrate", action="store_true",
-                   help="set implementation from the most similar peers' contract-award to "
-                        "go-live times (as the page's button does)")
+    p.add_argument("--calibrate", nargs="?", const="peers", choices=("peers", "track-record"), default=None,
+                   help="set implementation from the most similar peers' contract-award to go-live times "
+                        "(peers, the default) or from the recorded go-lives (track-record), as the page's "
+                        "buttons do")
+    p.add_argument("--correlation", type=_correlation, default=None,
+                   help="how much the phases of a route move together, 0 (independent) to 0.9 "
+                        "(default: the tl.sim.correlation assumption, 0.5)")
+    p.add_argument("--value", type=_positive, default=None,
+                   help="the contract's value in the agency's currency (default: estimated from the "
+                        "population, tl.adj.value_per_resident)")
+    p.add_argument("--authority", type=_positive, default=None,
+                   help="the largest award staff may sign without council, in the agency's currency "
+                        "(default: data/compliance/delegated_authority.csv, else a council cycle)")
     p.add_argument("--json", action="store_true", help="print JSON (deterministic)")
     p.set_defaults(func=run)
 
 
-def build_report(store, profile, *, peer_id: str | None, start: dt.date, seed: int, draws: int,
-                 method: str, overrides: dict[str, dict[str, float]],
-                 calibrate: bool) -> dict[str, Any]:
-    """Everything the command prints, as plain data."""
-    phases = ordered_phases(phases_from_assumptions(store.assumptions("timeline")))
-    peers = store.peers()
-    durations = peer_durations(peers)
-    calibration = None
-    if calibrate:
-        similar = most_similar_peer_ids(profile, peers, SIMILAR_PEERS)
-        calibration = {**calibrate_implementation(durations, similar), "similar_ids": similar}
-        phases = apply_calibration(phases, calibration)
-    phases = apply_overrides(phases, overrides)
-    result = simulate_timeline(phases, start, draws=draws, seed=seed, method=method).to_dict()
-
-    routes = {}
-    for route in ROUTES:
-        data = result["routes"][route]
-        routes[route] = {
-            "label": ROUTE_LABELS[route],
-            **{k: {"months": data["months"][k], "go_live": data["go_live"][k]}
-               for k in ("p10", "p50", "p90")},
-            "mean_months": data["months"]["mean"],
-            "award_months": data["award_months"],
-        }
-    peer = None
-    if peer_id:
-        actual = peer_actuals(durations, peer_id)
-        used = bool(calibration and peer_id in (calibration.get("peer_ids") or []))
-        peer = {**actual, "used_in_calibration": used,
-                "note": ("its contract-award to go-live time is one of the peers the "
-                         "implementation range was calibrated from" if used else
-                         "shown for comparison; the model does not use this peer's dates")}
-    return {
-        "agency": {"id": profile.geo_id, "name": profile.name},
-        "start": result["start"],
-        "seed": result["seed"],
-        "draws": result["draws"],
-        "method": result["method"],
-        "days_per_month": result["days_per_month"],
-        **routes,
-        "implementation_months": result["implementation"],
-        "months_saved": result["months_saved"],
-        "prob_piggyback_faster": result["prob_piggyback_faster"],
-        "assumptions": [
-            {"id": p.id, "route": p.route, "name": p.name, "low": p.low, "likely": p.likely,
-             "high": p.high, "kind": p.kind, "source": p.source_url}
-            for p in phases],
-        "overrides": overrides,
-        "calibration": calibration,
-        "peer": peer,
-        "vendor_claims": duration_claims(store.table("claims")),
-    }
+def build_report(store, profile, *, peer_id: str | None, settings: dict[str, Any],
+                 today: dt.date | None = None) -> dict[str, Any]:
+    """Everything the command prints, as plain data: the timeline analysis's ``to_dict()``."""
+    seeded = phases_from_assumptions(store.assumptions("timeline"))
+    apply_overrides(seeded, settings.get("overrides") or {})  # an unknown phase id: say so
+    result = analyse_timeline(store, profile, peer_id, settings, today=today or dt.date.today())
+    return result.to_dict()
 
 
 def _text(rep: dict[str, Any]) -> str:
-    saved = rep["months_saved"]
-    lines = [f"{rep['agency']['name']}: decision on {rep['start']}, {rep['draws']:,} draws, "
-             f"{rep['method']}, seed {rep['seed']}"]
+    d = rep["display"]
+    lines = [f"{rep['agency']['name']}"
+             + (f" on {rep['peer']['jurisdiction']}'s contract" if rep["peer"] else "")
+             + f": decision on {rep['start']}, {rep['draws']:,} draws, {rep['method']}, seed {rep['seed']}, "
+             f"phases correlated {rep['correlation']:g}"]
     for route in ROUTES:
-        r = rep[route]
-        lines.append(f"  {r['label']:<10} go-live P50 {r['p50']['go_live']} ({r['p50']['months']:.1f} "
-                     f"months); P10-P90 {r['p10']['go_live']} to {r['p90']['go_live']}")
-    lines.append(f"  Months saved: median {saved['p50']:.1f} (P10-P90 {saved['p10']:.1f} to "
-                 f"{saved['p90']:.1f}); piggyback sooner in "
-                 f"{100 * rep['prob_piggyback_faster']:.1f}% of draws")
+        lines.append(f"  {ROUTE_LABELS[route]:<10} go-live {d[f'golive_{route}']} ({d[f'golive_{route}_range']})")
+    lines.append(f"  Months saved: {d['months_saved']} ({d['months_saved_range']}); piggyback sooner in "
+                 f"{d['prob_faster']} of draws")
+    for adj in rep["adjustments"]:
+        lines.append(f"  {adj['phase_id']} ({adj['key']}): {adj['reason']}")
     if rep["calibration"]:
         cal = rep["calibration"]
-        lines.append(f"  Implementation calibrated from {cal['n_peers']} peer(s) "
+        lines.append(f"  Implementation calibrated from {cal['n_peers']} {'observation' if cal.get('basis') == 'track record' else 'peer'}(s) "
                      f"({', '.join(cal['peer_ids'])}; {cal['basis']})")
+    lines.append(f"  Track record: {d['track_record']}")
+    for flag in rep["flags"]:
+        lines.append(f"  Risk ({flag['topic']}): {flag['text']}")
     if rep["peer"]:
         p = rep["peer"]
         span = p.get("award_to_golive_months")
         lines.append(f"  Peer {p['deployment_id']}: contract award {p['contract_award'] or 'unknown'}, "
                      f"go-live {p['go_live'] or 'unknown'}; award to go-live "
-                     + (f"{span:.1f} months" if span is not None else "unknown"))
+                     + (fmt.months(span) if span is not None else "unknown"))
     for c in rep["vendor_claims"]:
         lines.append(f"  Vendor-stated ({ROUTE_LABELS[c['route']]}): {c['claimed_value']}")
     return "\n".join(lines)
@@ -179,9 +168,7 @@ def run(args, store) -> int:
             raise PiggybackError(f"--set {pid} is given twice; give each phase once")
         overrides[pid] = values
     start = args.start or first_of_next_month(dt.date.today())
-    rep = build_report(store, profile, peer_id=peer_id, start=start, seed=args.seed,
-                       draws=args.draws, method=args.method, overrides=overrides,
-                       calibrate=args.calibrate)
+    rep = build_report(store, profile, peer_id=peer_id, settings=settings_from_args(args, overrides, start))
     if args.json:
         cli.print_json(rep)
     else:
