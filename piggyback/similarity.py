@@ -555,7 +555,7 @@ def combine(sims: np.ndarray, weights: Mapping[str, float],
     contrib = np.where(present, sims, 0.0)
     contrib *= w
     score = contrib.sum(axis=1)
-    high = score + (~present) @ w
+    high = score + (w.sum() - present @ w)
     used = present.sum(axis=1)
     score[used == 0] = np.nan
     high[used == 0] = np.nan

@@ -485,7 +485,9 @@ def test_explain_reasons_in_contribution_order():
     # Contributions: legal .2, modules .1125, then size/households/jtype/legacy .1 each
     # (dimension order), permits .05, growth .04.
     assert reasons[0] == "same province (ON)"
-    assert reasons[1] == "runs 3 of your 4 modules"
+    # No live status in the fixture: the modules are the sources' list, not claimed as running.
+    assert reasons[1] == ("sources list 3 of your 4 modules (modules listed by the sources; "
+                          "live status not confirmed)")
     assert reasons[2].startswith("10× your population")
     assert "both cities" in reasons and "replaced the same system (Hansen)" in reasons
     assert len(reasons) == 8
