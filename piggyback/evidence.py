@@ -157,19 +157,22 @@ DEPLOYMENT_FACTS = {"vehicle": "vehicle", "award_date": "contract_award", "term_
                     "publicly_advertised": "publicly_advertised", "coop_clause": "coop_clause"}
 
 
-def checked_contract(store: Store, deployment_id: str) -> dict:
+def checked_contract(store: Store, deployment_id: str, record: dict | None | bool = False) -> dict:
     """The contract facts the checklist works from: the contract record, with each blank fact taken
     from the peer's deployment row where that holds it (vehicle, award, term, value, lead agency,
     advertising, clause), plus where the contract was let (``lead_country``/``lead_region``).
 
     ``from_deployment`` names the facts taken from the deployment; ``on_record`` is False when no
-    contract record exists (the deployment's facts are then the only ones). Raises ``UnknownPeer``.
+    contract record exists (the deployment's facts are then the only ones). ``record``: the result
+    of ``contract_for`` when the caller has it already. Raises ``UnknownPeer``.
     """
-    deployment = store.query_df("SELECT * FROM deployments WHERE deployment_id = ?", [deployment_id])
+    deployments = store.table("deployments")  # cached; filtered copy below
+    deployment = deployments[deployments["deployment_id"] == deployment_id]
     if deployment.empty:
         raise UnknownPeer(f"No peer deployment has the id {deployment_id!r}.")
     row = deployment.iloc[0].to_dict()
-    record = contract_for(store, deployment_id)
+    if record is False:
+        record = contract_for(store, deployment_id)
     facts: dict[str, Any] = dict(record) if record is not None else {"deployment_id": deployment_id,
                                                                        "on_record": False}
     taken = []
@@ -414,9 +417,9 @@ def checklist(store: Store, agency: Any, peer: str | None, *, value: float | Non
     scope = None
     evidence: dict[str, dict] = {}
     if peer:
-        store.deployment(peer)  # an unknown peer is an error, not an empty contract
-        contract = contract_for(store, peer) or {"deployment_id": peer, "on_record": False}
-        facts = checked_contract(store, peer)
+        record = contract_for(store, peer)
+        facts = checked_contract(store, peer, record)  # an unknown peer is an error, not an empty contract
+        contract = record or {"deployment_id": peer, "on_record": False}
         geo_id = getattr(agency, "geo_id", None) if not isinstance(agency, dict) else agency.get("geo_id")
         if geo_id:
             scope = scope_for(geo_id, peer)
