@@ -129,3 +129,70 @@ def savings_histogram(result: TimelineResult | Mapping[str, Any]) -> go.Figure:
                      gridcolor="#e0e0e0", tickfont=TICK_FONT)
     fig.update_yaxes(title_text="share of draws (%)", gridcolor="#e0e0e0", tickfont=TICK_FONT)
     return fig
+
+
+# --------------------------------------------------------------------------- tables for the page
+# Plain DataFrames built from the timeline analysis, so the page only lays them out.
+
+
+def track_record_table(track: Mapping[str, Any]) -> "pd.DataFrame":
+    """The recorded contract-to-go-live spans: agency, route, what the span ends at, months,
+    dates, precision and sources (one row per agency)."""
+    import pandas as pd
+
+    rows = [{"agency": o["agency"], "route": o["route"], "ends_at": o["status"],
+             "months": f"{'≈' if o['approximate'] else ''}{o['months']:.1f}",
+             "from": f"{o['from']} ({o['from_event']})", "to": f"{o['to']} ({o['to_event']})",
+             "precision": o["precision"], "source": (o["sources"] or [None])[0],
+             "more_sources": len(o["sources"]) - 1}
+            for o in track.get("implementation", [])]
+    return pd.DataFrame(rows, columns=["agency", "route", "ends_at", "months", "from", "to", "precision",
+                                       "source", "more_sources"])
+
+
+def procurement_record_table(rows: list[Mapping[str, Any]]) -> "pd.DataFrame":
+    """Recorded procurement spans beside the model's decision-to-contract P10–P90 for that route."""
+    import pandas as pd
+
+    out = [{"agency": o["agency"], "route": o["route"], "months": f"{'≈' if o['approximate'] else ''}{o['months']:.1f}",
+            "from": f"{o['from']} ({o['from_event']})", "to": f"{o['to']} ({o['to_event']})",
+            "model": ("—" if o.get("model_p10") is None else
+                      f"{ROUTE_LABELS[o['model_route']]} {o['model_p10']:.1f}–{o['model_p90']:.1f}"),
+            "precision": o["precision"], "source": (o["sources"] or [None])[0]} for o in rows]
+    return pd.DataFrame(out, columns=["agency", "route", "months", "from", "to", "model", "precision", "source"])
+
+
+def adjustments_table(adjustments: list[Mapping[str, Any]]) -> "pd.DataFrame":
+    """What this agency and contract change: phase, input, most likely before → after, why."""
+    import pandas as pd
+
+    rows = [{"phase": a["phase_id"], "input": a["key"].replace("_", " "),
+             "before": " / ".join(f"{v:.1f}" for v in a["before"]),
+             "after": " / ".join(f"{v:.1f}" for v in a["after"]), "assumption": a["assumption_id"] or "—",
+             "why": a["reason"]} for a in adjustments]
+    return pd.DataFrame(rows, columns=["phase", "input", "before", "after", "assumption", "why"])
+
+
+def peer_spans_table(durations: "pd.DataFrame", blank: str = "—") -> "pd.DataFrame":
+    """Peers' published dates and spans (from :func:`piggyback.timeline.peer_durations`), most
+    complete first; a span shows its precision and ≈ when a date is year-only."""
+    import pandas as pd
+
+    dated = durations[durations[["rfp_issued", "contract_award", "go_live"]].notna().any(axis=1)]
+    known = dated[["rfp_to_award_months", "award_to_golive_months", "rfp_to_golive_months"]].notna().sum(axis=1)
+    dated = dated.assign(_known=known).sort_values(["_known", "jurisdiction"], ascending=[False, True])
+
+    def span(row, name: str) -> str:
+        months = row[f"{name}_months"]
+        if pd.isna(months):
+            return blank
+        approx = row[f"{name}_approximate"]
+        approx = False if pd.isna(approx) else bool(approx)
+        return f"{'≈' if approx else ''}{months:.1f} mo ({row[f'{name}_precision']})"
+
+    return pd.DataFrame({
+        "peer": dated["jurisdiction"],
+        **{c: dated[c].fillna(blank) for c in ("rfp_issued", "contract_award", "go_live")},
+        **{n: [span(r, n) for _, r in dated.iterrows()] for n in ("rfp_to_award", "award_to_golive", "rfp_to_golive")},
+        "dropped": dated["dropped"].fillna(blank),
+    })

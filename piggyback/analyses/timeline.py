@@ -40,6 +40,7 @@ from .. import timeline as tl
 from ..errors import PiggybackError
 from ..models import AgencyProfile, is_blank, partial_date_mid
 
+CALIBRATIONS = ("peers", "track_record")  # settings["calibrate"]: implementation from … (or None)
 DEFAULT_CORRELATION = 0.5  # used only if the store has no tl.sim.correlation row
 FEW = 5  # fewer observations than this: say how many
 COUNCIL_PHASES = {"traditional": "tl.rfp.award", "piggyback": "tl.pb.council"}
@@ -114,6 +115,7 @@ def normalise_settings(settings: Mapping[str, Any] | None, today: dt.date,
         "correlation": correlation_default if corr is None else corr,
         "overrides": {k: dict(v) for k, v in overrides.items()},
         "calibration": s.get("calibration") if isinstance(s.get("calibration"), Mapping) else None,
+        "calibrate": s.get("calibrate") if s.get("calibrate") in CALIBRATIONS else None,
         "contract_value": _num(s.get("contract_value")),
         "delegated_authority": _num(s.get("delegated_authority")),
         "value_of_time": dict(s.get("value_of_time") or {}),
@@ -517,6 +519,8 @@ class TimelineResult:
     inputs: dict[str, Any]
     seeded: list[dict[str, Any]]
     phases: list[tl.Phase]
+    base_phases: list[tl.Phase]          # after adjustments and calibration, before the user's edits
+    override_errors: dict[str, str]      # edits left out, with why (kept in the settings as typed)
     adjustments: list[Adjustment]
     calibration: dict[str, Any] | None
     overrides: dict[str, dict[str, float]]
@@ -574,7 +578,8 @@ class TimelineResult:
             "adjustments": [a.to_dict() for a in self.adjustments],
             "assumptions": [{"id": p.id, "route": p.route, "name": p.name, "low": p.low, "likely": p.likely,
                              "high": p.high, "kind": p.kind, "source": p.source_url} for p in self.phases],
-            "seeded": self.seeded, "overrides": self.overrides, "calibration": self.calibration,
+            "seeded": self.seeded, "overrides": self.overrides, "override_errors": self.override_errors,
+            "calibration": self.calibration,
             "track_record": {**self.track, "comparison": self.comparison},
             "flags": self.flags, "vendor_claims": self.vendor_claims, "judgement_share": self.judgement_share,
             "adjustment_assumptions": self.assumptions,
@@ -614,18 +619,34 @@ def analyse_timeline(store, profile: AgencyProfile, peer_id: str | None, setting
     inputs = pair_inputs(store, profile, peer, contract, s, a, start)
     phases, log = adjust_phases(seeded, inputs, a, peer is not None)
     calibration = s["calibration"]
+    track = track_record(store.table("durations")) if "durations" in store.tables() else \
+        {"implementation": [], "slippage": [], "procurement": [], "agencies": 0, "rows": 0}
+    if calibration is None and s["calibrate"] == "track_record":
+        calibration = calibration_from_track_record(track)
+    elif calibration is None and s["calibrate"] == "peers":
+        similar = tl.most_similar_peer_ids(profile, peers, tl.SIMILAR_PEERS)
+        calibration = {**tl.calibrate_implementation(tl.peer_durations(peers), similar), "similar_ids": similar}
+    if calibration and calibration.get("likely") is None and s["calibrate"]:
+        raise tl.TimelineError(calibration.get("reason") or "the calibration has no suggestion")
     if calibration and calibration.get("likely") is not None:
         phases = tl.apply_calibration(phases, calibration)
+    base_phases = tl.ordered_phases(phases)
     known = {p.id for p in phases}
-    overrides = {k: v for k, v in s["overrides"].items() if k in known}
+    overrides, override_errors = {}, {}
+    for k, v in s["overrides"].items():
+        if k not in known:
+            override_errors[k] = f"{k}: no such phase any more; the edit is left out"
+            continue
+        try:
+            overrides[k] = tl.check_range(k, *(v.get(x) for x in tl.RANGE_KEYS))
+        except (tl.TimelineError, AttributeError) as exc:
+            override_errors[k] = str(exc)
     phases = tl.ordered_phases(tl.apply_overrides(phases, overrides))
     vot = s["value_of_time"]
     vpm = tl.value_per_month(**{k: vot.get(k) for k in ("staff_hours", "loaded_rate", "backlog_cost")})
     engine = tl.simulate_timeline(phases, start, draws=s["draws"], seed=s["seed"], method=s["method"],
                                   value_per_month=vpm, correlation=s["correlation"])
     sim = engine.to_dict()
-    track = track_record(store.table("durations")) if "durations" in store.tables() else \
-        {"implementation": [], "slippage": [], "procurement": [], "agencies": 0, "rows": 0}
     comparison = compare_track_record(track, sim)
     flags: list[dict[str, Any]] = []
     peer_out = None
@@ -638,6 +659,8 @@ def analyse_timeline(store, profile: AgencyProfile, peer_id: str | None, setting
         peer_out = {"deployment_id": peer_id, "jurisdiction": peer.get("jurisdiction"),
                     "region": peer.get("region"), "country": peer.get("country"),
                     "vehicle": inputs["vehicle"], "modules": inputs["peer_modules"],
+                    **tl.peer_actuals(tl.peer_durations(peers), peer_id),
+                    "used_in_calibration": bool(calibration and peer_id in (calibration.get("peer_ids") or [])),
                     "availability": {"state": availability["state"], "label": availability["label"],
                                      "expiry": expiry, "reasons": [r["text"] for r in availability["reasons"]]}}
         if availability["state"] in ("expired", "not_adoptable"):
@@ -671,7 +694,8 @@ def analyse_timeline(store, profile: AgencyProfile, peer_id: str | None, setting
         agency={"id": profile.geo_id, "name": profile.name, "region": profile.region,
                 "country": profile.country, "population": profile.population},
         peer=peer_out, settings=s, inputs={k: v for k, v in inputs.items()},
-        seeded=tl.phase_rows(seeded), phases=phases, adjustments=log, calibration=calibration,
+        seeded=tl.phase_rows(seeded), phases=phases, base_phases=base_phases, override_errors=override_errors,
+        adjustments=log, calibration=calibration,
         overrides=overrides, simulation=sim, track=track, comparison=comparison, flags=flags,
         vendor_claims=tl.duration_claims(store.table("claims")), assumptions=assumptions,
         judgement_share=round(judgement / total, 3), engine=engine)
