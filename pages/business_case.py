@@ -65,7 +65,11 @@ else:
         top[1].caption(f"Scenario **{fmt.md_escape(opened['name'])}** (version {opened['version']})")
 
 settings = st.session_state.get("scenario") or {}
-snapshot = scenarios.snapshot_for(store, profile.geo_id, peer_id)
+try:
+    snapshot = scenarios.snapshot_for(store, profile.geo_id, peer_id)
+except PiggybackError as exc:  # the users' record cannot be read now (a shared database down)
+    st.error(f"{fmt.md_escape(exc)} Until it is back, the figures below leave out your entered quotes and evidence.")
+    snapshot = scenarios.snapshot_for(store, None, None)
 today = dt.date.today()
 try:
     case = _case(store, _db_key(), profile.model_dump_json(), peer_id, json.dumps(settings, sort_keys=True, default=str),
@@ -290,18 +294,24 @@ if opened:
         on_file = scenario_store.get(opened["id"])
         same = (scenarios.comparable(on_file.payload)
                 == scenarios.comparable(scenarios.payload_from_session(st.session_state)))
-    except PiggybackError:
-        on_file, same = None, False
+    except PiggybackError as exc:
+        on_file, same, gone = None, False, isinstance(exc, scenarios.UnknownScenario)
     st.markdown(f"Link to **{fmt.md_escape(opened['name'])}** (copy it to share):")
     st.code(link, language=None)
-    if on_file is None:
+    if on_file is None and gone:
         st.warning("This scenario is no longer on file (deleted?): save it again to keep it.")
     elif not same:
         st.caption("What is on screen has changed since it was saved: save to keep the changes.")
 
-saved_list = scenario_store.list(user=user, include=st.session_state.get("_opened_scenarios", ()),
-                                 agency_geo=profile.geo_id)
-if not saved_list:
+try:
+    saved_list = scenario_store.list(user=user, include=st.session_state.get("_opened_scenarios", ()),
+                                     agency_geo=profile.geo_id)
+except PiggybackError as exc:  # the users' record cannot be read now: say so, keep the page
+    st.error(fmt.md_escape(exc))
+    saved_list = None
+if saved_list is None:
+    pass
+elif not saved_list:
     st.caption("You have no saved scenario for this agency yet (others' scenarios open by their link).")
 else:
     labels = {s.id: f"{s.name} — {(s.payload.get('agency') or {}).get('name') or '?'}"

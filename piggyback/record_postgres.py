@@ -127,12 +127,12 @@ class PostgresRecord(Record):
     kind = "postgres"
 
     def __init__(self, url: str, *, read_only: bool = False, pool_size: int = POOL_SIZE,
-                 timeout: float = POOL_TIMEOUT_S):
+                 timeout: float | None = None):
         self.url = url
         self.read_only = read_only
         self.address = where(url)
         self._pool_size = max(1, int(pool_size))
-        self._timeout = float(timeout)
+        self._timeout = float(POOL_TIMEOUT_S if timeout is None else timeout)  # wait for a free connection
         self._pool: ConnectionPool | None = None
         self._lock = threading.Lock()
 
@@ -306,8 +306,8 @@ class PostgresRecord(Record):
                     "before saving again.")
             if stage == "read":
                 return RecordUnreachable(
-                    f"The shared database at {self.address} cannot be reached, so saved work cannot be shown "
-                    "right now. Nothing was changed; try again in a moment.")
+                    f"The shared database at {self.address} cannot be reached, so saved work cannot be shown or "
+                    "saved right now; nothing was changed — your work is still on screen, try again in a moment.")
             if stage == "migrate":
                 return self._start_error(exc)
             return RecordUnreachable(

@@ -515,3 +515,50 @@ def test_a_server_that_goes_away_loses_nothing_reported_saved():
             again.close()
     finally:
         cluster.stop()
+
+
+def test_the_page_says_the_database_is_unreachable_and_keeps_the_work_on_screen(db_copy, monkeypatch):
+    """The Business case page over a PostgreSQL record that goes away: the save is refused with the
+    plain sentence, the name typed stays in its box, nothing crashes; back up, the save goes through."""
+    from streamlit.testing.v1 import AppTest
+
+    from piggyback import record_postgres, widgets
+
+    try:
+        cluster = pg_cluster.start_cluster()
+    except RuntimeError as exc:
+        pytest.skip(f"no PostgreSQL server for the tests: {exc}")
+    monkeypatch.setattr(record_postgres, "POOL_TIMEOUT_S", 1.0)  # the page waits 1 s, not 8, per call
+    monkeypatch.setenv("PIGGYBACK_DB", str(db_copy))
+    monkeypatch.setenv("PIGGYBACK_DATABASE_URL", cluster.create_database("page"))
+    try:
+        at = AppTest.from_file("../app.py", default_timeout=120)
+        at.query_params["agency"] = GUELPH
+        at.query_params["peer"] = "fayetteville-ar"
+        at.run()
+        at.switch_page("pages/business_case.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        at.text_input(key="bc_name").set_value("Before the outage")
+        at.button(key="bc_save").click()
+        at.run()
+        assert "Saved 'Before the outage' (version 1)." in [s.value for s in at.success]
+
+        cluster.crash()
+        at.text_input(key="bc_name").set_value("During the outage")
+        at.button(key="bc_save").click()
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        errors = [e.value for e in at.error]
+        # The save reads the user's quotes and evidence first, so the read's sentence is the one shown.
+        assert any("cannot be reached" in e and "your work is still on screen, try again" in e for e in errors), errors
+        assert not [w.value for w in at.warning if "deleted" in w.value]  # not mistaken for a deleted scenario
+        assert at.text_input(key="bc_name").value == "During the outage"
+
+        cluster.run_server()
+        at.button(key="bc_save").click()
+        at.run()
+        assert "Saved 'During the outage' (version 1)." in [s.value for s in at.success], [e.value for e in at.error]
+    finally:
+        widgets._open_store(str(db_copy)).close()  # the page's cached store: close its pool
+        cluster.stop()
