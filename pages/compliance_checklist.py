@@ -238,8 +238,8 @@ def _rule_card(r) -> None:
                                       key=f"ev_submit_{r.rule_id}")
 
 
-tab_list, tab_table, tab_thresholds, tab_contract = st.tabs(
-    ["Checklist", "As a table", "Thresholds in force", "Contract facts used"])
+tab_list, tab_table, tab_thresholds, tab_contract, tab_ask = st.tabs(
+    ["Checklist", "As a table", "Thresholds in force", "Contract facts used", "What to ask for"])
 
 with tab_list:
     st.caption("Every blocker first, whatever its subject, then warnings, then items for information; in each, "
@@ -312,3 +312,60 @@ with tab_contract:
                          column_config={"source": widgets.link_column("Source"), "kind": "Kind"})
             if contract.get("notes"):
                 st.markdown(f"**Notes:** {fmt.md_escape(contract['notes'])}")
+
+
+# -- what to ask the peer for (issue #14): ranked missing facts and editable request texts --------
+
+def _keep_ask(field: str, key: str, peer_id: str) -> None:
+    saved = settings.setdefault("ask", {})
+    if saved.get("peer") != peer_id:
+        saved.clear()
+        saved["peer"] = peer_id
+    saved[field] = ss.get(key)
+
+
+def _reset_ask() -> None:
+    settings.pop("ask", None)
+    for key in ("cmp_ask_request", "cmp_ask_records"):
+        ss.pop(key, None)
+
+
+with tab_ask:
+    if not peer:
+        st.caption("Choose the peer contract above to see what to ask it for.")
+    else:
+        from piggyback.ask import ask_with_verdict
+
+        ask = ask_with_verdict(store, profile, peer, cl.verdict)
+        if not ask["missing"]:
+            st.success("Every decision fact about this contract is on file: nothing to ask for.")
+        else:
+            st.caption("The facts still missing, most important first: those an open blocker waits for, then those "
+                       "that widen the cost and timeline ranges most. When the answer comes back, a data steward "
+                       "imports it (Data & sources) and the verdict updates.")
+            st.dataframe(pd.DataFrame([{"#": m["rank"], "fact": m["label"], "impact": m["impact"],
+                                        "why it matters": m["why"]} for m in ask["missing"]]),
+                         hide_index=True, width="stretch",
+                         column_config={"why it matters": st.column_config.TextColumn("Why it matters", width="large"),
+                                        "fact": "Fact", "impact": "Impact"})
+            saved = settings.get("ask") if (settings.get("ask") or {}).get("peer") == peer else {}
+            request = saved.get("request") or ask["request"]["body"]
+            records = saved.get("records_request") or ask["records_request"]["body"]
+            if ss.get("cmp_ask_peer") != peer:  # a new peer (or a scenario opened): redraw from the texts
+                ss["cmp_ask_request"], ss["cmp_ask_records"], ss["cmp_ask_peer"] = request, records, peer
+            st.markdown(f"**{fmt.md_escape(ask['request']['subject'])}**")
+            st.text_area("Request to the peer's clerk or purchasing office (edit before sending)", key="cmp_ask_request",
+                         height=320, max_chars=20_000, disabled=meeting,
+                         on_change=_keep_ask, args=("request", "cmp_ask_request", peer))
+            st.download_button("Download the request (text)", ss.get("cmp_ask_request") or request,
+                               f"request-{peer}.txt", "text/plain", key="cmp_ask_dl_request")
+            st.markdown(f"**{fmt.md_escape(ask['records_request']['subject'])}**")
+            st.text_area(f"The {ask['records_request']['kind']} (edit before sending)", key="cmp_ask_records",
+                         height=260, max_chars=20_000, disabled=meeting,
+                         on_change=_keep_ask, args=("records_request", "cmp_ask_records", peer))
+            st.download_button(f"Download the {ask['records_request']['kind']} (text)",
+                               ss.get("cmp_ask_records") or records, f"records-request-{peer}.txt", "text/plain",
+                               key="cmp_ask_dl_records")
+            if saved and not meeting:
+                st.button("Reset the texts to the generated ones", on_click=_reset_ask, key="cmp_ask_reset")
+            st.caption("Your edits are kept with this session's settings and saved with the scenario.")

@@ -181,9 +181,16 @@ def request_texts(agency: Any, peer: dict, items: list[dict], contacts=None, tod
 
 def ask_for(store, agency, peer_id: str, *, today: dt.date | None = None) -> dict[str, Any]:
     """The ranked missing facts for ``agency`` (an AgencyProfile) and the peer, the verdict they
-    feed, and the request texts."""
+    feed (the checklist with its defaults), and the request texts."""
     from .evidence import checklist
 
+    store.deployment(peer_id)  # an unknown peer raises UnknownPeer with the message
+    return ask_with_verdict(store, agency, peer_id, checklist(store, agency, peer_id, today=today).verdict, today=today)
+
+
+def ask_with_verdict(store, agency, peer_id: str, verdict: dict, *, today: dt.date | None = None) -> dict[str, Any]:
+    """As ``ask_for``, for a verdict already worked out (the Compliance page passes its own, with
+    the user's value and dates)."""
     tables = set(store.tables())
 
     def table(name):
@@ -194,14 +201,14 @@ def ask_for(store, agency, peer_id: str, *, today: dt.date | None = None) -> dic
     if row.empty:
         store.deployment(peer_id)  # raises UnknownPeer with the message
     peer = row.iloc[0].to_dict()
+    peer["jurisdiction"] = peer.get("jurisdiction") or peer_id
     states = peer_coverage(peer, table("contracts"), table("price_items"), table("contract_facts"))
-    check = checklist(store, agency, peer_id, today=today)
-    items = missing_facts(states, check.verdict.get("open_blockers") or [])
+    items = missing_facts(states, verdict.get("open_blockers") or [])
     texts = request_texts(agency, peer, items, table("contacts"), today=today)
     return {
         "agency": {"name": agency.name, "region": agency.region, "geo_id": agency.geo_id},
         "peer": {"deployment_id": peer_id, "jurisdiction": peer.get("jurisdiction"), "region": peer.get("region")},
-        "verdict": {"state": check.verdict["state"], "text": check.verdict["text"]},
+        "verdict": {"state": verdict["state"], "text": verdict["text"]},
         "known": [ASK_LABELS[k] for k, s in states.items() if s == "known"],
         "missing": items,
         **texts,

@@ -77,3 +77,33 @@ def test_cli_ask_json_and_words(capsys, built_db):
     assert code == 0 and "What to ask City of Ottawa for" in out and "MFIPPA" in out
     code = main(["--db", str(built_db), "ask", "--agency", "Guelph, ON", "--peer", "nowhere-xx"])
     assert code != 0 and "No peer deployment matches" in capsys.readouterr().err
+
+
+def test_compliance_page_lists_what_to_ask_with_editable_texts_kept_in_the_scenario():
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params["agency"] = "CA-CSD-3523008"
+    at.query_params["peer"] = "ottawa-on"
+    at.run()
+    at.switch_page("pages/compliance_checklist.py")
+    at.run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "Why it matters" in d.value.columns or "why it matters" in d.value.columns)
+    facts = set(table["fact"])
+    assert {"Award date", "Contract value", "Term and expiry date", "Contract vehicle", "Cooperative-use clause",
+            "Price schedule"} <= facts
+    request = at.text_area(key="cmp_ask_request")
+    assert "City of Ottawa" in request.value and "Guelph" in request.value
+    assert "MFIPPA" in at.text_area(key="cmp_ask_records").value
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download the request (text)" in labels
+    assert any(label.startswith("Download the access-to-information request") for label in labels)
+    request.set_value("Dear clerk, please send the contract.").run()
+    assert not at.exception
+    saved = at.session_state["scenario"]["compliance"]["ask"]
+    assert saved == {**saved, "peer": "ottawa-on", "request": "Dear clerk, please send the contract."}
+    at.run()  # the edit survives a rerun
+    assert at.text_area(key="cmp_ask_request").value == "Dear clerk, please send the contract."
