@@ -10,18 +10,8 @@ import streamlit as st
 from piggyback import fmt, quotes, widgets
 from piggyback import params as url_params
 from piggyback.errors import PiggybackError
-from piggyback.pricing import (
-    BASES,
-    CATEGORIES,
-    COST_LINES,
-    RECURRENCES,
-    ROUTE_ASSUMPTION,
-    analyse_cost,
-    compare_contracts,
-    contract_tco,
-    cost_settings,
-    default_currency,
-)
+from piggyback.analyses.cost import analyse_cost
+from piggyback.pricing import BASES, CATEGORIES, COST_LINES, RECURRENCES, default_currency
 from piggyback.pricing_figures import cost_by_year_figure, peer_compare_figure, tornado_figure
 
 HORIZON = "pricing.horizon_years"
@@ -35,23 +25,26 @@ SETTINGS = {
     "pricing.scale_elasticity": ("Size elasticity of fixed prices", "cost_elasticity", 0.0, 1.5, 0.05, "%.2f"),
     "pricing.staff_users_per_1000": ("Staff users per 1,000 residents", "cost_users_per_1000", 0.1, 100.0, 0.1,
                                      "%.1f"),
-    "pricing.rfp_staff_cost": ("Staff cost of an own RFP", "cost_rfp", 0.0, 10_000_000.0, 5_000.0, "%.0f"),
-    "pricing.due_diligence_cost": ("Due-diligence cost of a piggyback", "cost_due_diligence", 0.0, 10_000_000.0,
-                                   1_000.0, "%.0f"),
+    "pricing.rfp_fixed_cost": ("Own RFP: fixed staff cost", "cost_rfp", 0.0, 10_000_000.0, 5_000.0, "%.0f"),
+    "pricing.rfp_cost_per_module": ("Own RFP: cost per module", "cost_rfp_module", 0.0, 1_000_000.0, 500.0, "%.0f"),
+    "pricing.rfp_share_of_value": ("Own RFP: % of contract value", "cost_rfp_share", 0.0, 20.0, 0.25, "%.2f"),
+    "pricing.due_diligence_fixed": ("Piggyback: fixed due diligence", "cost_due_diligence", 0.0, 10_000_000.0,
+                                    1_000.0, "%.0f"),
+    "pricing.due_diligence_per_module": ("Piggyback: cost per module", "cost_dd_module", 0.0, 1_000_000.0, 250.0,
+                                         "%.0f"),
+    "pricing.due_diligence_share_of_value": ("Piggyback: % of contract value", "cost_dd_share", 0.0, 20.0, 0.05,
+                                             "%.2f"),
+    "pricing.lump_sum_maintenance_share": ("Maintenance of a lump sum (%/yr)", "cost_lump_share", 0.0, 50.0, 1.0,
+                                           "%.1f"),
 }
 RECURRENCE_LABEL = {"one_time": "once", "recurring": "every year"}
 QUOTE_FIELDS = ("description", "category", "basis", "amount", "currency", "price_year", "recurrence", "years",
                 "escalation_pct", "source_url")
 
 
-def money_range(low: float, high: float, currency: str) -> str:
-    """'2.06–3.70 M CAD': short enough for a metric on a projector."""
-    if min(abs(low), abs(high)) >= 1e6:
-        return f"{low / 1e6:,.2f}–{high / 1e6:,.2f} M {currency}"
-    return f"{fmt.money(low)} – {fmt.money(high, currency)}"
-
-
-def kind_label(kind: str | None) -> str:
+def kind_label(kind: str | None, derived_from: str | None = None) -> str:
+    if kind == "derived" and derived_from:
+        return f"derived from {derived_from}"
     if kind in ("primary", "secondary", "vendor-stated"):
         return f"peer-sourced ({fmt.kind(kind)})"
     return {"user-entered": "user-entered", "assumption": "assumption", "derived": "derived"}.get(kind, fmt.kind(kind))
@@ -61,12 +54,6 @@ def assumption_help(a) -> str:
     rng = f"range {a.low:g}–{a.high:g}" if a.low is not None and a.high is not None else "no range"
     source = f"Source: {a.source_url}" if a.source_url else "Not from a source: an assumption."
     return f"{fmt.kind(a.kind).capitalize()}. {a.note} Default {a.value:g} {a.unit}, {rng}. {source}"
-
-
-@st.cache_resource(ttl=300, show_spinner=False)
-def load_schedules(_store, db_key: str):
-    """The seeded schedules and where each peer's scaling population comes from (shared, read-only)."""
-    return quotes.price_schedules_with_notes(_store)
 
 
 # -- settings kept in the scenario ------------------------------------------------------------
@@ -228,80 +215,63 @@ meeting = widgets.meeting_mode()
 
 st.title("Cost")
 st.caption("What the peer's contract would cost us over the horizon, on each route: its price lines scaled "
-           "to our size, brought to today's prices and currency. Ranges, not single numbers; every line "
-           "shows its formula and source.")
-
+           "to our size, brought to today's prices and currency, plus each route's own cost. Ranges, not single "
+           "numbers, to three significant figures; every line shows its formula and source.")
 try:
     defaults = quotes.pricing_assumptions(store)
-    schedules, population_notes = load_schedules(store, f"{store.path}|{store.meta().get('built_at')}")
 except PiggybackError as exc:
     st.error(fmt.md_escape(exc))
     st.stop()
-
 peers = store.peers()
-names = dict(zip(peers["deployment_id"], peers["census_name"].fillna(
-    peers["jurisdiction"] + ", " + peers["region"])))
-priced = [d for d in peers["deployment_id"] if d in schedules]
-unpriced = [d for d in peers["deployment_id"] if d not in schedules]
-
+names = dict(zip(peers["deployment_id"], peers["census_name"].fillna(peers["jurisdiction"] + ", " + peers["region"])))
 init_from_url(defaults)
 sec = section()
 peer_id = widgets.peer_picker(store)
-if not meeting:
-    st.caption(f"Price schedule on file for {len(priced)} of {len(peers)} peers: "
-               + ", ".join(fmt.md_escape(names[d]) for d in priced) + ". The others: no price schedule on file.")
-
-profile_users = profile.staff_users
-staff_users = sec["staff_users"] if "staff_users" in sec else profile_users
+staff_users = sec["staff_users"] if "staff_users" in sec else profile.staff_users
 if not meeting:
     settings_form(defaults, profile, staff_users)
-agency = profile.model_copy(update={"staff_users": staff_users})
-currency = sec.get("currency") or default_currency(profile)
-try:
-    settings = cost_settings(defaults, sec["assumptions"], currency)
-except PiggybackError as exc:
-    st.error(fmt.md_escape(exc))
+result = analyse_cost(store, profile, peer_id, sec, today=dt.date.today())  # the one cost chain
+if result.settings is None:
+    st.error(fmt.md_escape(result.message))
     st.stop()
+settings, currency = result.settings, result.currency
 h = settings.horizon_years
 if h != int(defaults[HORIZON].value):
     st.query_params["years"] = str(h)
 elif "years" in st.query_params:
     del st.query_params["years"]
+spread = result.spread or {"peers": [], "problems": {}}
+priced = [d for d in peers["deployment_id"] if d in result.peer_results or d in spread["problems"]]
+unpriced = [d for d in peers["deployment_id"] if d not in priced]
+if not meeting:
+    st.caption(f"Price schedule on file for {len(priced)} of {len(peers)} peers: "
+               + ", ".join(fmt.md_escape(names[d]) for d in priced) + ". The others: no price schedule on file.")
 
 
-def items_frame(result) -> pd.DataFrame:
-    cur = result.currency
-    rows = [{
+def show_items(tco, key: str) -> None:
+    cur = tco.currency
+    frame = pd.DataFrame([{
         "Description": i["description"], "Category": COST_LINES.get(i["category"], i["category"]),
         "Basis": f"{BASES.get(i['basis'], i['basis'])}, {RECURRENCE_LABEL.get(i['recurrence'], '')}",
-        "Formula": i["formula"], f"Year 1 ({cur})": i["first_year"], f"Total ({cur})": i["total"],
-        "Source": i["source_url"], "Confidence": fmt.confidence(i["confidence"]), "Kind": kind_label(i["kind"]),
-        "Notes": " ".join(i["flags"]) or None,
-    } for i in result.items]
-    return pd.DataFrame(rows)
-
-
-def show_items(result, key: str) -> None:
-    cur = result.currency
-    st.dataframe(items_frame(result), hide_index=True, width="stretch", key=key, column_config={
-        "Description": st.column_config.TextColumn("Description", width="medium"),
-        "Formula": st.column_config.TextColumn("Formula", width="large",
-                                               help="How the line was scaled, brought to today's prices and converted"),
-        f"Year 1 ({cur})": st.column_config.NumberColumn(format="localized"),
-        f"Total ({cur})": st.column_config.NumberColumn(format="localized", help=f"Over {result.horizon_years} years"),
+        "Formula": i["formula"], f"Year 1 ({cur})": fmt.sig(i["first_year"]), f"Total ({cur})": fmt.sig(i["total"]),
+        "Source": i["source_url"], "Confidence": fmt.confidence(i["confidence"]),
+        "Kind": kind_label(i["kind"], i.get("derived_from")), "Notes": " ".join(i["flags"]) or None,
+    } for i in tco.items])
+    st.dataframe(frame, hide_index=True, width="stretch", key=key, column_config={
+        "Formula": st.column_config.TextColumn("Formula", width="large", help="How the line was scaled, brought "
+                                               "to today's prices and converted"),
+        f"Total ({cur})": st.column_config.NumberColumn(format="localized", help=f"Over {tco.horizon_years} years"),
         "Source": widgets.link_column(), "Notes": st.column_config.TextColumn("Notes", width="large")})
 
 
 def peers_side_by_side(extra_missing: str | None) -> None:
-    results, problems = compare_contracts(schedules, agency, settings)
-    shown: dict = dict(results)
-    if extra_missing:
-        shown[extra_missing] = None
+    shown = {**result.peer_results, **({extra_missing: None} if extra_missing else {})}
     st.plotly_chart(peer_compare_figure(shown, labels=names), width="stretch", key="cost_peers_chart")
-    st.caption(f"Each peer's own price lines scaled to {fmt.md_escape(profile.name)} and costed alike over "
-               f"{h} years in {currency}, without any procurement cost; the bar is the range low–high. "
-               "No price schedule on file: " + ", ".join(fmt.md_escape(names[d]) for d in unpriced) + ".")
-    for dep_id, reason in problems.items():
+    st.caption(fmt.md_escape(spread.get("summary") or "") + f" Each peer's own price lines scaled to "
+               f"{fmt.md_escape(profile.name)} and costed alike over {h} years in {currency}, without any route's "
+               "own cost; the bar is the range low–high. No price schedule on file: "
+               + ", ".join(fmt.md_escape(names[d]) for d in unpriced) + ".")
+    for dep_id, reason in spread["problems"].items():
         st.caption(f"{fmt.md_escape(names.get(dep_id, dep_id))}: not costed ({fmt.md_escape(reason)}).")
 
 
@@ -310,65 +280,42 @@ if not peer_id:
             "with a price schedule on file, scaled to our size:", icon=":material/arrow_upward:")
     peers_side_by_side(None)
     st.stop()
-
 peer_name = names.get(peer_id, peer_id)
 scope = quotes.scope_for(profile.geo_id or "entered", peer_id)
-try:
-    saved = quotes.list_quotes(store, scope)
-except PiggybackError as exc:
-    st.error(fmt.md_escape(exc))
-    saved = []
-quote_schedule = quotes.quote_schedule([q.item for q in saved], peer_id) if saved else None
-
-analysis = None
-try:
-    if peer_id in schedules:
-        analysis = analyse_cost(schedules[peer_id], agency, settings)  # the schedule carries the peer's base
-    else:
-        st.warning(f"**No price schedule on file for {fmt.md_escape(peer_name)}**: the sources found give no "
-                   "prices for its contract. Choose a peer with one ("
-                   + ", ".join(fmt.md_escape(names[d]) for d in priced) + "), or enter the prices from its "
-                   "contract or from a quote below.", icon=":material/money_off:")
-        if quote_schedule is not None:
-            analysis = analyse_cost(quote_schedule, agency, settings, scale_fixed=False, basis="quote")
-            st.info("The figures below are from **your quote**, not from a peer's contract.")
-except PiggybackError as exc:
-    st.error(fmt.md_escape(exc))
-
-if analysis is not None:
+if result.status == "no_schedule":
+    st.warning(f"**No price schedule on file for {fmt.md_escape(peer_name)}**: the sources found give no prices "
+               "for its contract. Choose a peer with one, or enter the prices from its contract or from a quote "
+               "below.", icon=":material/money_off:")
+elif result.status == "error":
+    st.error(fmt.md_escape(result.message))
+if result.ok:
+    analysis, shown = result.analysis, result.display()
     trad, pig = analysis.traditional, analysis.piggyback
-    a_rfp, a_dd = defaults[ROUTE_ASSUMPTION["traditional"]], defaults[ROUTE_ASSUMPTION["piggyback"]]
-    basis = (f"{fmt.md_escape(peer_name)}'s price lines scaled to {profile.name}" if analysis.basis == "peer"
-             else "your quote for this contract")
-
-    def procurement_help(rc, a) -> str:
-        src = rc.procurement_source
-        if src["kind"] == "user-entered":
-            return f"{src['formula']}: entered by you (default {a.value:,.0f} {a.unit})."
-        return f"{src['formula']}. {a.note} Source: {a.source_url or 'none — an assumption'}."
-
+    if result.basis == "quote":
+        st.info("The figures below are from **your quote**, not from a peer's contract.")
+    basis = (f"{fmt.md_escape(peer_name)}'s price lines scaled to {fmt.md_escape(profile.name)}"
+             if result.basis == "peer" else "your quote for this contract")
+    own = {r: fmt.md_escape(analysis.routes[r].procurement_source["formula"]) for r in analysis.routes}
     st.subheader(f"{h}-year cost of ownership, {currency}")
     npv_help = (f"Net present value at {settings.assumptions['pricing.discount_rate'].value:g} %/yr "
-                f"({'entered by you' if 'pricing.discount_rate' in settings.edited else 'assumption'}); "
-                "each year's cost counted at the end of the year.")
+                f"({'entered by you' if 'pricing.discount_rate' in settings.edited else 'assumption'}).")
     moving = [r["name"].lower() for r in analysis.tornado if r["swing"] > 0]
-    # (label, value, keywords): two rows of three, or three rows of two in meeting mode's large type
     figures = [
-        (f"{h}-year cost: own RFP", fmt.money(trad.total, currency), dict(
-            help=f"{basis}, plus the staff cost of running a new RFP: {procurement_help(trad, a_rfp)} Both routes "
-                 "use the same price lines; an own RFP could win another price (not modelled).")),
-        (f"{h}-year cost: piggyback", fmt.money(pig.total, currency), dict(
-            delta=f"{fmt.money(pig.total - trad.total, currency)} vs own RFP", delta_color="inverse",
-            help=f"{basis}, plus the due diligence of adopting the contract: {procurement_help(pig, a_dd)}")),
-        ("Cost per resident (piggyback)", fmt.money(pig.tco.per_resident, currency, digits=2), dict(
+        (f"{h}-year cost: own RFP", shown["traditional"]["total"], dict(
+            help=f"{basis}, plus the own cost of an RFP, modelled from the contract: {own['traditional']}. "
+                 f"{fmt.md_escape(defaults['pricing.rfp_fixed_cost'].note)}")),
+        (f"{h}-year cost: piggyback", shown["piggyback"]["total"], dict(
+            delta=f"{shown['difference']} vs own RFP", delta_color="inverse",
+            help=f"{basis}, plus the due diligence of adopting the contract: {own['piggyback']}.")),
+        ("Cost per resident (piggyback)", shown["per_resident"], dict(
             help=(f"Piggyback total ÷ {profile.population:,} residents (census) over {h} years"
                   if profile.population else "Population unknown: no per-resident figure."))),
-        ("NPV: own RFP", fmt.money(trad.npv, currency), dict(help=npv_help)),
-        ("NPV: piggyback", fmt.money(pig.npv, currency), dict(help=npv_help)),
-        ("Range (piggyback)", money_range(pig.tco.low, pig.tco.high, currency), dict(
+        ("NPV: own RFP", shown["traditional"]["npv"], dict(help=npv_help)),
+        ("NPV: piggyback", shown["piggyback"]["npv"], dict(help=npv_help)),
+        ("Range (piggyback)", shown["piggyback"]["range"], dict(
             help=f"Low–high of the piggyback total: {'; '.join(moving) or 'no assumption'}, all set together at "
-                 "the end of each range that lowers (raises) it. A corner case, not a probability interval; the "
-                 "horizon is a choice and is not varied.")),
+                 "the end of each range. A corner case, not a probability interval; values you entered are not "
+                 "varied.")),
     ]
     if meeting:
         figures = [figures[i] for i in (0, 1, 3, 4, 5, 2)]
@@ -376,9 +323,9 @@ if analysis is not None:
     for start in range(0, len(figures), per_row):
         for col, (label, value, kw) in zip(st.columns(per_row), figures[start:start + per_row]):
             col.metric(label, value, **kw)
-
+    for w in result.warnings:
+        st.warning(fmt.md_escape(w), icon=":material/warning:")
     st.plotly_chart(cost_by_year_figure(pig.tco), width="stretch", key="cost_by_year_chart")
-
     tab_tornado, tab_items, tab_peers, tab_sources = st.tabs(
         ["What moves the total", "Line items", "Peers side by side", "Sources & assumptions"])
     with tab_tornado:
@@ -387,13 +334,9 @@ if analysis is not None:
                    "kept. The discount rate moves the NPV, not the total. The horizon is a choice, not varied.")
     with tab_items:
         show_items(pig.tco, "cost_items")
-        if analysis.basis == "peer":
-            st.caption(f"Fixed and yearly amounts are {fmt.md_escape(peer_name)}'s own totals, scaled by population to the power "
-                       f"of the size elasticity; {fmt.md_escape(peer_name)}'s population: "
-                       f"{fmt.md_escape(population_notes.get(peer_id, 'unknown'))}. Our population: "
-                       f"{fmt.integer(profile.population)} (census).")
-        for w in pig.tco.warnings:
-            st.warning(w)
+        st.caption(f"Fixed and yearly amounts are {fmt.md_escape(peer_name)}'s own totals, scaled by population "
+                   f"to the power of the size elasticity; its population: {fmt.md_escape(result.population_note)}. "
+                   f"Ours: {fmt.integer(profile.population)} (census).")
     with tab_peers:
         peers_side_by_side(None)
     with tab_sources:
@@ -407,45 +350,38 @@ if analysis is not None:
                          "unit": "Unit", "status": "Kind", "source_url": widgets.link_column(),
                          "note": st.column_config.TextColumn("Note", width="large")})
         st.caption(pig.tco.range_method)
-        st.caption(f"Own RFP: {trad.procurement_source['formula']}; piggyback: {pig.procurement_source['formula']}. "
-                   f"Analysis year {settings.price_year_target}; {currency} throughout.")
 else:
     with st.expander("Peers side by side", expanded=True):
         peers_side_by_side(peer_id)
 
+saved = quotes.list_quotes(store, scope) if result.quote_items else []
 if saved or not meeting:
     st.subheader("Your quote")
-if saved:
-    quote_tco = None
-    try:
-        _, quote_tco = contract_tco(quote_schedule, agency, settings, scale_fixed=False)
-    except PiggybackError as exc:
-        st.error(fmt.md_escape(exc))
-    if quote_tco is not None:
-        peer_tco = analysis.contract if analysis is not None and analysis.basis == "peer" else None
-        c = st.columns(3)
-        c[0].metric(f"Your quote: {h}-year cost", fmt.money(quote_tco.total, currency),
-                    help="Your quote lines as entered (not scaled: the quote is for us), brought to today's prices "
-                         "and currency, without procurement cost.")
-        if peer_tco is not None:
-            c[1].metric(f"{fmt.md_escape(peer_name)} scaled: {h}-year cost", fmt.money(peer_tco.total, currency),
-                        help=f"{fmt.md_escape(peer_name)}'s price lines scaled to {profile.name}, without procurement cost.")
-            c[2].metric("Quote minus scaled peer", fmt.money(quote_tco.total - peer_tco.total, currency),
-                        help="Negative: the quote is below the peer's prices scaled to our size.")
-            fig = peer_compare_figure({"quote": quote_tco, peer_id: peer_tco},
-                                      labels={"quote": "Your quote", peer_id: f"{fmt.md_escape(peer_name)} scaled"})
-            fig.update_layout(title_text=f"Your quote vs {fmt.md_escape(peer_name)} scaled")
-            st.plotly_chart(fig, width="stretch", key="cost_quote_chart")
-        else:
-            c[1].caption(f"No price schedule on file for {fmt.md_escape(peer_name)}: nothing to compare the quote "
-                         "with.")
-        show_items(quote_tco, "cost_quote_items")
-    if not meeting and not store.read_only:
-        for q in saved:
-            st.button(f"Delete quote line: {fmt.md_escape(q.item.description)}", key=f"quote_delete_{q.item.item_id}",
-                      on_click=delete_quote_clicked, args=(store, q.item.item_id, scope), icon=":material/delete:",
-                      help=f"Saved by {fmt.md_escape(q.who)} on {q.ts:%Y-%m-%d %H:%M}")
-elif not meeting:
+if result.quote is not None:
+    quote_tco = result.quote.contract
+    c = st.columns(3)
+    c[0].metric(f"Your quote: {h}-year cost", fmt.cost(quote_tco.total, currency),
+                help="Your quote lines as entered (not scaled: the quote is for us), brought to today's prices and "
+                     "currency, without any route's own cost.")
+    if result.basis == "peer":
+        peer_tco = result.analysis.contract
+        c[1].metric(f"{fmt.md_escape(peer_name)} scaled: {h}-year cost", fmt.cost(peer_tco.total, currency),
+                    help=f"{fmt.md_escape(peer_name)}'s price lines scaled to us, without any route's own cost.")
+        c[2].metric("Quote minus scaled peer", fmt.cost(quote_tco.total - peer_tco.total, currency),
+                    help="Negative: the quote is below the peer's prices scaled to our size.")
+        fig = peer_compare_figure({"quote": quote_tco, peer_id: peer_tco},
+                                  labels={"quote": "Your quote", peer_id: f"{fmt.md_escape(peer_name)} scaled"})
+        fig.update_layout(title_text=f"Your quote vs {fmt.md_escape(peer_name)} scaled")
+        st.plotly_chart(fig, width="stretch", key="cost_quote_chart")
+    else:
+        c[1].caption(f"No price schedule on file for {fmt.md_escape(peer_name)}: nothing to compare the quote with.")
+    show_items(quote_tco, "cost_quote_items")
+if not meeting and not store.read_only:
+    for q in saved:
+        st.button(f"Delete quote line: {fmt.md_escape(q.item.description)}", key=f"quote_delete_{q.item.item_id}",
+                  on_click=delete_quote_clicked, args=(store, q.item.item_id, scope), icon=":material/delete:",
+                  help=f"Saved by {fmt.md_escape(q.who)} on {q.ts:%Y-%m-%d %H:%M}")
+if not saved and not meeting:
     st.caption(f"No quote saved for {fmt.md_escape(peer_name)}'s contract yet.")
 if not meeting:
     quote_form(store, scope, currency)

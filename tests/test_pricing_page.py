@@ -51,7 +51,10 @@ def test_renders_key_figures_with_their_basis_and_the_charts():
     items = next(d.value for d in at.dataframe if "Formula" in d.value.columns)
     assert {"Description", "Category", "Basis", "Formula", "Source", "Confidence", "Kind"} <= set(items.columns)
     assert items["Formula"].str.contains(r"\(143,740 / 93,949\)\^0\.5").any()
-    assert set(items["Kind"]) == {"peer-sourced (primary source)", "assumption"}
+    # the maintenance line is an even split of the resolution's 5-year total: derived, from that source
+    assert set(items["Kind"]) - {"peer-sourced (primary source)", "assumption"} == {
+        k for k in items["Kind"] if k.startswith("derived from a primary source (https://documents.fayetteville")}
+    assert len(set(items["Kind"])) == 3
     labels = [n.label for n in at.number_input]
     assert any(lab.startswith("Discount rate") and "assumption" in lab for lab in labels)
 

@@ -66,6 +66,8 @@ class CostResult:
     quote_items: tuple[pr.PriceItem, ...] = ()
     population_note: str = "unknown"
     spread: dict[str, Any] | None = None
+    #: Each priced peer's contract scaled to the agency (contract only): the spread's figures.
+    peer_results: Mapping[str, pr.TCOResult] = field(default_factory=dict, repr=False)
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
@@ -115,15 +117,13 @@ class CostResult:
 def _quote_items_from_store(store, profile: AgencyProfile, peer_id: str) -> list[pr.PriceItem]:
     from ..quotes import list_quotes, scope_for
 
-    if not profile.geo_id:
-        return []
-    return [q.item for q in list_quotes(store, scope_for(profile.geo_id, peer_id))]
+    return [q.item for q in list_quotes(store, scope_for(profile.geo_id or "entered", peer_id))]
 
 
 def peer_spread(schedules: Mapping[str, pr.PriceSchedule], agency: AgencyProfile,
-                settings: pr.CostSettings) -> dict[str, Any]:
+                settings: pr.CostSettings) -> tuple[dict[str, Any], dict[str, pr.TCOResult]]:
     """Every peer's contract scaled to the agency and costed alike (contract only, no route cost):
-    the lowest, median and highest totals, and which peers are extrapolations."""
+    the lowest, median and highest totals, and which peers are extrapolations; and the results."""
     results, problems = pr.compare_contracts(schedules, agency, settings)
     rows = []
     for dep_id, t in sorted(results.items(), key=lambda kv: kv[1].total):
@@ -144,7 +144,7 @@ def peer_spread(schedules: Mapping[str, pr.PriceSchedule], agency: AgencyProfile
                               f"{settings.horizon_years} years (median {fmt.cost(out['median'], settings.currency)})"
                               + ("; the peers disagree widely: read any one peer's figure as indicative."
                                  if wide else "."))
-    return out
+    return out, results
 
 
 def analyse_cost(store, profile: AgencyProfile, peer_id: str | None, settings: Mapping[str, Any] | None, *,
@@ -163,14 +163,19 @@ def analyse_cost(store, profile: AgencyProfile, peer_id: str | None, settings: M
     except PiggybackError as exc:
         return CostResult(**{**base, "status": "error", "message": f"The cost settings cannot be used: {exc}"})
     base["currency"] = cs.currency
-    if not peer_id:
-        return CostResult(**{**base, "message": "No peer contract chosen: choose one to cost it."}, settings=cs)
     agency = profile
-    if settings.get("staff_users") is not None or "staff_users" in settings:
+    if "staff_users" in settings:  # the Cost page can set the staff users of the new system
         agency = profile.model_copy(update={"staff_users": settings.get("staff_users")})
     schedules = price_schedules(store)
-    quote_items = tuple(quotes if quotes is not None else _quote_items_from_store(store, profile, peer_id))
+    spread, peer_results = peer_spread(schedules, agency, cs) if with_spread else (None, {})
+    base.update(spread=spread, peer_results=peer_results, settings=cs)
+    if not peer_id:
+        return CostResult(**{**base, "message": "No peer contract chosen: choose one to cost it."})
+    quote_items: tuple[pr.PriceItem, ...] = ()
     try:
+        quote_items = tuple(i for i in (quotes if quotes is not None
+                                        else _quote_items_from_store(store, profile, peer_id))
+                            if i.deployment_id == peer_id)
         peer, note = peer_for_pricing(store, peer_id)
         quote = None
         if quote_items:
@@ -186,13 +191,46 @@ def analyse_cost(store, profile: AgencyProfile, peer_id: str | None, settings: M
                                  "message": f"No price schedule on file for {peer_id}: the sources give no prices "
                                             "for its contract. Enter its price list or the quote received on the "
                                             f"Cost page to cost it. Peers with a price schedule: {with_prices}."},
-                              settings=cs)
-        spread = peer_spread(schedules, agency, cs) if with_spread else None
+                              quote_items=quote_items)
     except PiggybackError as exc:
-        return CostResult(**{**base, "status": "error", "message": f"The cost could not be computed: {exc}"},
-                          settings=cs)
+        return CostResult(**{**base, "status": "error", "message": f"The cost could not be computed: {exc}"})
     warnings = list(analysis.piggyback.tco.warnings)
     if spread and spread.get("count", 0) >= 2 and (spread.get("ratio") or 0) >= WIDE_SPREAD:
         warnings.append(spread["summary"])
-    return CostResult(**{**base, "status": "ok"}, settings=cs, analysis=analysis, basis=basis, quote=quote,
-                      quote_items=quote_items, population_note=note, spread=spread, warnings=tuple(warnings))
+    return CostResult(**{**base, "status": "ok"}, analysis=analysis, basis=basis, quote=quote,
+                      quote_items=quote_items, population_note=note, warnings=tuple(warnings))
+
+
+def _routes_out(analysis: pr.CostAnalysis) -> dict[str, dict[str, Any]]:
+    out = {}
+    for route, rc in analysis.routes.items():
+        d = rc.to_dict()
+        t = d["tco"]
+        out[route] = {"label": rc.label, "total": t["total"], "npv": t["npv"], "low": t["low"], "high": t["high"],
+                      "npv_low": t["npv_low"], "npv_high": t["npv_high"], "procurement_cost": d["procurement_cost"],
+                      "procurement_source": d["procurement_source"], "per_resident": t["per_resident"], "tco": t}
+    return out
+
+
+def case_section(result: CostResult) -> dict[str, Any]:
+    """The result as the business case's ``cost`` section (the PDF and Excel read it)."""
+    out: dict[str, Any] = {"currency": result.currency, "status": result.status, "message": result.message,
+                           "routes": {}, "items": [], "problems": list(result.problems), "quote": None,
+                           "spread": result.spread, "display": result.display(), "warnings": list(result.warnings)}
+    if not result.ok:
+        return out
+    a = result.analysis
+    routes = _routes_out(a)
+    first = routes["piggyback"]["tco"]
+    quote = None
+    if result.quote is not None and result.basis == "peer":
+        quote = {"basis": "quote", "items": [i.item_id for i in result.quote_items], "routes": _routes_out(result.quote)}
+    out.update({
+        "basis": result.basis, "routes": routes,
+        "items": [ln for ln in first["items"] if ln["category"] != pr.PROCUREMENT], "quote": quote,
+        "horizon_years": first["horizon_years"], "start_year": first["start_year"],
+        "range_method": first["range_method"], "discount_rate": a.settings.assumptions["pricing.discount_rate"].value,
+        "tornado": [dict(row) for row in a.tornado[:6]], "item_ids": [ln.item.item_id for ln in a.lines],
+        "difference": round(a.piggyback.total - a.traditional.total, 2),
+    })
+    return out
