@@ -347,17 +347,6 @@ def _assumption_table(store, group: str) -> dict[str, Assumption]:
     return out
 
 
-def pricing_settings(store, pr_settings: Mapping[str, Any], profile: AgencyProfile, today: dt.date):
-    """The Cost page's settings (:func:`piggyback.pricing.cost_settings`) from a scenario's section."""
-    table = _assumption_table(store, "pricing") or pr.default_assumptions()
-    edits = pr_settings.get("assumptions") or {}
-    if not isinstance(edits, Mapping):
-        raise BusinessCaseError("The saved pricing edits are not an {assumption id: value} table.")
-    currency = pr_settings.get("currency") or pr.default_currency(profile)
-    return pr.cost_settings(table, {k: v for k, v in edits.items() if k in table}, currency,
-                            price_year_target=today.year)
-
-
 def _user_price_items(rows: list[Mapping[str, Any]], peer_id: str) -> tuple[list[pr.PriceItem], list[str]]:
     items, problems = [], []
     for row in rows:
@@ -381,82 +370,23 @@ def _user_price_items(rows: list[Mapping[str, Any]], peer_id: str) -> tuple[list
     return [i for i in items if i.deployment_id == peer_id], problems
 
 
-def _peer_deployment(store, peer_id: str):
-    try:
-        from .quotes import peer_for_pricing  # the Cost page's choice of scaling population
-
-        return peer_for_pricing(store, peer_id)[0]
-    except ImportError:
-        pass
-    dep = store.deployment(peer_id)
-    if dep.population:
-        return dep
-    peers = store.peers()
-    hit = peers[peers["deployment_id"] == peer_id]
-    pop = _num(hit.iloc[0]["census_population"]) if not hit.empty else None
-    return dep.model_copy(update={"population": int(pop)}) if pop else dep
-
-
-def _routes_out(analysis) -> dict[str, dict[str, Any]]:
-    out = {}
-    for route, rc in analysis.routes.items():
-        d = rc.to_dict()
-        t = d["tco"]
-        out[route] = {"label": rc.label, "total": t["total"], "npv": t["npv"], "low": t["low"], "high": t["high"],
-                      "npv_low": t["npv_low"], "npv_high": t["npv_high"], "procurement_cost": d["procurement_cost"],
-                      "procurement_source": d["procurement_source"], "per_resident": t["per_resident"], "tco": t}
-    return out
-
-
 def _cost_section(store, profile: AgencyProfile, peer_id: str | None, settings: Mapping[str, Any],
                   snapshot: Mapping[str, Any], book: _SourceBook, today: dt.date) -> tuple[dict, Any]:
-    ps = _section(settings, "pricing")
-    base = {"currency": ps.get("currency") or pr.default_currency(profile), "status": "no_peer", "routes": {},
-            "items": [], "problems": [], "quote": None}
-    try:
-        cs = pricing_settings(store, ps, profile, today)
-    except PiggybackError as exc:
-        return {**base, "status": "error", "message": f"The saved cost settings cannot be used: {exc}"}, None
-    base["currency"] = cs.currency
-    if not peer_id:
-        return {**base, "message": "No peer contract chosen: choose one to cost it."}, cs
-    agency = profile
-    if "staff_users" in ps:  # the Cost page can set the staff users of the new system
-        agency = profile.model_copy(update={"staff_users": ps.get("staff_users")})
-    seeded = [i for i in pr.items_from_records(store.table("price_items").to_dict("records"))
-              if i.deployment_id == peer_id]
-    quotes, problems = _user_price_items(list(snapshot.get("price_items") or []), peer_id)
-    try:
-        dep = _peer_deployment(store, peer_id)
-        quote = None
-        if quotes:
-            q = pr.analyse_cost(pr.PriceSchedule(deployment_id=peer_id, items=tuple(quotes)), agency, cs,
-                                scale_fixed=False, basis="quote")
-            quote = {"basis": "quote", "items": [i.item_id for i in quotes], "routes": _routes_out(q)}
-        if seeded:
-            analysis = pr.analyse_cost(pr.PriceSchedule.for_peer(seeded, peer_id, dep), agency, cs, dep)
-            basis, items = "peer", seeded
-        elif quotes:
-            analysis, basis, items = q, "quote", quotes
-        else:
-            return {**base, "status": "no_schedule", "problems": problems,
-                    "message": "No price schedule on file for this peer's contract: the sources give no prices. "
-                               "Enter its price list or the quote received on the Cost page to cost it."}, cs
-    except (PiggybackError, ValueError, KeyError) as exc:
-        return {**base, "status": "error", "problems": problems,
-                "message": f"The cost could not be computed: {exc}"}, cs
-    routes = _routes_out(analysis)
-    for item in items + quotes:
-        book.add(item.source_url, f"price item {item.item_id}", kind=item.kind, confidence=item.confidence)
-    first = routes["piggyback"]["tco"]
-    lines = [ln for ln in first["items"] if ln["category"] != pr.PROCUREMENT]
-    return {**base, "status": "ok", "message": None, "basis": basis, "routes": routes, "items": lines,
-            "problems": problems, "quote": quote if basis == "peer" else None,
-            "horizon_years": first["horizon_years"], "start_year": first["start_year"],
-            "warnings": first["warnings"], "range_method": first["range_method"],
-            "discount_rate": cs.assumptions["pricing.discount_rate"].value,
-            "tornado": [{k: v for k, v in row.items()} for row in analysis.tornado[:6]],
-            "item_ids": [i.item_id for i in items]}, cs
+    """The Cost page's analysis (:func:`piggyback.analyses.cost.analyse_cost`) with the scenario's
+    saved quote lines, as the case's cost section."""
+    from .analyses.cost import analyse_cost, case_section
+
+    quotes, problems = _user_price_items(list(snapshot.get("price_items") or []), peer_id) if peer_id else ([], [])
+    result = analyse_cost(store, profile, peer_id, _section(settings, "pricing"), today=today, quotes=quotes)
+    section = case_section(result)
+    section["problems"] = problems + section["problems"]
+    if result.ok:
+        for ln in result.analysis.lines:
+            book.add(ln.item.source_url, f"price item {ln.item.item_id}", kind=ln.item.kind,
+                     confidence=ln.item.confidence)
+        for item in result.quote_items:
+            book.add(item.source_url, f"price item {item.item_id}", kind=item.kind, confidence=item.confidence)
+    return section, result.settings
 
 
 # --------------------------------------------------------------------------------- compliance
@@ -660,9 +590,7 @@ def _risks(store, profile, peer, contract, peers, timeline, cost, compliance, as
 # --------------------------------------------------------------------------------- main
 
 def _fmt_money(x: float | None, cur: str) -> str:
-    if x is None:
-        return "—"
-    return f"{x / 1e6:,.2f} M {cur}" if abs(x) >= 1e6 else f"{x:,.0f} {cur}"
+    return fmt.cost(x, cur)  # three significant figures, as on the Cost page
 
 
 def _key_figures(timeline, cost, compliance, peers, pricing_ids) -> list[dict[str, Any]]:

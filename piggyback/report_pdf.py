@@ -314,7 +314,7 @@ class _Report(FPDF):
 
 
 def _money(x: Any, cur: str) -> str:
-    return fmt.money(x, cur)
+    return fmt.cost(x, cur)  # three significant figures, as on the Cost page
 
 
 def _png_size(png: bytes) -> tuple[int, int]:
@@ -528,11 +528,21 @@ def _cost(pdf: _Report, d: Mapping[str, Any], pngs: Mapping[str, Any]) -> None:
                  size=9)
         return
     cur = c["currency"]
-    rows = [[r["label"], _money(r["total"], cur), f"{_money(r['low'], cur)} – {_money(r['high'], cur)}",
-             _money(r["npv"], cur), f"{_money(r['npv_low'], cur)} – {_money(r['npv_high'], cur)}",
+    rows = [[r["label"], _money(r["total"], cur), fmt.cost_range(r["low"], r["high"], cur),
+             _money(r["npv"], cur), fmt.cost_range(r["npv_low"], r["npv_high"], cur),
              _money(r["procurement_cost"], cur)] for r in c["routes"].values()]
     pdf.grid(["Route", f"{c['horizon_years']}-year total", "Range", "NPV", "NPV range", "Procurement"], rows,
              [30, 14, 20, 12, 20, 12], size=8)
+    shown = c.get("display") or {}
+    if shown:
+        pdf.para(f"Piggyback minus own RFP: {shown['difference']}. Cost per resident (piggyback): "
+                 f"{shown['per_resident']}. Each route's own cost is modelled from the contract: "
+                 + "; ".join(f"{r['label']}: {r['procurement_source'].get('formula')}" for r in c["routes"].values()),
+                 size=8)
+    if (c.get("spread") or {}).get("summary"):
+        pdf.para(f"Across peers: {c['spread']['summary']}", size=8)
+    for w in c.get("warnings") or []:
+        pdf.bullet(f"Warning: {w}", size=7.5)
     pdf.para(c["range_method"], size=7.5, colour=90)
     pdf.chart(pngs.get("cost"), "Cost by year, piggyback route (stacked by category)")
     rows = [[ln["item_id"], ln["description"], _money(ln["total"], cur), ln["formula"], ln.get("kind"),

@@ -158,6 +158,13 @@ def render_xlsx(case: Any) -> bytes:
         for ln in c["items"]:
             rows.append([ln["description"], ln["item_id"], ln["total"], None, None, ln["npv"], None, None,
                          ln["formula"], ln.get("kind"), ln.get("confidence"), ln.get("source_url")])
+        if c.get("difference") is not None:
+            rows.append(["Piggyback minus own RFP", "difference", c["difference"], None, None, None, None, None,
+                         "each route's own cost is modelled from the contract", None, None, None])
+        for peer in (c.get("spread") or {}).get("peers", []):
+            rows.append([f"Across peers: {peer['peer']}'s contract scaled", "contract only", peer["total"],
+                         peer["low"], peer["high"], None, None, None,
+                         "extrapolated" if peer["extrapolated"] else None, None, None, None])
         for year in c["routes"]["piggyback"]["tco"]["by_year"]:
             rows.append([f"Year {year['year']} ({year['calendar_year']}), piggyback", "cash flow", year["total"],
                          None, None, None, None, None, None, None, None, None])
