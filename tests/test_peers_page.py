@@ -135,7 +135,8 @@ def test_meeting_mode_hides_the_sliders_and_keeps_the_preset(monkeypatch):
     at = page("peers", agency=GUELPH, meeting="1")
     assert not at.slider
     assert at.selectbox(key="peers_preset").value == "balanced"
-    assert not at.get("text_input")  # no contact form either
+    # No contact form either (the sidebar's agency search is the only text box left).
+    assert [t.key for t in at.get("text_input")] == ["agency_query"]
 
 
 def test_peers_page_explains_the_lower_bound_method():
