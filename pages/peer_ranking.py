@@ -257,6 +257,8 @@ st.dataframe(table, hide_index=True, width="stretch", key="peers_ranked", column
                                             "or Unknown, from the facts on file"),
     "Contract facts": st.column_config.TextColumn("Contract facts", width="medium"),
     "Why": st.column_config.TextColumn("Why (strongest reasons)", width="large"),
+    "Modules": st.column_config.TextColumn("Modules", help="Modules listed by the sources; live status "
+                                           "not confirmed (the records do not say which are live)"),
     "Go-live": st.column_config.TextColumn("Go-live", help="As published: a year, a month or a day"),
     "Vehicle": st.column_config.TextColumn("Contract vehicle", help="As the sources describe it"),
     "Source": widgets.link_column("First source"),
