@@ -117,6 +117,8 @@ def test_contracts_and_price_items_from_the_facts(store):
     assert jefferson["vehicle"] == "interlocal" and jefferson["lead_agency"] == "Whatcom County, WA"
     assert pd.isna(jefferson["coop_clause"])  # the clause itself was never read: unknown stays blank
     assert contracts.loc["c-west-covina-ca", "solicitation_id"].startswith("RFP No. 11-014")
+    # no contract fact was found for these: no (empty) contract record pretends there is one to adopt
+    assert not {"c-middlesex-centre-on", "c-south-huron-on", "c-avon-ct"} & set(contracts.index)
     items = items_from_records(store.table("price_items").to_dict("records"))  # all valid
     avon = [i for i in items if i.deployment_id == "avon-co"]
     assert {(i.category, i.recurrence) for i in avon} >= {("subscription", "recurring"), ("implementation", "one_time"),
