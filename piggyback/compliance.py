@@ -53,6 +53,8 @@ CHECKS: dict[str, str] = {
                             "or marketing page)",
     "value_vs_threshold": "the estimated purchase value against the threshold in force on the decision date",
     "quebec_route": "where the contract's lead agency is, and the value against Quebec's public-tender threshold",
+    "approval_limit": "the agency's delegated approval limits on file, named for the person who checks; always "
+                      "needs evidence",
     "federal_funds_only": "included only when federal funds pay; always needs evidence",
     "manual": "no automatic test; always needs evidence",
 }
@@ -66,6 +68,7 @@ CHECK_FACTS: dict[str, tuple[str, ...]] = {
     "scope_covers_modules": ("scope_document", "modules_needed"),
     "value_vs_threshold": ("value", "threshold_amount"),
     "quebec_route": ("lead_region", "value", "threshold_amount"),
+    "approval_limit": (),
     "federal_funds_only": (),
     "manual": (),
 }
@@ -491,6 +494,8 @@ class _Context:
         self.country = normalize_country(agency_facts["country"])
         self.region = check_region(self.country, agency_facts["region"])
         self.modules_needed = _as_modules(agency_facts.get("modules_needed"))
+        authority = agency_facts.get("delegated_authority")
+        self.delegated_authority = dict(authority) if isinstance(authority, Mapping) else None
         unknown = [m for m in self.modules_needed if m not in MODULES]
         if unknown:
             raise ValueError(f"unknown module(s) {unknown}; known: {sorted(MODULES)}")
@@ -740,6 +745,31 @@ def _check_quebec_route(rule: Rule, c: _Context) -> _Outcome:
                     "instead (QC-11)"), info
 
 
+def _check_approval_limit(rule: Rule, c: _Context) -> _Outcome:
+    """No automatic pass: an approval is a person's fact. The reason names what is on file."""
+    a = c.delegated_authority
+    if not a:
+        return "needs_evidence", ("no delegated approval limits are on file for this agency: look up your "
+                                  "approval schedule and record the approval once obtained"), {}
+    where = a.get("municipality") or "this agency"
+    limit = a.get("council_approval_above")
+    currency = a.get("currency") or ""
+    bylaw = f" ({a['bylaw']})" if a.get("bylaw") else ""
+    if is_blank(limit):
+        said = f"on file for {where}{bylaw}: the council-approval limit is not confirmed"
+    else:
+        said = f"on file for {where}{bylaw}: council approval above {currency} {float(limit):,.0f}".strip()
+        if c.value is not None and c.currency == currency:
+            above = c.value > float(limit)
+            said += (f"; the estimated {c.currency} {c.value:,.0f} is {'above' if above else 'not above'} it")
+    non_comp = a.get("non_competitive_limit")
+    said += ("" if is_blank(non_comp) else f"; non-competitive awards up to {currency} {float(non_comp):,.0f}")
+    note = (f" Note on file: {a['quote']}" if a.get("quote") else "") + (
+        f" Source: {a['source_url']}" if a.get("source_url") else "")
+    return "needs_evidence", (f"{said}. A piggyback may fall under the non-competitive limits rather than the "
+                              f"competitive ones: confirm with your by-law and record the approval.{note}"), {}
+
+
 def _check_manual(rule: Rule, c: _Context) -> _Outcome:
     if rule.severity == "info":
         return "needs_evidence", "for information: no automatic check; record evidence if it applies", {}
@@ -754,6 +784,7 @@ _CHECK_FUNCTIONS = {
     "scope_covers_modules": _check_scope,
     "value_vs_threshold": _check_threshold,
     "quebec_route": _check_quebec_route,
+    "approval_limit": _check_approval_limit,
     "federal_funds_only": _check_manual,
     "manual": _check_manual,
 }

@@ -367,6 +367,21 @@ def golive_months(store: Store) -> int:
     return int(hit.iloc[0])
 
 
+def delegated_authority_for(store: Store, name: str | None, region: str | None) -> dict | None:
+    """The agency's row of ``data/compliance/delegated_authority.csv`` (matched on the municipality's
+    name and province or state), blanks as None; None when the agency has no row."""
+    if not name or "delegated_authority" not in store.tables():
+        return None
+    from .census import fold
+
+    table = store.table("delegated_authority")
+    wanted = fold(str(name).split(",")[0])
+    rows = table[(table["municipality"].map(lambda v: fold(str(v))) == wanted) & (table["province"] == region)]
+    if rows.empty:
+        return None
+    return {k: (None if is_blank(v) else v) for k, v in rows.iloc[0].to_dict().items()}
+
+
 def store_rules(store: Store) -> list[compliance.Rule]:
     return compliance.load_rules(store.table("rules"))
 
@@ -426,14 +441,15 @@ def checklist(store: Store, agency: Any, peer: str | None, *, value: float | Non
             evidence = evidence_for(store, scope)
     rules = store_rules(store)
     thresholds = store_thresholds(store)
+    profile = agency.model_dump() if hasattr(agency, "model_dump") else dict(agency)
+    authority = delegated_authority_for(store, profile.get("name"), profile.get("region"))
     try:
-        results = compliance.evaluate(agency, facts, value, currency, federal_funds, decision, golive,
+        results = compliance.evaluate({**profile, "delegated_authority": authority}, facts, value, currency, federal_funds, decision, golive,
                                       evidence, rules=rules, thresholds=thresholds)
     except compliance.ComplianceDataError as exc:
         raise ChecklistInputError(f"The compliance data cannot be used: {exc}") from None
     except ValueError as exc:
         raise ChecklistInputError(str(exc)) from None
-    profile = agency.model_dump() if hasattr(agency, "model_dump") else dict(agency)
     applied = compliance.applicable_rules(rules, profile["country"], profile["region"], bool(federal_funds))
     return Checklist(agency=agency, peer=peer, contract=contract, value=value, currency=currency,
                      federal_funds=bool(federal_funds), decision_date=decision, planned_golive=golive,

@@ -256,3 +256,10 @@ def test_seeded_and_imported_rows_with_award_and_term_get_an_expiry(store, writa
     assert by_id["ALL-04"].status == "pass"
     assert "2032-03-17: award 2025-03-17 + 7-year term" in by_id["ALL-04"].reason
     assert by_id["ALL-01"].status == "pass"  # "City of Guelph" is a government by its name
+
+
+def test_toronto_check_names_its_delegated_limit(built_db, capsys, monkeypatch):
+    code, out = check_in_process(capsys, monkeypatch, "--agency", "Toronto, ON", "--peer", "ottawa-on",
+                                 "--value", "900000", *TODAY)
+    line = next(l for l in out.splitlines() if l.startswith("[NEEDS EVIDENCE] ALL-12"))
+    assert "on file for Toronto" in line and "CAD 30,000,000" in line and code == 4

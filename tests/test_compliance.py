@@ -530,3 +530,19 @@ def test_inputs_a_user_can_fix_raise_value_error():
 def test_default_data_is_used_when_no_rules_are_given():
     results = cmp.evaluate(ONTARIO, None, None, None, False, DECISION)
     assert ids(cmp.applicable_rules(RULES, "CA", "ON", False)) == {r.rule_id for r in results}
+
+
+def test_approval_rule_names_the_delegated_limit_on_file_but_never_passes_on_it():
+    """ALL-12 reads the agency's row of delegated_authority.csv: Toronto's CAD 30M limit against a
+    CAD 900,000 purchase is named, yet the rule still needs the approval as evidence."""
+    toronto = {**ONTARIO, "delegated_authority": {"municipality": "Toronto", "council_approval_above": 30_000_000,
+                                                  "currency": "CAD", "bylaw": "Ch. 195", "quote": None,
+                                                  "source_url": "https://secure.toronto.ca/x"}}
+    rule = by_id(run(toronto, contract(), 900_000, "CAD"))["ALL-12"]
+    assert rule.status == "needs_evidence"
+    assert "council approval above CAD 30,000,000; the estimated CAD 900,000 is not above it" in rule.reason
+    assert "https://secure.toronto.ca/x" in rule.reason
+    unknown = by_id(run({**ONTARIO, "delegated_authority": {"municipality": "Guelph", "currency": "CAD"}},
+                        contract()))["ALL-12"]
+    assert "limit is not confirmed" in unknown.reason
+    assert "no delegated approval limits are on file" in by_id(run(ONTARIO, contract()))["ALL-12"].reason
