@@ -6,6 +6,7 @@ Everything here is presentation; the work is done by the domain modules.
 from __future__ import annotations
 
 import os
+import threading
 
 import pandas as pd
 import streamlit as st
@@ -39,6 +40,28 @@ def db_path() -> str:
     return str(default_db_path())
 
 
+IMPORTS_CHECK_S = 30.0  # how often a server looks for steward imports made through another server
+_imports_lock = threading.Lock()
+
+
+def with_new_imports(store: Store) -> Store:
+    """The store, with steward imports that another server stored in the shared record since
+    this one opened its reference file applied (checked at most every IMPORTS_CHECK_S seconds)."""
+    import time
+
+    if store.read_only or store.record is None or not _imports_lock.acquire(blocking=False):
+        return store  # a read-only copy cannot apply them; another session is checking right now
+    try:
+        if time.monotonic() - getattr(store, "_imports_checked", float("-inf")) >= IMPORTS_CHECK_S:
+            store._imports_checked = time.monotonic()
+            store.apply_new_imports()
+    except PiggybackError:
+        pass  # the record cannot be read now: the page says so where it reads it
+    finally:
+        _imports_lock.release()
+    return store
+
+
 def get_store() -> Store:
     """The process's store. Builds it on first start (with progress); a damaged file offers a
     steward a rebuild (with a confirmation; the damaged file is kept as a backup)."""
@@ -50,7 +73,7 @@ def get_store() -> Store:
             build(path, progress=lambda f, m: bar.progress(min(1.0, f), text=m))
         slot.empty()
     try:
-        return _open_store(path)
+        return with_new_imports(_open_store(path))
     except StoreCorrupt as exc:
         st.error(str(exc))
         rebuild_form(path)

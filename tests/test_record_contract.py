@@ -380,6 +380,34 @@ def test_open_record_picks_the_server_when_the_url_is_set(pg_url, db_copy, monke
         s.close()
 
 
+def test_a_server_applies_an_import_made_through_another_without_a_restart(pg_url, built_db, tmp_path,
+                                                                           monkeypatch):
+    from piggyback import widgets
+    from piggyback.errors import UnknownPeer
+    from piggyback.record_postgres import PostgresRecord
+
+    stores = []
+    for name in ("a", "b"):
+        shutil.copy(built_db, tmp_path / f"{name}.duckdb")
+        stores.append(Store.open(tmp_path / f"{name}.duckdb", record=PostgresRecord.connect(pg_url)))
+    a, b = stores
+    try:
+        with a.record.transaction() as tx:
+            tx.execute("TRUNCATE " + ", ".join(USER_TABLES))
+        widgets.with_new_imports(b)  # server B checked just now
+        import_bytes(a, _csv(NEW_ROW), "new.csv", user=STEW)  # through server A
+        assert a.deployment("city-of-guelph-on").vendor == "Example Vendor"
+        widgets.with_new_imports(b)
+        with pytest.raises(UnknownPeer):  # not yet: B looks at most every IMPORTS_CHECK_S seconds
+            b.deployment("city-of-guelph-on")
+        monkeypatch.setattr(widgets, "IMPORTS_CHECK_S", 0.0)  # ... time passes
+        assert widgets.with_new_imports(b) is b
+        assert b.deployment("city-of-guelph-on").vendor == "Example Vendor"
+    finally:
+        for s in stores:
+            s.close()
+
+
 def test_migrations_are_versioned_idempotent_and_serialized(pg):
     from piggyback.record_postgres import LATEST, MIGRATIONS, PostgresRecord
 
