@@ -164,6 +164,10 @@ with st.expander("Filter peers" + (f" ({active} filter{'s' if active != 1 else '
         format_func=avail_mod.STATE_LABELS.get, placeholder="Any",
         help=f"Judged on {decision.isoformat()} (the Compliance page's decision date, else today). "
              + " ".join(f"{avail_mod.STATE_LABELS[k]}: {v}" for k, v in avail_mod.STATE_HELP.items()))
+    unknown_vendors = vendors.unknown_vendors(everyone["vendor"], vendor_index)
+    if unknown_vendors:
+        st.caption("Not in the vendor list, so shown as spelled and not merged with any other: "
+                   + ", ".join(fmt.md_escape(v) for v in unknown_vendors) + ".")
 section["filters"] = {k: list(v) for k, v in chosen_filters.items() if v}
 if chosen_avail:
     section["filters"]["availability"] = list(chosen_avail)

@@ -429,3 +429,18 @@ def test_peer_items_contributions_add_up(store):
         assert set(item["contributions"]) == set(DIMENSIONS)
         assert sum(item["contributions"].values()) == pytest.approx(item["score"], abs=1e-12)
     json.dumps(items)  # plain values only
+
+
+def test_peers_page_reports_a_vendor_missing_from_the_vendor_list(monkeypatch, db_copy):
+    """A vendor spelling the vendor list does not know is shown as spelled and reported, never
+    merged by guess (here the Clariti rows are removed from a private copy of the store)."""
+    import duckdb
+
+    con = duckdb.connect(str(db_copy))
+    con.execute("DELETE FROM vendors WHERE vendor_id = ?", ["clariti"])
+    con.close()
+    monkeypatch.setenv("PIGGYBACK_DB", str(db_copy))
+    at = page("peers", agency=GUELPH)
+    text = " ".join(c.value for c in at.caption)
+    assert "Not in the vendor list, so shown as spelled and not merged with any other: Clariti Cloud Inc." in text
+    assert "Clariti Cloud Inc." in at.multiselect(key="peers_f_vendor").options
