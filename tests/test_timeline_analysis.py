@@ -313,3 +313,13 @@ def test_page_cli_pdf_and_excel_show_the_same_figures(store, agency, peer):
     assert f"{rows['Months saved'][3]:.1f} months" == cli["months_saved"]
     assert rows["Piggyback"][6] == cli["golive_piggyback"] and rows["New RFP"][6] == cli["golive_traditional"]
     assert any(str(k).startswith("Recorded: City of Killeen") for k in rows)
+
+
+def test_a_partial_edit_keeps_the_phases_other_values_and_a_bad_one_is_left_out_with_why(store):
+    prof = profile_for(store, "Guelph, ON")
+    r = analyse_timeline(store, prof, None, {"start": START, "overrides": {
+        "tl.rfp.needs": {"low": 3}, "tl.rfp.drafting": {"low": 9, "likely": 4, "high": 2}}}, today=TODAY)
+    assert _phase(r, "tl.rfp.needs") == (3.0, 4.0, 9.0)
+    assert _phase(r, "tl.rfp.drafting") == (1.0, 2.5, 4.0)
+    assert list(r.override_errors) == ["tl.rfp.drafting"] and "low ≤ most likely ≤ high" in r.override_errors[
+        "tl.rfp.drafting"]

@@ -637,9 +637,10 @@ def analyse_timeline(store, profile: AgencyProfile, peer_id: str | None, setting
         if k not in known:
             override_errors[k] = f"{k}: no such phase any more; the edit is left out"
             continue
-        try:
-            overrides[k] = tl.check_range(k, *(v.get(x) for x in tl.RANGE_KEYS))
-        except (tl.TimelineError, AttributeError) as exc:
+        try:  # a key left out keeps the phase's own value (as apply_overrides does)
+            tl.apply_overrides(phases, {k: v})
+            overrides[k] = dict(v)
+        except (tl.TimelineError, AttributeError, TypeError) as exc:
             override_errors[k] = str(exc)
     phases = tl.ordered_phases(tl.apply_overrides(phases, overrides))
     vot = s["value_of_time"]
