@@ -213,6 +213,13 @@ class PostgresRecord(Record):
         Returns the versions applied now (empty: already up to date)."""
         conn = self._direct()
         try:
+            # Up to date (every start but the first after an upgrade): no lock, no DDL, so a
+            # server whose database user may not create tables starts too.
+            current = _applied_version(conn)
+            if current > LATEST:
+                raise self._too_new(current)
+            if current == LATEST:
+                return []
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
                 conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
@@ -298,6 +305,10 @@ class PostgresRecord(Record):
             return RecordBusy(_first_line(exc))
         if stage in ("connect", "migrate") and (state.startswith("28") or state == "3D000"):
             return self._start_error(exc)
+        if isinstance(exc, PoolTimeout) and self._pool_exhausted():
+            return RecordUnreachable(
+                f"The shared database at {self.address} is busy serving other sessions and did not take this "
+                f"request within {self._timeout:g} s; nothing was saved — your work is still on screen, try again.")
         if _is_unreachable(exc):
             if stage == "commit":
                 return RecordUnreachable(
@@ -321,6 +332,15 @@ class PostgresRecord(Record):
                                      f"({_first_line(exc)}). Point PIGGYBACK_DATABASE_URL at the primary server "
                                      "with a user that may write.")
         return exc  # a bug (bad SQL): keep psycopg's own error
+
+
+    def _pool_exhausted(self) -> bool:
+        """Every connection of the pool is in use (busy), as opposed to none can be opened (down)."""
+        pool = self._pool
+        if pool is None:
+            return False
+        stats = pool.get_stats()
+        return stats.get("pool_size", 0) >= self._pool_size and stats.get("pool_available", 0) == 0
 
 
 def _rollback(conn) -> None:

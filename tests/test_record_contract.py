@@ -497,6 +497,32 @@ def test_an_unreachable_server_gives_one_plain_sentence(pg):
     assert result.returncode == 2 and "cannot be reached" in result.stderr and "s3cret-pw" not in result.stderr
 
 
+def test_a_pool_with_every_connection_in_use_says_busy_not_unreachable(pg_url):
+    from piggyback.record_postgres import PostgresRecord, RecordUnreachable
+
+    record = PostgresRecord.connect(pg_url, pool_size=1, timeout=0.5)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with record.transaction() as tx:
+            tx.execute("SELECT 1")
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(RecordUnreachable, match="is busy serving other sessions") as busy:
+            record.write("note", lambda tx: (None, {}), ANA)
+        assert "nothing was saved" in str(busy.value)
+    finally:
+        release.set()
+        holder.join(10)
+    record.write("note", lambda tx: (None, {}), ANA)  # free again: it goes through
+    record.close()
+
+
 def test_a_server_that_goes_away_loses_nothing_reported_saved():
     """A second cluster of its own, stopped under a connected record."""
     from piggyback.record_postgres import PostgresRecord, RecordUnreachable
