@@ -12,6 +12,7 @@ from typing import Any, Mapping
 
 import plotly.graph_objects as go
 
+from piggyback import fmt
 from piggyback.timeline import ROUTE_LABELS, ROUTES, TimelineResult
 
 FONT = dict(size=18)
@@ -121,7 +122,7 @@ def savings_histogram(result: TimelineResult | Mapping[str, Any]) -> go.Figure:
     prob = data["prob_piggyback_faster"]
     fig.update_layout(
         title=dict(text=f"Months saved by piggybacking<br><sup>{data['draws']:,} draws: "
-                        f"piggyback is sooner in {100 * prob:.1f}% of them</sup>"),
+                        f"piggyback is sooner in {fmt.probability(prob)} of them</sup>"),
         font=FONT, bargap=0, height=520, margin=dict(l=20, r=20, t=110, b=70),
         plot_bgcolor="white",
     )
