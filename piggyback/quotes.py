@@ -190,20 +190,28 @@ def pricing_assumptions(store: Store) -> dict[str, Assumption]:
     return assumptions_from_records(frame.to_dict("records"))
 
 
-def peer_for_pricing(store: Store, deployment_id: str) -> tuple[Deployment, str]:
+_CENSUS = ["census_population", "census_population_year", "census_population_label"]
+
+
+def _census_by_peer(peers: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    return {rec["deployment_id"]: rec for rec in peers[["deployment_id", *_CENSUS]].to_dict("records")}
+
+
+def peer_for_pricing(store: Store, deployment_id: str, *, peer: Deployment | None = None,
+                     census: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[Deployment, str]:
     """The peer with the population its prices are scaled from, and a note saying where it is from:
-    the peer record's own figure, else the census figure of its jurisdiction."""
-    peer = store.deployment(deployment_id)
+    the peer record's own figure, else the census figure of its jurisdiction. ``peer`` and
+    ``census`` (:func:`_census_by_peer` of the store's peers) save the queries when the caller has them."""
+    peer = peer if peer is not None else store.deployment(deployment_id)
     if peer.population:
         return peer, f"{peer.population:,} ({peer.population_year or 'year not given'}, peer record)"
-    row = store.peers()
-    row = row[row["deployment_id"] == deployment_id]
-    pop = None if row.empty or pd.isna(row.iloc[0]["census_population"]) else int(row.iloc[0]["census_population"])
+    row = (census if census is not None else _census_by_peer(store.peers())).get(deployment_id)
+    pop = None if row is None or pd.isna(row["census_population"]) else int(row["census_population"])
     if pop is None:
         return peer, "unknown"
-    year = row.iloc[0]["census_population_year"]
+    year = row["census_population_year"]
     year = None if pd.isna(year) else int(year)
-    label = row.iloc[0]["census_population_label"]
+    label = row["census_population_label"]
     note = f"{pop:,} ({label if isinstance(label, str) and label else year}, census)"
     return peer.model_copy(update={"population": pop, "population_year": year}), note
 
@@ -218,12 +226,20 @@ def price_schedules_with_notes(store: Store) -> tuple[dict[str, PriceSchedule], 
     """The schedules plus, per peer, where its scaling population comes from."""
     if "price_items" not in store.tables():
         return {}, {}
+    from .store import _py
+
     items = items_from_records(store.table("price_items").to_dict("records"))
+    ids = list(dict.fromkeys(i.deployment_id for i in items))
+    census = _census_by_peer(store.peers())
+    # one query for every priced peer's record (not one per peer: the page runs this on each rerun)
+    frame = store.query_df("SELECT d.* FROM deployments d WHERE d.deployment_id IN (SELECT UNNEST(?))", [ids])
+    records = {rec["deployment_id"]: Deployment.model_validate({k: _py(v) for k, v in rec.items()})
+               for rec in frame.to_dict("records")}
     schedules, notes = {}, {}
-    for dep_id in dict.fromkeys(i.deployment_id for i in items):
-        try:
-            peer, notes[dep_id] = peer_for_pricing(store, dep_id)
-        except UnknownPeer:
+    for dep_id in ids:
+        if dep_id in records:
+            peer, notes[dep_id] = peer_for_pricing(store, dep_id, peer=records[dep_id], census=census)
+        else:
             peer, notes[dep_id] = None, "unknown (peer not on file)"
         schedules[dep_id] = PriceSchedule.for_peer(items, dep_id, peer)
     return schedules, notes
