@@ -126,6 +126,9 @@ def test_contracts_and_price_items_from_the_facts(store):
     assert sum(i.amount for i in avon if i.recurrence == "recurring") == 13800  # the stated Y1 subscription total
     lump = [i for i in items if i.item_id == "r2-miami-beach-fl-price-line-1"][0]
     assert lump.description.startswith("Lump sum") and lump.note.startswith("Lump sum")
+    alameda = [i for i in items if i.deployment_id == "alameda-ca"]  # the 3-year value is its only price
+    assert len(alameda) == 1 and alameda[0].description.startswith("Lump sum") and alameda[0].years == 3
+    assert alameda[0].amount * 3 == pytest.approx(516833, abs=0.02)
     facts = store.table("contract_facts")
     price_lines = facts[facts["fact"] == "price_line"]
     assert len(price_lines) == 46
