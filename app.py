@@ -27,9 +27,18 @@ st.set_page_config(page_title="Piggyback", page_icon=":material/handshake:", lay
 store = widgets.get_store()
 widgets.frame(store)
 
+# Overview is served at the root. Streamlit gives the default page no address of its own, so a
+# hidden copy answers /overview (a link to it otherwise opened "Page not found"); the default
+# page's internal path must then differ from "overview" and from every file name.
+DEFAULT_URL = "overview"
 sections: dict[str, list] = {}
 for path, title, url_path, icon, section in PAGES:
     if (HERE / path).exists():
+        default = url_path == DEFAULT_URL
         sections.setdefault(section, []).append(
-            st.Page(str(HERE / path), title=title, url_path=url_path, icon=icon, default=url_path == "overview"))
+            st.Page(str(HERE / path), title=title, url_path="start" if default else url_path, icon=icon,
+                    default=default))
+        if default:
+            sections[section].append(st.Page(str(HERE / path), title=title, url_path=url_path, icon=icon,
+                                             visibility="hidden"))
 st.navigation(sections).run()

@@ -1,6 +1,9 @@
 """Real-browser journey for the app frame: open the app, pick an agency by typing, see its profile."""
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from conftest import assert_no_exception, wait_for_app
 
@@ -8,19 +11,60 @@ pytestmark = pytest.mark.browser
 
 
 def test_pick_agency_by_typing_fills_profile_and_url(page, app_url):
-    """Typing a name in the sidebar picker selects the agency, fills the census profile and the URL."""
+    """Typing a name (no accent needed) in 'Find your agency' lists the best matches from the server;
+    picking one fills the census profile and the URL."""
     page.goto(app_url)
     wait_for_app(page)
+    page.get_by_role("searchbox", name="Find your agency").click()
+    page.keyboard.type("guelph")
     picker = page.get_by_role("combobox", name="Your agency")
+    expect(page.get_by_text("best match")).to_be_visible()
     picker.click()
-    page.keyboard.type("Guelph")
-    page.get_by_role("option", name="Guelph, ON").first.wait_for()
-    page.keyboard.press("Enter")
-    wait_for_app(page)
-    page.get_by_test_id("stMetricValue").filter(has_text="143,740").wait_for()
-    assert "agency=CA-CSD-3523008" in page.url
+    options = page.get_by_role("option")
+    expect(options.first).to_have_text(re.compile(r"^Guelph, ON · City · population 143,740"))
+    assert options.count() <= 10  # only the matches reach the browser, never the 33,616 places
+    options.first.click()
+    expect(page.get_by_test_id("stMetricValue").filter(has_text="143,740")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"agency=CA-CSD-3523008"))
     assert_no_exception(page)
     assert not page.errors
+
+
+def test_finder_suggestions_arrive_quickly_and_without_accents(page, app_url):
+    """'Saint-Elzear' (no accent) lists the two Saint-Elzéar first, the larger on top; the first
+    suggestions come within a second of the keystroke on a warm server (the finder alone is
+    measured in benchmarks/bench_finder.py)."""
+    import time
+
+    page.goto(app_url)
+    wait_for_app(page)
+    box = page.get_by_role("searchbox", name="Find your agency")
+    box.click()
+    page.keyboard.type("Saint-Elzea")
+    t = time.perf_counter()
+    page.keyboard.type("r")
+    expect(page.get_by_text("best match")).to_be_visible()
+    elapsed = time.perf_counter() - t
+    page.get_by_role("combobox", name="Your agency").click()
+    expect(page.get_by_role("option").first).to_have_text(
+        re.compile(r"^Saint-Elzéar \(Municipality, La Nouvelle-Beauce\), QC"))
+    assert elapsed < 1.5, f"suggestions took {elapsed:.2f} s (150 ms of it is the typing pause)"
+
+
+def test_link_with_an_agency_name_opens_it(page, app_url):
+    page.goto(app_url + "/?agency=Guelph,%20ON")
+    wait_for_app(page)
+    expect(page.get_by_test_id("stMetricValue").filter(has_text="143,740")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"agency=CA-CSD-3523008"))
+    assert page.get_by_role("combobox", name="Your agency").input_value().startswith("Guelph, ON")
+
+
+def test_overview_has_its_own_address(page, app_url):
+    """/overview opens the Overview page, not 'Page not found'."""
+    page.goto(app_url + "/overview?agency=CA-CSD-3523008")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Guelph, ON")).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
 
 
 def test_shared_link_reopens_agency_and_data_page_renders(page, app_url):
