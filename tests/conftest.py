@@ -110,6 +110,7 @@ def app_url(built_db, tmp_path_factory, browser):
     """A real `streamlit run app.py` on a free loopback port, on a copy of the built database."""
     db = tmp_path_factory.mktemp("server") / "app.duckdb"
     shutil.copy(built_db, db)
+    _SERVER_DB.append(db)
     proc, url = start_server(db, tmp_path_factory.mktemp("logs") / "streamlit.log")
     # Streamlit 1.67 with st.navigation drops the first widget change of the first session a
     # fresh process serves (that session learned the pages only after its first run), so one
@@ -124,6 +125,15 @@ def app_url(built_db, tmp_path_factory, browser):
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+_SERVER_DB: list[Path] = []
+
+
+@pytest.fixture(scope="session")
+def app_db(app_url) -> Path:
+    """The reference store the `app_url` server runs on (its users' record sits beside it)."""
+    return _SERVER_DB[-1]
 
 
 def start_server(db: Path, log_path: Path, edits: bool = True):
