@@ -51,12 +51,10 @@ def _known(value: Any) -> bool:
     return not is_blank(value)
 
 
-def _first(rows: pd.DataFrame, column: str) -> Any:
-    if rows is None or rows.empty or column not in rows:
-        return None
-    for value in rows[column]:
-        if _known(value):
-            return value
+def _first(rows: list[dict], column: str) -> Any:
+    for row in rows:
+        if _known(row.get(column)):
+            return row[column]
     return None
 
 
@@ -64,8 +62,19 @@ def peer_coverage(dep: dict, contracts: pd.DataFrame | None, prices: pd.DataFram
                   facts: pd.DataFrame | None) -> dict[str, str]:
     """{fact: known | partial | missing} for one deployment (a dict of its deployments row)."""
     dep_id = dep["deployment_id"]
-    c = contracts[contracts["deployment_id"] == dep_id] if contracts is not None and not contracts.empty else None
-    vehicle_c = _first(c[c["vehicle"] != "unknown"], "vehicle") if c is not None and "vehicle" in c else None
+    c = [] if contracts is None or contracts.empty else \
+        contracts[contracts["deployment_id"] == dep_id].to_dict("records")
+    priced = bool(prices is not None and not prices.empty and (prices["deployment_id"] == dep_id).any())
+    on_file = set()
+    if facts is not None and not facts.empty:
+        on_file = set(facts.loc[facts["deployment_id"] == dep_id, "fact"])
+    return _states(dep, c, priced, on_file)
+
+
+def _states(dep: dict, c: list[dict], priced: bool, on_file: set[str]) -> dict[str, str]:
+    """The states of one deployment from its contract rows (dicts), whether it has price lines,
+    and the research fact types on file for it."""
+    vehicle_c = _first([r for r in c if r.get("vehicle") != "unknown"], "vehicle")
     values = {
         "vendor": dep.get("vendor"),
         "product": dep.get("product"),
@@ -78,12 +87,9 @@ def peer_coverage(dep: dict, contracts: pd.DataFrame | None, prices: pd.DataFram
         "term_expiry": next((v for v in (_first(c, "expiry_date"), _first(c, "term_years"),
                                          dep.get("contract_term_years")) if _known(v)), None),
         "value": dep.get("contract_value") if _known(dep.get("contract_value")) else _first(c, "value"),
-        "price_lines": bool(prices is not None and not prices.empty and (prices["deployment_id"] == dep_id).any()) or None,
+        "price_lines": priced or None,
         "go_live": dep.get("go_live"),
     }
-    on_file = set()
-    if facts is not None and not facts.empty:
-        on_file = set(facts.loc[facts["deployment_id"] == dep_id, "fact"])
     out = {}
     for key in FACTS:
         if _known(values[key]):
@@ -109,8 +115,19 @@ def coverage(deployments: pd.DataFrame, contracts: pd.DataFrame | None = None,
         rows = [r for r in rows if r["deployment_id"] == peer]
     peers = []
     totals = {key: {s: 0 for s in STATES} for key in FACTS}
+    # grouped once: a peer's rows are looked up, not filtered out of each table per peer
+    by_dep: dict[str, list[dict]] = {}
+    if contracts is not None and not contracts.empty:
+        for row in contracts.to_dict("records"):
+            by_dep.setdefault(row["deployment_id"], []).append(row)
+    priced = set() if prices is None or prices.empty else set(prices["deployment_id"])
+    on_file: dict[str, set[str]] = {}
+    if facts is not None and not facts.empty:
+        for dep_id, fact in zip(facts["deployment_id"], facts["fact"]):
+            on_file.setdefault(dep_id, set()).add(fact)
     for dep in sorted(rows, key=lambda r: str(r.get("jurisdiction") or "")):
-        states = peer_coverage(dep, contracts, prices, facts)
+        dep_id = dep["deployment_id"]
+        states = _states(dep, by_dep.get(dep_id, []), dep_id in priced, on_file.get(dep_id, set()))
         for key, state in states.items():
             totals[key][state] += 1
         peers.append({
