@@ -65,13 +65,13 @@ def run(runs: int = 30) -> dict:
     times, result, rows = [], None, []
     for _ in range(runs):
         start = time.perf_counter()
-        lines = scale_items(schedule, AGENCY)
-        result = total_cost_of_ownership(lines, **base)
+        lines = scale_items(schedule, AGENCY, assumptions=assumptions)
+        result = total_cost_of_ownership(lines, **base, assumptions=assumptions)
         rows = tornado(lines, base, assumptions, route="piggyback")
         times.append((time.perf_counter() - start) * 1000)
     # What the Cost page computes on each rerun: both routes + tornado, and every peer side by side.
     schedules = load_price_schedules()
-    settings = cost_settings(currency="CAD")
+    settings = cost_settings(assumptions, currency="CAD")
     page_times = []
     for _ in range(runs):
         start = time.perf_counter()

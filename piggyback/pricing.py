@@ -392,6 +392,15 @@ def _assumption_for_param(param: str, assumptions: Mapping[str, Assumption]) -> 
     return None
 
 
+def _given(value: float | None, aid: str, assumptions: Mapping[str, Assumption] | None) -> float:
+    """``value``, else the assumption's: the engine is given its data, it never reads a file."""
+    if value is not None:
+        return float(value)
+    if assumptions is None or aid not in assumptions:
+        raise PricingError(f"no value for {aid}: pass it, or the pricing assumptions from the store")
+    return float(assumptions[aid].value)
+
+
 def tco_kwargs_from_assumptions(assumptions: Mapping[str, Assumption] | Iterable[Assumption]) -> dict[str, Any]:
     """Keyword arguments for :func:`total_cost_of_ownership` from (edited) assumptions."""
     table = _as_table(assumptions)
@@ -566,19 +575,20 @@ def _scale_one(item: PriceItem, ctx: _ScaleContext, elasticity: float, users_per
 
 def scale_items(schedule: PriceSchedule, agency: AgencyProfile, peer: Deployment | None = None, *,
                 elasticity: float | None = None, users_per_1000: float | None = None,
-                scale_fixed: bool = True) -> list[ScaledItem]:
+                scale_fixed: bool = True,
+                assumptions: Mapping[str, Assumption] | None = None) -> list[ScaledItem]:
     """Scale a peer's schedule to the agency (see the module docstring for the rules).
 
     ``peer`` fills in the scaling base (population, modules) where the schedule has none.
-    ``elasticity`` and ``users_per_1000`` default to the named assumptions.
+    ``elasticity`` and ``users_per_1000`` left as None take the values of ``assumptions`` (the
+    store's pricing assumptions); the engine reads no file.
     """
     if not schedule.items:
         raise NoPriceScheduleError(f"No price schedule on file for {schedule.deployment_id}.")
     if peer is not None and peer.deployment_id != schedule.deployment_id:
         raise PricingError(f"peer {peer.deployment_id} does not match schedule {schedule.deployment_id}")
-    defaults = _default_assumptions()
-    e = defaults["pricing.scale_elasticity"].value if elasticity is None else float(elasticity)
-    u = defaults["pricing.staff_users_per_1000"].value if users_per_1000 is None else float(users_per_1000)
+    e = _given(elasticity, "pricing.scale_elasticity", assumptions)
+    u = _given(users_per_1000, "pricing.staff_users_per_1000", assumptions)
     if not 0 <= e <= 1.5:
         raise PricingError(f"size elasticity {e} is out of range: use 0 (no scaling) to 1 (proportional)")
     if not 0 < u <= 100:
@@ -785,11 +795,12 @@ def total_cost_of_ownership(
     population: int | None = None,
     ranges: Mapping[str, tuple[float, float]] | None = None,
     procurement_source: Mapping[str, Any] | None = None,
+    assumptions: Mapping[str, Assumption] | None = None,
 ) -> TCOResult:
     """Total cost of ownership of scaled price lines over ``horizon_years`` (see the module docstring).
 
-    Keywords left as ``None`` take the named ``pricing`` assumption and the result says so in
-    ``assumptions_used``. ``procurement_cost`` (target currency) is a year-1 line of its own;
+    Keywords left as ``None`` take the named ``pricing`` assumption of ``assumptions`` (the store's;
+    the engine reads no file) and the result says so in ``assumptions_used``. ``procurement_cost`` (target currency) is a year-1 line of its own;
     ``procurement_source`` describes it (name, source_url, kind, confidence). ``ranges`` maps
     keywords to (low, high); by default the ranges of the assumptions table. ``elasticity`` and
     ``users_per_1000`` re-scale the lines when given. ``legacy_annual`` (target currency per year)
@@ -797,7 +808,7 @@ def total_cost_of_ownership(
     """
     if not items:
         raise NoPriceScheduleError("No price schedule on file: there are no price lines to cost.")
-    defaults = _default_assumptions()
+    defaults = _as_table(assumptions) if assumptions is not None else {}
     given = {"horizon_years": horizon_years, "fx_cad_per_usd": fx_cad_per_usd, "discount_rate": discount_rate,
              "escalation_default": escalation_default, "inflation": inflation}
     used: list[dict[str, Any]] = []
@@ -806,7 +817,7 @@ def total_cost_of_ownership(
         a = _assumption_for_param(kwarg, defaults)
         if value is None:
             if a is None:
-                raise PricingError(f"no value for {kwarg} and no default assumption on file")
+                raise PricingError(f"no value for {kwarg}: pass it, or the pricing assumptions from the store")
             value = a.value
         values[kwarg] = float(value)
         used.append({"param": kwarg, "assumption_id": a.assumption_id if a else None,
@@ -970,7 +981,7 @@ def tornado(items: Sequence[ScaledItem], base_kwargs: Mapping[str, Any] | None,
         base_kwargs["procurement_cost"] = procurement.procurement_cost
 
     def run(kwargs: Mapping[str, Any]) -> float:
-        r = total_cost_of_ownership(items, **kwargs, ranges={})
+        r = total_cost_of_ownership(items, **kwargs, ranges={}, assumptions=table)
         return r.total if m == 0 else r.npv
 
     base = run(base_kwargs)
@@ -1082,11 +1093,10 @@ def cost_of_route(items: Sequence[ScaledItem], route: Route, *, procurement_cost
     """
     if route not in ROUTES:
         raise PricingError(f"unknown route {route!r}: use 'traditional' or 'piggyback'")
-    table = dict(assumptions) if assumptions is not None else _default_assumptions()
-    if assumptions is not None:
-        tco_kwargs = {**tco_kwargs_from_assumptions(table), **tco_kwargs}
+    table = _as_table(assumptions) if assumptions is not None else {}
+    tco_kwargs = {**tco_kwargs_from_assumptions(table), **tco_kwargs, "assumptions": table}
     currency = tco_kwargs.get("currency", "CAD")
-    fx = tco_kwargs.get("fx_cad_per_usd") or table["pricing.fx_cad_per_usd"].value
+    fx = tco_kwargs.get("fx_cad_per_usd") or _given(None, "pricing.fx_cad_per_usd", table)
     ranges = tco_kwargs.pop("ranges", None)
     ranges = dict(tco_kwargs_from_assumptions(table)["ranges"] if ranges is None else ranges)
     if procurement_cost is not None:
@@ -1219,7 +1229,9 @@ def cost_settings(defaults: Mapping[str, Assumption] | None = None, overrides: M
     :data:`ROUTE_ASSUMPTION` give the user's own figure for a route's own cost, in ``currency``."""
     if currency not in ("CAD", "USD"):
         raise PricingError(f"unknown currency {currency!r}: use CAD or USD")
-    base = dict(defaults) if defaults else default_assumptions()
+    if not defaults:
+        raise PricingError("no pricing assumptions given: pass the store's (quotes.pricing_assumptions)")
+    base = dict(defaults)
     missing = [aid for aid in EDITABLE if aid not in base]
     if missing:
         raise PricingError(f"pricing assumption(s) missing from the store: {', '.join(missing)}; rebuild it")
@@ -1263,8 +1275,8 @@ def contract_tco(schedule: PriceSchedule, agency: AgencyProfile, settings: CostS
     if scale_fixed:
         schedule = prepare_schedule(schedule, settings.assumptions)
     lines = scale_items(schedule, agency, peer, elasticity=kw["elasticity"], users_per_1000=kw["users_per_1000"],
-                        scale_fixed=scale_fixed)
-    return lines, total_cost_of_ownership(lines, **kw)
+                        scale_fixed=scale_fixed, assumptions=settings.assumptions)
+    return lines, total_cost_of_ownership(lines, **kw, assumptions=settings.assumptions)
 
 
 @dataclass

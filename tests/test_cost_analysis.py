@@ -18,20 +18,21 @@ from conftest import ROOT
 from piggyback import cli, fmt
 from piggyback.analyses.cost import analyse_cost
 from piggyback.models import AgencyProfile
-from piggyback.pricing import (
-    PriceItem,
-    PriceSchedule,
-    default_assumptions,
-    label_derived,
-    prepare_schedule,
-    scale_items,
-    spread_lump_sums,
-    total_cost_of_ownership,
-)
+from piggyback import pricing as engine
+from piggyback.pricing import PriceItem, PriceSchedule, default_assumptions, label_derived, prepare_schedule, spread_lump_sums
 from piggyback.profile import profile_for
 
 TODAY = dt.date.today()
 YEAR = 2026
+SHIPPED = default_assumptions()  # the engine reads no file: given explicitly
+
+
+def scale_items(*args, **kw):
+    return engine.scale_items(*args, **{"assumptions": SHIPPED, **kw})
+
+
+def total_cost_of_ownership(*args, **kw):
+    return engine.total_cost_of_ownership(*args, **{"assumptions": SHIPPED, **kw})
 
 
 def item(**over) -> PriceItem:
@@ -251,3 +252,20 @@ def test_page_cli_pdf_and_excel_agree_guelph_on_ottawa_no_prices(store, capsys, 
     section, text, cells = _exports(store, "CA-CSD-3523008", "ottawa-on")
     assert section["status"] == "no_schedule" and "No price schedule on file for ottawa-on" in text
     assert [k for k in cells if "No price schedule on file for ottawa-on" in str(k)]
+
+
+def test_the_engine_reads_no_file_it_is_given_the_assumptions(store, monkeypatch):
+    sched = PriceSchedule(deployment_id="lump-town", peer_population=10_000, items=(item(),))
+    with pytest.raises(engine.PricingError, match="no value for pricing.scale_elasticity"):
+        engine.scale_items(sched, agency())
+    lines = engine.scale_items(sched, agency(), elasticity=0.5, users_per_1000=1)
+    with pytest.raises(engine.PricingError, match="no value for"):
+        engine.total_cost_of_ownership(lines, price_year_target=YEAR)
+    # the whole analysis runs from the store's assumptions even when the shipped file is gone
+    monkeypatch.setattr(engine, "ASSUMPTIONS_CSV", engine.DATA_DIR / "no-such-file.csv")
+    engine._default_assumptions.cache_clear()
+    try:
+        assert cost(store, "Guelph, ON", "fayetteville-ar").ok
+    finally:
+        monkeypatch.undo()
+        engine._default_assumptions.cache_clear()

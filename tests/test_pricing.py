@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from piggyback.models import AgencyProfile, Deployment
+from piggyback import pricing as engine
 from piggyback.pricing import (
     ASSUMPTIONS_CSV,
     CATEGORIES,
@@ -22,23 +23,44 @@ from piggyback.pricing import (
     PriceItem,
     PriceSchedule,
     PricingError,
-    compare_routes,
+    analyse_cost,
+    compare_contracts,
+    contract_tco,
     convert,
-    cost_of_route,
     default_assumptions,
     items_from_records,
     load_price_items,
     load_price_schedules,
     load_pricing_assumptions,
-    scale_items,
     schedule_for,
     tco_kwargs_from_assumptions,
-    total_cost_of_ownership,
     tornado,
 )
 from piggyback.pricing_figures import cost_by_year_figure, peer_compare_figure, tornado_figure
 
 SETTINGS = settings(max_examples=60, deadline=None)
+#: The engine reads no file: these tests give it the shipped assumptions explicitly.
+SHIPPED = default_assumptions()
+
+
+def scale_items(*args, **kw):
+    return engine.scale_items(*args, **{"assumptions": SHIPPED, **kw})
+
+
+def total_cost_of_ownership(*args, **kw):
+    return engine.total_cost_of_ownership(*args, **{"assumptions": SHIPPED, **kw})
+
+
+def cost_of_route(*args, **kw):
+    return engine.cost_of_route(*args, **{"assumptions": SHIPPED, **kw})
+
+
+def compare_routes(*args, **kw):
+    return engine.compare_routes(*args, **{"assumptions": SHIPPED, **kw})
+
+
+def cost_settings(defaults=None, *args, **kw):
+    return engine.cost_settings(defaults or SHIPPED, *args, **kw)
 YEAR = 2026
 FAYETTEVILLE_POP = 93_949  # 2020 census, per the peer research
 PEERS_CSV = Path("/work/shared/research/peers.csv")
@@ -469,8 +491,6 @@ def test_math_is_finite_for_every_seeded_schedule(schedules):
 
 
 def test_edited_assumptions_are_user_entered_and_replace_their_range():
-    from piggyback.pricing import cost_settings
-
     s = cost_settings(overrides={"pricing.discount_rate": 12, "pricing.price_inflation": 2.5}, currency="USD",
                       price_year_target=YEAR)
     assert s.edited == {"pricing.discount_rate": 12}  # the default value given back is not an edit
@@ -488,8 +508,6 @@ def test_edited_assumptions_are_user_entered_and_replace_their_range():
 
 
 def test_analysis_prices_both_routes_on_the_same_lines(fayetteville):
-    from piggyback.pricing import analyse_cost, cost_settings
-
     # due diligence entered by the user as 20,000 CAD (the analysis currency); the RFP's own cost is the
     # model: (30,000 + 5 modules × 4,000) USD × 1.25 + 1% of the contract's first five years, all in year 1.
     s = cost_settings(overrides={"pricing.due_diligence_cost": 20_000, "pricing.fx_cad_per_usd": 1.25},
@@ -508,8 +526,6 @@ def test_analysis_prices_both_routes_on_the_same_lines(fayetteville):
 
 
 def test_a_quote_is_costed_as_priced_for_the_agency():
-    from piggyback.pricing import contract_tco, cost_settings
-
     sched = PriceSchedule(deployment_id="tiny-town", peer_population=10_000,
                           items=(item(kind="user-entered", source_url=None, currency="CAD"),))
     s = cost_settings(overrides={"pricing.horizon_years": 1}, currency="CAD", price_year_target=YEAR)
@@ -519,8 +535,6 @@ def test_a_quote_is_costed_as_priced_for_the_agency():
 
 
 def test_contracts_that_cannot_be_costed_are_set_apart_not_zero():
-    from piggyback.pricing import compare_contracts, cost_settings
-
     per_head = PriceSchedule(deployment_id="per-head-town", items=(
         item(item_id="per-head", deployment_id="per-head-town", basis="per_capita", amount=2),))
     results, problems = compare_contracts({"tiny-town": tiny_schedule(), "per-head-town": per_head},

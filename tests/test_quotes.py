@@ -63,7 +63,8 @@ def test_save_list_cost_delete_round_trip_is_audited(writable_store):
 
     # the quote is the agency's own price: not rescaled. 500,000 once + 40,000 a year for 3 years, CAD.
     agency = profile_for(s, "Guelph, ON")
-    settings = cost_settings(overrides={"pricing.horizon_years": 3}, currency="CAD", price_year_target=YEAR)
+    settings = cost_settings(quotes.pricing_assumptions(s), {"pricing.horizon_years": 3}, "CAD",
+                             price_year_target=YEAR)
     _, tco = contract_tco(quotes.quote_schedule(quotes.quote_items(s, SCOPE), "fayetteville-ar"), agency,
                           settings, scale_fixed=False)
     assert tco.total == pytest.approx(500_000 + 3 * 40_000)
