@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     step("timeline", lambda: bench_module("bench_timeline"))
     step("pricing", lambda: bench_module("bench_pricing"))
     step("report", lambda: bench_module("bench_report"))
+    step("finder", lambda: bench_module("bench_finder", **({"runs": 5} if args.quick else {})))
 
     print(json.dumps(results, indent=2, default=str))
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -79,9 +79,13 @@ class FinderIndex:
         self.population = pop
         self._pop_rank = np.where(np.isnan(pop), -1.0, pop)  # unknown population sorts last
         self.by_id = {g: i for i, g in enumerate(self.geo_id)}
-        keys = [fold(n) for n in jur["name"].astype(str)]
-        # The display name without its province/state: 'Holland (Ottawa County)', 'Travis County'.
-        shown = [fold(re.sub(r",\s*[A-Z]{2}$", "", d)) for d in self.name]
+        names = jur["name"].astype(str)
+        keys = (jur["name_key"].astype(str).tolist() if "name_key" in jur  # folded once by the build
+                else [fold(n) for n in names])
+        # The display name without its province/state ('Holland (Ottawa County)'), folded only
+        # where it says more than the name.
+        bare = jur["display_name"].astype(str).str.replace(r",\s*[A-Z]{2}$", "", regex=True)
+        shown = [k if b == n else fold(b) for k, b, n in zip(keys, bare, names)]
         self.key = np.array(keys, dtype=object)
         self.exact: dict[str, list[int]] = {}
         starts: list[tuple[str, int]] = []
@@ -91,22 +95,32 @@ class FinderIndex:
                 self.exact.setdefault(variant, []).append(i)
                 starts.append((variant, i))
             for text in {k, s}:
-                for m in re.finditer(r" ", text):
-                    words.append((text[m.end():], i))
+                parts = text.split(" ")
+                for n in range(1, len(parts)):
+                    words.append((" ".join(parts[n:]), i))
         starts.sort()
         words.sort()
         self._starts_key = [s for s, _ in starts]
         self._starts_row = np.array([r for _, r in starts], dtype=np.int64)
         self._words_key = [s for s, _ in words]
         self._words_row = np.array([r for _, r in words], dtype=np.int64)
-        postings: dict[str, list[int]] = {}
-        self._ngram_count = np.zeros(self.size, dtype=np.int32)
-        for i, k in enumerate(keys):
-            grams = _trigrams(k)
-            self._ngram_count[i] = len(grams)
-            for g in grams:
-                postings.setdefault(g, []).append(i)
-        self._postings = {g: np.array(rows, dtype=np.int64) for g, rows in postings.items()}
+        self._keys = keys
+        self._postings: dict[str, np.ndarray] | None = None  # the typo index, built on first need
+        self._postings_lock = threading.Lock()
+
+    def _typo_index(self) -> dict[str, np.ndarray]:
+        with self._postings_lock:
+            if self._postings is None:
+                postings: dict[str, list[int]] = {}
+                counts = np.zeros(self.size, dtype=np.int32)
+                for i, k in enumerate(self._keys):
+                    grams = _trigrams(k)
+                    counts[i] = len(grams)
+                    for g in grams:
+                        postings.setdefault(g, []).append(i)
+                self._ngram_count = counts
+                self._postings = {g: np.array(rows, dtype=np.int64) for g, rows in postings.items()}
+            return self._postings
 
     # -- the groups ---------------------------------------------------------------------------
     def _prefix_rows(self, sorted_keys: list[str], rows: np.ndarray, q: str) -> np.ndarray:
@@ -116,9 +130,10 @@ class FinderIndex:
 
     def _typo_rows(self, q: str, pool: np.ndarray | None, limit: int) -> list[tuple[float, int]]:
         grams = _trigrams(q)
+        postings = self._typo_index()
         counts = np.zeros(self.size, dtype=np.int32)
         for g in grams:
-            hit = self._postings.get(g)
+            hit = postings.get(g)
             if hit is not None:
                 counts[hit] += 1
         if pool is not None:
