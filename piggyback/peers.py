@@ -71,13 +71,8 @@ _PEER_COLUMNS = [
 
 
 def _derived(store: Store, name: str, source: pd.DataFrame, build) -> pd.DataFrame:
-    """``build(source)`` kept on the store while the store's cached ``source`` frame is the same
-    object (the store drops its frames on rebuild or import, and this follows)."""
-    cache = store.__dict__.setdefault("_peers_derived", {})
-    hit = cache.get(name)
-    if hit is None or hit[0] is not source:
-        hit = cache[name] = (source, build(source))
-    return hit[1]
+    """``build(source)`` cached by the store for its current version (see ``Store.derived``)."""
+    return store.derived(f"peers:{name}", lambda: build(source))
 
 
 def peer_candidates(store: Store) -> pd.DataFrame:

@@ -275,12 +275,19 @@ class Store:
     def meta(self) -> dict[str, str]:
         return dict(self.cursor().execute("SELECT key, value FROM meta").fetchall())
 
-    def _cached(self, key: str, sql: str) -> pd.DataFrame:
-        # Cached frames are shared between sessions: callers must not mutate them (copy first).
+    def derived(self, key: str, build):
+        """``build()`` computed once per store version (a write or import invalidates it) and
+        shared by every session. The one cache of the domain layer: nothing is stuck onto the
+        store elsewhere. A frame comes back as a shallow copy: with pandas' copy-on-write, a
+        caller that changes it changes its own copy, never the shared one."""
         with self._lock:
             if key not in self._cache:
-                self._cache[key] = self.query_df(sql)
-            return self._cache[key]
+                self._cache[key] = build()
+            value = self._cache[key]
+        return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
+
+    def _cached(self, key: str, sql: str) -> pd.DataFrame:
+        return self.derived(key, lambda: self.query_df(sql))
 
     def invalidate(self) -> None:
         with self._lock:
@@ -290,11 +297,8 @@ class Store:
         return self._cached("jurisdictions", "SELECT * FROM jurisdictions ORDER BY population DESC NULLS LAST, display_name")
 
     def jurisdictions_by_id(self) -> pd.DataFrame:
-        """The jurisdictions indexed by geo_id, built once (the sidebar looks one up on every rerun)."""
-        with self._lock:
-            if "jurisdictions_by_id" not in self._cache:
-                self._cache["jurisdictions_by_id"] = self.jurisdictions().set_index("geo_id", drop=False)
-            return self._cache["jurisdictions_by_id"]
+        """The jurisdictions indexed by geo_id, built once per version (the sidebar looks one up on every rerun)."""
+        return self.derived("jurisdictions_by_id", lambda: self.jurisdictions().set_index("geo_id", drop=False))
 
     def jurisdiction(self, geo_id: str) -> Jurisdiction:
         df = self.query_df("SELECT * FROM jurisdictions WHERE geo_id = ?", [geo_id])
