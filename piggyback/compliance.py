@@ -13,6 +13,17 @@ Three outcomes per rule:
 An unknown fact never passes. A threshold that is not confirmed for the decision date is never
 guessed: the rule asks the user to verify the current threshold.
 
+The checklist's verdict (``verdict()``, one ``VerdictState`` for every output: the Compliance page,
+``python -m piggyback check``, the business case, its PDF and workbook) is *Blocked* when a blocker
+fails, *Not shown to be allowed* when none fails but some need evidence, *Allowed, with items to
+document* when only warnings are open, else *Allowed*. It names the rule sets applied and says when
+the agency's province or state has none on file.
+
+Facts come from the contract record plus the peer's deployment row (``evidence.checked_contract``);
+an expiry not on record is worked out from the award date and term; a lead agency whose name says
+it is a government (City of …, … County) is a public body. A scope rule passes only on the contract's
+own scope or price list (``scope_document``), never on the modules a project or vendor page lists.
+
 Evidence (a note, a document name or a link, recorded per rule) turns ``needs_evidence`` into
 ``pass``. It does **not** turn a ``fail`` into a pass: every fail comes from a fact in the
 contract record (expiry date, clause, advertising, vehicle), so evidence against it means the
