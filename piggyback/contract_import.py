@@ -91,6 +91,12 @@ def parse_terms(row: dict, contract_award: str | None, currency: str | None) -> 
 _AGENCY_RECORD = re.compile(
     r"legistar\.com|iqm2\.com|/weblink|laserfiche|granicus\.com|municode|escribemeetings\.com|civicweb\.net|"
     r"boarddocs\.com|novusagenda\.com|agendacenter|/docview\.aspx", re.I)
+#: Site names of permitting-software vendors: a page on one is the vendor's own statement.
+VENDOR_HOST_WORDS = frozenset({
+    "computronix", "cloudpermit", "calytera", "accela", "tylertech", "tylertechnologies", "opengov", "clariti",
+    "citizenserve", "civicplus", "centralsquare", "granicus", "iworq", "cityview", "speridian", "infor",
+    "mygovernmentonline", "energov", "csdcsystems", "avolvesoftware", "eplansoft", "bluebeam",
+})
 _NEWS = re.compile(r"news|herald|times|post|tribune|journal|gazette|inquirer|record|citizenportal|govtech|"
                    r"routefifty|cbc\.ca|ctvnews", re.I)
 
@@ -117,6 +123,12 @@ def source_kind_of(url: str, jurisdiction: str | None = None,
     if re.search(r"\.gov(\.[a-z]{2})?$|\.gc\.ca$|\.gov\.[a-z]{2}\.ca$|\.(on|bc|ab|qc|mb|sk|ns|nb)\.ca$|"
                  r"^(www\.)?(ci|co|cityof|townof|city|county)[.-]|\.(ci|co|state)\.[a-z]{2}\.us$", host):
         return "primary"
+    labels = host.split(".")[:-1]
+    if any(label.startswith(("cityof", "townof", "villageof", "countyof", "townshipof")) or "county" in label
+           or label.endswith("gov") or label in ("council", "cityhall", "clerk") for label in labels):
+        return "primary"
+    if any(label.replace("-", "") in VENDOR_HOST_WORDS for label in labels):
+        return "vendor-stated"
     if _NEWS.search(host):
         return "secondary"
     return "secondary"
