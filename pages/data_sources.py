@@ -12,6 +12,12 @@ from piggyback.errors import PiggybackError
 store = widgets.get_store()
 meta = store.meta()
 
+
+def _population_text(value) -> str:
+    number = pd.to_numeric(value, errors="coerce")
+    return value if pd.isna(number) else fmt.integer(number)
+
+
 st.title("Data & sources")
 st.caption(f"Database built {meta.get('built_at', '?')} from the files in data/ (fingerprint "
            f"{meta.get('data_hash', '?')}). Steward imports applied: {meta.get('imports_applied', '0')}.")
@@ -33,6 +39,8 @@ with tab_facts:
         source=shown["source_urls"].map(lambda u: u[0] if len(u) else None),
         more_sources=shown["source_urls"].map(lambda u: len(u) - 1 if len(u) > 1 else 0),
         confidence=shown["confidence"].map(fmt.confidence), kind=shown["kind"].map(fmt.kind),
+        # a population is a count of people: "1,017,449", not the stored "1017449.0"
+        value=[_population_text(v) if f == "population" else v for f, v in zip(shown["field"], shown["value"])],
     )[["entity_id", "field", "value", "kind", "confidence", "source", "more_sources"]]
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
         "entity_id": "Peer", "field": "Fact", "value": st.column_config.TextColumn("Value", width="large"),

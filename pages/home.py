@@ -48,11 +48,13 @@ with st.expander("What the vendor article claims, and what research found", expa
                "vendor-stated and never used as evidence.")
     show = claims[["deployment_id", "claim", "status", "research_note"]].rename(columns={
         "deployment_id": "peer", "claim": "vendor-stated claim", "status": "status", "research_note": "research"})
+    show = show.astype(object).where(show.notna(), "")  # unknown stays blank, never "None"
     st.dataframe(show, hide_index=True, width="stretch")
 
 table = peers[["jurisdiction", "region", "vendor", "product", "vehicle", "go_live", "confidence"]].copy()
 table["vehicle"] = table["vehicle"].map(VEHICLES)
 table["confidence"] = table["confidence"].map(fmt.confidence)
+table = table.astype(object).where(table.notna(), "")  # blank cells are unknown, as the caption says
 st.dataframe(table, hide_index=True, width="stretch", column_config={
     "jurisdiction": "Peer", "region": "Prov./state", "go_live": st.column_config.TextColumn(
         "Go-live", help="As published: a year, a month or a day"), "vehicle": "Contract vehicle",

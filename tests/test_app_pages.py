@@ -125,3 +125,26 @@ def test_link_with_an_unknown_name_is_not_echoed():
     warnings = [w.value for w in at.sidebar.warning]
     assert any("names no place" in w for w in warnings)
     assert not any("evil" in w for w in warnings)
+
+
+def test_overview_tables_show_blanks_not_none():
+    """Unknown cells are blank, as the caption promises: never the text 'None' or a null."""
+    at = app(agency="CA-CSD-3523008")
+    at.run()
+    assert not at.exception
+    for frame in (d.value for d in at.dataframe):
+        assert not frame.isna().any().any()
+        assert not frame.astype(str).isin(["None", "nan", "NaN"]).any().any()
+    peers = at.dataframe[-1].value
+    assert (peers["vendor"] == "").any() or (peers["product"] == "").any()  # some are unknown
+
+
+def test_data_sources_shows_populations_as_whole_numbers():
+    at = app(agency="CA-CSD-3506008")
+    at.run()
+    at.switch_page("pages/data_sources.py")
+    at.run()
+    facts = at.dataframe[0].value
+    pops = facts[facts["field"] == "population"]["value"]
+    assert len(pops) > 10
+    assert "1,017,449" in set(pops) and not pops.str.endswith(".0").any()
