@@ -128,9 +128,9 @@ else:
 tl = case["timeline"]
 if tl.get("status") == "ok":
     r = tl["routes"]
-    st.caption(f"Go-live (median): new RFP **{r['traditional']['go_live']['p50']}**, piggyback "
-               f"**{r['piggyback']['go_live']['p50']}** (start {tl['start']}; piggyback sooner in "
-               f"{100 * tl['prob_piggyback_faster']:.0f}% of {tl['draws']:,} draws).")
+    st.caption(f"Go-live (median): new RFP **{tl['display']['golive_traditional']}**, piggyback "
+               f"**{tl['display']['golive_piggyback']}** (start {tl['start']}; piggyback sooner in "
+               f"{tl['display']['prob_faster']} of {tl['draws']:,} draws).")
 
 
 def _charts(height: int, stacked: bool = False) -> None:
