@@ -323,3 +323,23 @@ def test_a_partial_edit_keeps_the_phases_other_values_and_a_bad_one_is_left_out_
     assert _phase(r, "tl.rfp.drafting") == (1.0, 2.5, 4.0)
     assert list(r.override_errors) == ["tl.rfp.drafting"] and "low ≤ most likely ≤ high" in r.override_errors[
         "tl.rfp.drafting"]
+
+
+def test_a_contract_ending_before_the_planned_go_live_flags_the_route_with_its_renewal_risk(store):
+    """Alameda's contract record ends 2027-06-18 (availability: unknown, so not flagged as expired):
+    from a 2027-01-01 decision the piggyback cannot even be approved before then."""
+    r = analyse_timeline(store, profile_for(store, "Travis County, TX"), "alameda-ca", {"start": START}, today=TODAY)
+    flag = next(f for f in r.flags if f["topic"] == "contract")
+    assert flag["severity"] == "high"
+    assert "ends 2027-06-18, before the planned piggyback go-live" in flag["text"]
+    assert "Renewal risk" in flag["text"] and "even before the purchase is approved" in flag["text"]
+
+
+@pytest.mark.parametrize("text, end", [("2027", dt.date(2027, 12, 31)), ("2027-02", dt.date(2027, 2, 28)),
+                                       ("2027-06-18", dt.date(2027, 6, 18)),
+                                       ("between 2032-01-01 and 2032-12-31", dt.date(2032, 12, 31)),
+                                       ("unknown", None)])
+def test_expiry_end_is_the_last_day_the_text_can_mean(text, end):
+    from piggyback.analyses.timeline import _expiry_end
+
+    assert _expiry_end(text) == end

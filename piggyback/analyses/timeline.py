@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -703,12 +704,12 @@ def analyse_timeline(store, profile: AgencyProfile, peer_id: str | None, setting
 
 
 def _expiry_end(expiry: Any) -> dt.date | None:
-    """The last day an expiry (partial ISO date) could mean."""
-    text = str(expiry)
-    try:
-        parts = [int(p) for p in text[:10].split("-")]
-    except ValueError:
+    """The last day an expiry could mean: a partial ISO date ('2027', '2027-06', '2027-06-18') or
+    a span ('between 2032-01-01 and 2032-12-31', its later end)."""
+    found = re.findall(r"\d{4}(?:-\d{2}(?:-\d{2})?)?", str(expiry))
+    if not found:
         return None
+    parts = [int(p) for p in found[-1].split("-")]
     if len(parts) == 1:
         return dt.date(parts[0], 12, 31)
     if len(parts) == 2:
