@@ -23,10 +23,18 @@ PROFILE_KEYS = ("agency", "modules", "permits", "users", "system")
 
 MEETING_CSS = """
 <style>
-html, body, [data-testid="stAppViewContainer"] { font-size: 1.25rem; }
-[data-testid="stMetricValue"] { font-size: 3rem !important; }
-[data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
-h1 { font-size: 3rem !important; } h2 { font-size: 2.3rem !important; } h3 { font-size: 1.9rem !important; }
+/* Meeting mode: read from the back of the room on a 1280x720 projector. Nothing under 18 px. */
+html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
+[data-testid="stMain"] :is(p, li, span, label, td, th, code, textarea, input, summary),
+[data-testid="stSidebar"] :is(p, li, span, label, input),
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] * { font-size: max(18px, 1em) !important; }
+[data-testid="stMetricValue"] { font-size: 2.4rem !important; white-space: normal !important; }
+[data-testid="stMetricValue"] > div { white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.1rem !important; white-space: normal !important; }
+[data-testid="stMetricLabel"] > div { overflow: visible !important; }
+h1 { font-size: 2.4rem !important; } h2 { font-size: 1.9rem !important; } h3 { font-size: 1.5rem !important; }
+.js-plotly-plot .main-svg text { font-size: max(18px, 1em) !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; max-width: 100% !important; }
 </style>
 """
 
