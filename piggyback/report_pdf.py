@@ -562,7 +562,9 @@ def _compliance(pdf: _Report, d: Mapping[str, Any]) -> None:
         pdf.para(c.get("message") or "The checklist could not be evaluated.")
         return
     pdf.para(f"Verdict: {c['verdict']['text']}. Decision date {c['decision_date']}; planned go-live "
-             f"{c.get('planned_golive') or fmt.BLANK}. Blockers first; an unknown fact never passes.", size=9.5)
+             f"{c.get('planned_golive') or fmt.BLANK}. Blockers first; an unknown fact never passes. "
+             f"{c['verdict'].get('coverage', '')}"
+             + (f" {c['verdict']['missing_region']}" if c["verdict"].get("missing_region") else ""), size=9.5)
     rows = [[r["rule_id"], r["severity"], STATUS_LABEL[r["status"]], r["requirement"], r["reason"],
              f"{r['citation']} ({r['confidence']})"] for r in c["results"]]
     pdf.grid(["Rule", "Severity", "Status", "Requirement", "Why", "Citation (confidence)"], rows,
