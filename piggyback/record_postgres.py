@@ -134,6 +134,7 @@ class PostgresRecord(Record):
         self._pool_size = max(1, int(pool_size))
         self._timeout = float(POOL_TIMEOUT_S if timeout is None else timeout)  # wait for a free connection
         self._pool: ConnectionPool | None = None
+        self._closed = False
         self._lock = threading.Lock()
 
     # -- opening -------------------------------------------------------------------------------
@@ -168,6 +169,8 @@ class PostgresRecord(Record):
 
     def _open_pool(self) -> None:
         with self._lock:
+            if self._closed:
+                raise RecordError("The users' record was closed; reopen the store to read or save.")
             if self._pool is None:
                 self._pool = ConnectionPool(self.url, kwargs=self._kwargs(), min_size=1, max_size=self._pool_size,
                                             timeout=self._timeout, check=ConnectionPool.check_connection,
@@ -253,10 +256,37 @@ class PostgresRecord(Record):
             name = "?"
         return f"shared PostgreSQL database {name!r} at {self.address}"
 
-    def _connection(self):
-        if self._pool is None:
-            self._open_pool()
-        return self._pool.connection()
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection. When the pool has none to give although it is not full (the server
+        was away), try the server directly: once it is back, this request goes through at once and
+        a fresh pool replaces the one still waiting out its reconnection back-off."""
+        self._open_pool()
+        pool = self._pool
+        try:
+            conn = pool.getconn()
+        except PoolTimeout:
+            if self._pool_exhausted():
+                raise
+            conn = psycopg.connect(self.url, **self._kwargs())  # still down: OperationalError, translated
+            self._renew_pool(pool)
+            try:
+                yield conn
+            finally:
+                conn.close()
+            return
+        try:
+            yield conn
+        finally:
+            pool.putconn(conn)
+
+    def _renew_pool(self, old: ConnectionPool) -> None:
+        with self._lock:
+            if self._pool is not old:
+                return  # another request renewed it already
+            self._pool = None
+        self._open_pool()
+        threading.Thread(target=old.close, name="piggyback-record-old-pool", daemon=True).start()
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
@@ -289,7 +319,7 @@ class PostgresRecord(Record):
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
             pool.close()
 
