@@ -101,9 +101,7 @@ except PiggybackError as exc:
     st.error(fmt.md_escape(exc))
     st.stop()
 sim, d = res.simulation, res.display()
-rests_on = (f"{sim['draws']:,} draws, {METHOD_LABELS[method].split(' ')[0]}, seed {sim['seed']}, phases correlated "
-            f"{res.settings['correlation']:g}, from {sim['start']}; {round(100 * res.judgement_share)}% of the "
-            "procurement months rest on judgement. See the assumptions below.")
+rests_on = res.rests_on()
 m1, m2, m3, m4 = (st.columns(2) + st.columns(2)) if meeting else st.columns(4)
 ms = res.months_saved
 m1.metric("Months saved (median)", d["months_saved"], delta=f"P10–P90: {ms['p10']:.1f} to {ms['p90']:.1f}",
@@ -126,20 +124,11 @@ with st.container(border=True):
     with st.expander("Recorded procurement spans beside the model's decision-to-contract range"):
         st.dataframe(procurement_record_table(res.comparison["procurement"]), hide_index=True, width="stretch",
                      column_config={"model": "Model P10–P90 (months)", "source": widgets.link_column("Source")})
-for claim in res.vendor_claims:
-    award = sim["routes"][claim["route"]]["award_months"]
-    st.markdown(f"**Vendor-stated** ({ROUTE_LABELS[claim['route']]}): “{fmt.md_escape(claim['claimed_value'])}” · "
-                f"**This model**, decision to contract: median {award['p50']:.1f} months (P10–P90 "
-                f"{award['p10']:.1f} to {award['p90']:.1f})", help=fmt.md_escape(f"{claim['claim']} A vendor's claim "
-                                                                                "is shown, never used as evidence."))
+for route_label, claim, model in res.claim_lines():
+    st.markdown(f"**Vendor-stated** ({route_label}): “{fmt.md_escape(claim)}” · **This model**, decision to "
+                f"contract: {model}", help="A vendor's claim is shown, never used as evidence.")
 if res.peer:
-    p, span = res.peer, res.peer.get("award_to_golive_months")
-    facts = "; ".join(f"{lbl} {p[c]}" for c, lbl in (("rfp_issued", "RFP issued"), ("contract_award", "contract "
-                      "award"), ("go_live", "go-live")) if p.get(c)) or "no dates published"
-    st.caption(f"Candidate peer {fmt.md_escape(p['jurisdiction'])}: {fmt.md_escape(facts)}. Its contract award to "
-               "go-live took " + (f"{span:.1f} months ({p['award_to_golive_precision']} precision"
-                                  + (", approximate)" if p["award_to_golive_approximate"] else ")")
-                                  if span is not None else "an unknown time (a date is not published)") + ".")
+    st.caption(fmt.md_escape(res.peer_sentence()))
 tab_gantt, tab_hist = st.tabs(["Both routes to go-live", "Months saved: distribution"])
 tab_gantt.plotly_chart(gantt_figure(sim), width="stretch", key="timeline_gantt", theme=None)
 tab_hist.plotly_chart(savings_histogram(sim), width="stretch", key="timeline_histogram", theme=None)
@@ -261,12 +250,4 @@ with st.expander("Peers' actual durations: calibrate implementation"):
                    + (f" {fmt.md_escape(cal['reason'])}." if cal.get("reason") else ""))
 
 with st.expander("How this is computed"):
-    st.markdown(
-        "- The seeded phases are adjusted to this agency and contract (the table above), then any calibration and "
-        "your edits apply.\n- Each phase is drawn from its low / most likely / high range ("
-        + ("PERT" if method == "pert" else "triangular") + "); the phases of a route move together through a "
-        f"Gaussian copula with correlation {res.settings['correlation']:g}.\n- Implementation is drawn once per draw "
-        "and added to both routes, so the months saved is the procurement difference alone.\n"
-        f"- A go-live date is the start plus months × {DAYS_PER_MONTH} days; P10 / P90: one draw in ten is sooner / "
-        "later.\n- Same settings, same numbers (also `python -m piggyback timeline --agency "
-        f"{profile.geo_id} --start {sim['start']} --seed {sim['seed']} --draws {sim['draws']} --method {method}`).")
+    st.markdown(res.how_computed())

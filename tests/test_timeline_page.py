@@ -248,7 +248,7 @@ def test_candidate_peer_shows_its_actual_durations():
     at.run()
     assert not at.exception
     text = " ".join(c.value for c in at.caption)
-    assert "Its contract award to go-live took 28.3 months (day precision)" in text
+    assert fmt.md_escape("Its contract award to go-live took 28.3 months (day precision)") in text
 
 
 def test_meeting_mode_hides_the_editing_controls():

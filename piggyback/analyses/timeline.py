@@ -557,6 +557,51 @@ class TimelineResult:
             out[f"golive_{route}_range"] = f"P10–P90 {fmt.month_date(gl['p10'])} – {fmt.month_date(gl['p90'])}"
         return out
 
+    def rests_on(self) -> str:
+        """What the figures rest on, in one sentence (the metrics' help)."""
+        sim = self.simulation
+        return (f"{sim['draws']:,} draws, {'PERT' if sim['method'] == 'pert' else 'Triangular'}, seed {sim['seed']}, "
+                f"phases correlated {self.settings['correlation']:g}, from {sim['start']}; "
+                f"{round(100 * self.judgement_share)}% of the procurement months rest on judgement. "
+                "See the assumptions below.")
+
+    def peer_sentence(self) -> str | None:
+        """The candidate peer's published dates and award-to-go-live time (plain text)."""
+        p = self.peer
+        if p is None:
+            return None
+        facts = "; ".join(f"{label} {p[c]}" for c, label in (
+            ("rfp_issued", "RFP issued"), ("contract_award", "contract award"), ("go_live", "go-live"))
+            if p.get(c)) or "no dates published"
+        span = p.get("award_to_golive_months")
+        took = (f"{span:.1f} months ({p['award_to_golive_precision']} precision"
+                + (", approximate)" if p.get("award_to_golive_approximate") else ")")
+                if span is not None else "an unknown time (a date is not published)")
+        return f"Candidate peer {p['jurisdiction']}: {facts}. Its contract award to go-live took {took}."
+
+    def claim_lines(self) -> list[tuple[str, str, str]]:
+        """Each vendor duration claim beside the model: (route label, the claim, the model's months)."""
+        out = []
+        for c in self.vendor_claims:
+            award = self.simulation["routes"][c["route"]]["award_months"]
+            out.append((tl.ROUTE_LABELS[c["route"]], str(c["claimed_value"]),
+                        f"median {award['p50']:.1f} months (P10–P90 {award['p10']:.1f} to {award['p90']:.1f})"))
+        return out
+
+    def how_computed(self) -> str:
+        """The method in five bullets (Markdown without user text), with the CLI line that repeats it."""
+        sim = self.simulation
+        return (
+            "- The seeded phases are adjusted to this agency and contract (the table above), then any calibration "
+            "and your edits apply.\n- Each phase is drawn from its low / most likely / high range ("
+            + ("PERT" if sim["method"] == "pert" else "triangular") + "); the phases of a route move together "
+            f"through a Gaussian copula with correlation {self.settings['correlation']:g}.\n- Implementation is "
+            "drawn once per draw and added to both routes, so the months saved is the procurement difference "
+            f"alone.\n- A go-live date is the start plus months × {tl.DAYS_PER_MONTH} days; P10 / P90: one draw in "
+            "ten is sooner / later.\n- Same settings, same numbers (also `python -m piggyback timeline --agency "
+            f"{self.agency['id']} --start {sim['start']} --seed {sim['seed']} --draws {sim['draws']} "
+            f"--method {sim['method']} --correlation {self.settings['correlation']:g}`).")
+
     def adjustment_summary(self) -> list[str]:
         """One sentence per input that moved a phase ('approval_path: tl.rfp.award 1.0 → 0.3 …')."""
         return [f"{a.phase_id}: {fmt.months(a.before[1])} → {fmt.months(a.after[1])} most likely ({a.reason})"
