@@ -582,7 +582,7 @@ def test_the_page_says_the_database_is_unreachable_and_keeps_the_work_on_screen(
         cluster = pg_cluster.start_cluster()
     except RuntimeError as exc:
         pytest.skip(f"no PostgreSQL server for the tests: {exc}")
-    monkeypatch.setattr(record_postgres, "POOL_TIMEOUT_S", 1.0)  # the page waits 1 s, not 8, per call
+    monkeypatch.setattr(record_postgres, "POOL_TIMEOUT_S", 0.3)  # the page waits 0.3 s, not 8, per call
     monkeypatch.setenv("PIGGYBACK_DB", str(db_copy))
     monkeypatch.setenv("PIGGYBACK_DATABASE_URL", cluster.create_database("page"))
     try:
