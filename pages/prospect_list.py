@@ -42,6 +42,20 @@ if "reference" not in section:
     section["reference"] = wanted.value
     if wanted.problem:
         st.warning(wanted.problem, icon=":material/link_off:")
+    # The filters travel in the link too (?regions=ON,QC&pop_min=50000&types=City&preset=size&top=100).
+    from_link = {
+        "regions": url_params.choices(st.query_params.get("regions"), "regions", list(region_label)),
+        "pop_min": url_params.whole_number(st.query_params.get("pop_min"), "pop_min", 0, 50_000_000),
+        "pop_max": url_params.whole_number(st.query_params.get("pop_max"), "pop_max", 0, 50_000_000),
+        "jtypes": url_params.choices(st.query_params.get("types"), "types", jtype_options),
+        "preset": url_params.choice(st.query_params.get("preset"), "preset", list(PRESETS), "balanced",
+                                    fold=str.lower),
+        "top": url_params.whole_number(st.query_params.get("top"), "top", 5, 1000, 50)}
+    for name, got in from_link.items():
+        if got.given and got.value is not None:
+            section[name] = got.value
+        if got.problem:
+            st.warning(got.problem, icon=":material/link_off:")
 if st.session_state.get("_pros_seen") not in (None, section):
     for key in KEYS.values():
         st.session_state.pop(key, None)
@@ -85,6 +99,14 @@ if reference:
         st.query_params["ref"] = reference
 elif "ref" in st.query_params:
     del st.query_params["ref"]
+for name, value in {"regions": ",".join(regions), "pop_min": pop_min, "pop_max": pop_max, "types": ",".join(jtypes),
+                    "preset": None if preset == "balanced" else preset,
+                    "top": None if int(top or 50) == 50 else int(top)}.items():
+    text = "" if value is None else str(int(value)) if isinstance(value, (int, float)) else value
+    if text and st.query_params.get(name) != text:
+        st.query_params[name] = text
+    elif not text and name in st.query_params:
+        del st.query_params[name]
 
 if not reference:
     st.info("Choose the reference deployment: the peer whose jurisdiction the prospects should resemble.",

@@ -6,6 +6,7 @@ Everything here is presentation; the work is done by the domain modules.
 from __future__ import annotations
 
 import os
+import re
 import threading
 
 import pandas as pd
@@ -158,7 +159,8 @@ def _init_from_url(store: Store) -> None:
         st.session_state["peer"] = wanted.value
         if wanted.problem:
             problems.append(wanted.problem)
-    agency, problem = _agency_from_link(store, st.query_params.get("agency"))
+    agency, problem = _agency_from_link(store, url_params.text(st.query_params.get("agency"), "agency",
+                                                               max_len=finder.MAX_QUERY))
     if agency:
         st.session_state["agency_geo"] = agency
     if problem:
@@ -175,16 +177,22 @@ def _init_from_url(store: Store) -> None:
             st.sidebar.warning(problem, icon=":material/link_off:")
 
 
-def _agency_from_link(store: Store, raw) -> tuple[str | None, str | None]:
-    """``?agency=`` as an id (``CA-CSD-3523008``) or a name (``Guelph, ON``): the place's id and,
-    when the link's text was not used as it is, a sentence saying what was done."""
-    if url_params.identifier(raw, "agency", known=_agency_index(store).by_id, what="census id").value:
-        return url_params.identifier(raw, "agency").value, None
-    name = url_params.text(raw, "agency", max_len=finder.MAX_QUERY)
-    if not name.value:
-        return None, name.problem
-    match, count = finder.resolve(_agency_index(store), name.value)
-    if match is None:  # never echo the link's text: it may be crafted to look like a message
+_PLACE_NAME = re.compile(r"[^\W_][\w .,'’&()/-]*")  # what a place name (or an id) can look like
+
+
+def _agency_from_link(store: Store, given: url_params.Param) -> tuple[str | None, str | None]:
+    """``?agency=`` as an id (``CA-CSD-3523008``) or a name (``Guelph, ON``), read by
+    ``url_params.text``: the place's id and, when the link's text was not used as it is, a sentence
+    saying what was done. The sentence never repeats the link's text (it may be crafted)."""
+    if given.problem or not given.value:
+        return None, given.problem
+    index = _agency_index(store)
+    if given.value in index.by_id:
+        return given.value, None
+    if not _PLACE_NAME.fullmatch(given.value):
+        return None, "The link's 'agency' value is not a valid census id or place name; it is ignored."
+    match, count = finder.resolve(index, given.value)
+    if match is None:
         return None, ("The link's agency names no place in the census data; type its name in "
                       "'Find your agency' (e.g. Guelph, ON).")
     if count > 1:

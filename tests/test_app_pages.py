@@ -118,12 +118,17 @@ def test_link_with_an_ambiguous_name_opens_the_largest_and_says_so():
 
 
 def test_link_with_an_unknown_name_is_not_echoed():
-    at = app(agency="[click here](http://evil.example)")
+    at = app(agency="Nowhere Special")
     at.run()
     assert not at.exception
     assert at.session_state["profile"] is None
     warnings = [w.value for w in at.sidebar.warning]
-    assert any("names no place" in w for w in warnings)
+    assert any("names no place" in w for w in warnings) and not any("Nowhere" in w for w in warnings)
+    at = app(agency="[click here](http://evil.example)")
+    at.run()
+    assert at.session_state["profile"] is None
+    warnings = [w.value for w in at.sidebar.warning]
+    assert any("not a valid census id or place name" in w for w in warnings)
     assert not any("evil" in w for w in warnings)
 
 
@@ -148,3 +153,51 @@ def test_data_sources_shows_populations_as_whole_numbers():
     pops = facts[facts["field"] == "population"]["value"]
     assert len(pops) > 10
     assert "1,017,449" in set(pops) and not pops.str.endswith(".0").any()
+
+
+def _prospects(**params) -> AppTest:
+    at = app(**params)
+    at.run()
+    at.switch_page("pages/prospect_list.py")
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _param(at, name):
+    value = at.query_params.get(name)
+    return value[-1] if isinstance(value, list) else value
+
+
+def test_prospects_filters_go_into_the_link():
+    at = _prospects(ref="ottawa-on")
+    at.multiselect(key="pros_regions").select("ON").run()
+    at.number_input(key="pros_pop_min").set_value(50_000).run()
+    at.multiselect(key="pros_types").select("City").run()
+    assert not at.exception
+    assert _param(at, "ref") == "ottawa-on"
+    assert _param(at, "regions") == "ON"
+    assert _param(at, "pop_min") == "50000"
+    assert _param(at, "types") == "City"
+    assert _param(at, "pop_max") is None and _param(at, "top") is None  # defaults stay out of the link
+
+
+def test_prospects_link_reopens_the_filters():
+    at = _prospects(ref="ottawa-on", regions="ON,QC", pop_min="50000", pop_max="900000", types="City", top="20")
+    assert at.multiselect(key="pros_regions").value == ["ON", "QC"]
+    assert at.number_input(key="pros_pop_min").value == 50_000
+    assert at.number_input(key="pros_pop_max").value == 900_000
+    assert at.multiselect(key="pros_types").value == ["City"]
+    assert at.number_input(key="pros_top").value == 20
+    table = at.dataframe[0].value
+    assert len(table) <= 20 and set(table["Region"]) <= {"ON", "QC"}
+    assert table["Population"].between(50_000, 900_000).all()
+
+
+def test_prospects_link_with_bad_filters_says_so_and_keeps_defaults():
+    at = _prospects(ref="ottawa-on", pop_min="lots", types="Castle", top="1000000")
+    warnings = " ".join(w.value for w in at.warning)
+    assert "'pop_min'" in warnings and "'types'" in warnings and "'top'" in warnings
+    assert at.number_input(key="pros_pop_min").value is None
+    assert at.multiselect(key="pros_types").value == []
+    assert at.number_input(key="pros_top").value == 50
