@@ -40,10 +40,12 @@ def money(amount, currency: str | None = None, digits: int = 0) -> str:
 
 def cost(amount, currency: str | None = None) -> str:
     """A cost to three significant figures, the precision the price evidence supports:
-    '8.21 M CAD', '481,000 CAD', '19 CAD' (never spurious cents), '4.5 CAD'."""
+    '8.21 M CAD', '481,000 CAD', '19 CAD' (never spurious cents), '4.5 CAD', '0.99 USD'."""
     if missing(amount):
         return BLANK
     value = sig(float(amount), 3)
+    if abs(value) < 100:
+        value = round(value, 2)  # never finer than a cent
     if abs(value) >= 1e6:
         text = f"{value / 1e6:,.{max(0, 2 - int(math.floor(math.log10(abs(value) / 1e6))))}f} M"
     elif abs(value) >= 100 or float(value).is_integer():

@@ -188,6 +188,8 @@ def test_costs_show_three_significant_figures_and_no_cents():
     assert fmt.cost(8_213_456, "USD") == "8.21 M USD"
     assert fmt.cost(12_345_678, "USD") == "12.3 M USD"
     assert fmt.cost(-96_649, "CAD") == "-96,600 CAD"
+    assert fmt.cost(0.98765, "USD") == "0.99 USD"  # never finer than a cent
+    assert fmt.cost(0.001, "USD") == "0 USD"
     assert fmt.cost(None) == fmt.BLANK
 
 
