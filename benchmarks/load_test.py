@@ -1,6 +1,10 @@
 """Load test: N concurrent browser sessions explore the app on one Streamlit server.
 
-    python benchmarks/load_test.py [--sessions 20] [--json OUT]
+    python benchmarks/load_test.py [--sessions 20] [--servers 2] [--json OUT]
+
+With --servers 2 (or more), a throw-away PostgreSQL cluster holds the shared users' record
+(PIGGYBACK_DATABASE_URL) and the sessions are spread over the servers, as sticky sessions behind
+nginx would spread them; every scenario must then be in the shared record under its own agency.
 
 Each session (its own Chromium context, so its own Streamlit session) opens a link for a
 different agency, visits Overview, Peers, Timeline and Cost, and checks that every page shows
@@ -38,14 +42,14 @@ AGENCIES = [  # (geo_id, name shown in the sidebar picker)
     ("US-PL-48-000-19000", "Dallas, TX"), ("US-CO-12011", "Broward County, FL"), ("US-CO-32031", "Washoe County, NV"),
     ("US-PL-06-107-82954", "Visalia, CA"), ("US-PL-04-025-57380", "Prescott, AZ"), ("US-CO-17031", "Cook County, IL"),
 ]
-PAGES = ["overview", "peers", "business-case"]
+PAGES = ["", "peers", "business-case"]  # "" is the Overview, served at the root
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 
 WAIT_JS = ("() => { const a = document.querySelector(\"[data-testid='stApp']\");"
            " return a && a.getAttribute('data-test-script-state') === 'notRunning'"
-           " && document.querySelector(\"[data-testid='stSidebar'] [data-testid='stSelectbox']\")"
+           " && document.querySelector(\"[data-testid='stMain'] h1\")"
            " && !document.querySelector(\"[data-testid='stSkeleton']\"); }")
 
 
@@ -65,9 +69,9 @@ async def _session(browser, url: str, geo: str, name: str, timings: dict, errors
             await page.goto(f"{url}/{path}?agency={geo}", timeout=300_000)
             await page.wait_for_function(WAIT_JS, timeout=300_000)
             timings.setdefault(path, []).append(time.perf_counter() - t)
-            shown = await page.get_by_role("combobox", name="Your agency").input_value()
-            if not shown.startswith(name):
-                errors.append(f"{geo} on {path}: the picker shows {shown!r}")
+            shown = await page.get_by_test_id("stMain").inner_text()
+            if name.split(" (")[0] not in shown:
+                errors.append(f"{geo} on {path}: the page does not show {name!r}")
             if await page.locator("[data-testid='stException']").count():
                 errors.append(f"{geo} on {path}: exception on the page")
         # Save this session's analysis as a scenario from the Business case page.
@@ -86,7 +90,7 @@ async def _session(browser, url: str, geo: str, name: str, timings: dict, errors
         await context.close()
 
 
-async def _run(url: str, sessions: int) -> dict:
+async def _run(urls: list[str], sessions: int) -> dict:
     from playwright.async_api import async_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
@@ -96,8 +100,8 @@ async def _run(url: str, sessions: int) -> dict:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         chosen = [AGENCIES[i % len(AGENCIES)] for i in range(sessions)]
         t = time.perf_counter()
-        await asyncio.wait_for(asyncio.gather(*[_session(browser, url, g, n, timings, errors) for g, n in chosen]),
-                               timeout=900)
+        await asyncio.wait_for(asyncio.gather(*[_session(browser, urls[i % len(urls)], g, n, timings, errors)
+                                                for i, (g, n) in enumerate(chosen)]), timeout=900)
         wall = time.perf_counter() - t
         await browser.close()
     summary = {path: {"median_s": round(statistics.median(v), 2),
@@ -107,57 +111,97 @@ async def _run(url: str, sessions: int) -> dict:
             "agencies": [g for g, _ in chosen]}
 
 
-def run(sessions: int = 20) -> dict:
-    from piggyback.store import build
-
-    tmp = Path(tempfile.mkdtemp(prefix="piggyback-load-"))
-    db = tmp / "load.duckdb"
-    build(db)
+def _start(db: Path, env: dict) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    env = {**os.environ, "PIGGYBACK_DB": str(db)}
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, env={**env, "PIGGYBACK_DB": str(db)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    urllib.request.urlopen(url + "/", timeout=60).read()  # the process has served a page before the sessions
+    return proc, url
+
+
+def run(sessions: int = 20, servers: int = 1) -> dict:
+    from piggyback.store import build
+
+    tmp = Path(tempfile.mkdtemp(prefix="piggyback-load-"))
+    env = dict(os.environ)
+    cluster = None
+    if servers > 1:
+        sys.path.insert(0, str(ROOT / "tests"))
+        import pg_cluster  # the tests' throw-away PostgreSQL (Debian's binaries)
+
+        cluster = pg_cluster.start_cluster()
+        env["PIGGYBACK_DATABASE_URL"] = cluster.create_database("load")
+    dbs = []
+    for i in range(servers):
+        dbs.append(tmp / f"load-{i}.duckdb")
+        build(dbs[-1])
+    procs, urls = [], []
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        result = asyncio.run(_run(url, sessions))
+        for db in dbs:
+            proc, url = _start(db, env)
+            procs.append(proc)
+            urls.append(url)
+        result = asyncio.run(_run(urls, sessions))
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    result["saved"] = _saved_scenarios(db)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+    try:
+        result["saved"] = _saved_scenarios(dbs[0], env.get("PIGGYBACK_DATABASE_URL"))
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    result["servers"] = servers
     return result
 
 
-def _saved_scenarios(db: Path) -> dict[str, str | None]:
-    """Scenario name -> its agency, read back from the database after the server stopped."""
+def _saved_scenarios(db: Path, database_url: str | None) -> dict[str, str | None]:
+    """Scenario name -> its agency, read back from the users' record after the servers stopped."""
     from piggyback.scenarios import open_scenario_store
     from piggyback.store import Store
 
-    store = Store.open(db, read_only=True)
+    previous = os.environ.get("PIGGYBACK_DATABASE_URL")
+    if database_url:
+        os.environ["PIGGYBACK_DATABASE_URL"] = database_url
     try:
-        return {s.name: s.agency_geo for s in open_scenario_store(store).list()}
+        store = Store.open(db, read_only=True)
+        try:
+            return {s.name: s.agency_geo for s in open_scenario_store(store).list()}
+        finally:
+            store.close()
     finally:
-        store.close()
+        if database_url:
+            if previous is None:
+                os.environ.pop("PIGGYBACK_DATABASE_URL", None)
+            else:
+                os.environ["PIGGYBACK_DATABASE_URL"] = previous
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--servers", type=int, default=1, help="app servers sharing one PostgreSQL record")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    result = run(args.sessions)
+    result = run(args.sessions, args.servers)
     print(json.dumps(result, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     lost = [g for g in result["agencies"] if result["saved"].get(f"load {g}") != g]
-    print(f"scenarios saved: {len(result['saved'])}; lost or crossed: {len(lost)}")
+    print(f"{result['sessions']} sessions on {result['servers']} server(s) in {result['wall_s']} s")
+    for path, v in result["pages"].items():
+        print(f"  {path or 'overview':<15} median {v['median_s']:>6} s   p90 {v['p90_s']:>6} s   n={v['n']}")
+    print(f"scenarios saved: {len(result['saved'])}; lost or crossed: {len(lost)}; errors: {len(result['errors'])}")
     return 1 if result["errors"] or lost else 0
 
 

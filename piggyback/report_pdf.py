@@ -357,9 +357,8 @@ def render_pdf(case: Any, *, charts: bool | Mapping[str, bytes | str] = True,
     title = f"Business case: {agency['name']}"
     pdf.set_title(title)
     pdf.set_author("Prepared with Piggyback")
-    _cover(pdf, data)
-    say(0.65, "Executive summary")
-    _summary(pdf, data)
+    say(0.65, "The decision page")
+    _decision_page(pdf, data)
     _peers(pdf, data)
     say(0.72, "Timeline")
     _timeline(pdf, data, pngs)
@@ -378,45 +377,37 @@ def render_pdf(case: Any, *, charts: bool | Mapping[str, bytes | str] = True,
     return out
 
 
-def _cover(pdf: _Report, d: Mapping[str, Any]) -> None:
+def _decision_page(pdf: _Report, d: Mapping[str, Any]) -> None:
+    """Page 1 is the decision: who, which contract, then the decision figures (the cover details
+    sit in its header, so an executive opening the PDF sees the numbers first)."""
     a, peer = d["agency"], d.get("peer")
     pdf.add_page()
-    pdf.ln(40)
-    pdf.font(12)
+    pdf.font(10)
     pdf.set_text_color(1, 102, 94)
-    pdf.cell(0, 8, pdf.t("Business case"), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-    pdf.font(26, "B")
-    pdf.set_text_color(0)
-    pdf.multi_cell(0, 12, pdf.t(a["name"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-    pdf.font(13)
-    where = f"{a.get('jtype') or 'jurisdiction'}, {a['region']}, {'Canada' if a['country'] == 'CA' else 'USA'}"
-    pdf.multi_cell(0, 7, pdf.t(f"{where} · population {fmt.integer(a.get('population'))}"),
-                   new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-    pdf.ln(6)
-    pdf.font(13)
-    if peer:
-        pdf.multi_cell(0, 7, pdf.t(f"Adopting the contract of {peer['jurisdiction']} ({peer['region']}) — "
-                                   f"{peer.get('vendor') or 'vendor not known'}"
-                                   f"{', ' + peer['product'] if peer.get('product') else ''}"),
-                       new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-    else:
-        pdf.multi_cell(0, 7, pdf.t("No peer contract chosen yet"), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-    pdf.ln(4)
-    pdf.font(11)
     date = dt.date.fromisoformat(d["generated"])
-    pdf.cell(0, 7, pdf.t(f"{date.strftime('%B')} {date.day}, {date.year}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-    pdf.ln(30)
-    pdf.font(11, "B")
-    pdf.cell(0, 7, pdf.t("Prepared with Piggyback"), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
-    pdf.para("Every figure in this document names its basis: a source (with its address and confidence) or an "
-             "assumption (listed with its value and range, and editable in the app). A dash means unknown: "
-             "nothing is estimated in its place. Claims made by vendors are marked vendor-stated and are never "
-             "used as evidence.", size=9, colour=70)
+    pdf.cell(0, 6, pdf.t(f"Business case · prepared with Piggyback · {date.strftime('%B')} {date.day}, {date.year}"),
+             new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
+    pdf.set_text_color(0)
+    pdf.font(18, "B")
+    pdf.multi_cell(0, 9, pdf.t(a["name"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
+    pdf.font(10)
+    where = f"{a.get('jtype') or 'jurisdiction'}, {a['region']}, {'Canada' if a['country'] == 'CA' else 'USA'}"
+    contract = (f"adopting the contract of {peer['jurisdiction']} ({peer['region']}), "
+                f"{peer.get('vendor') or 'vendor not known'}{', ' + peer['product'] if peer.get('product') else ''}"
+                if peer else "no peer contract chosen yet")
+    pdf.multi_cell(0, 5.5, pdf.t(f"{where} · population {fmt.integer(a.get('population'))} · {contract}"),
+                   new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
+    pdf.ln(2)
+    _summary(pdf, d, new_page=False)
+    pdf.para("Every figure names its basis: a source (with its address and confidence) or an assumption (listed "
+             "with its value and range, editable in the app). A dash means unknown: nothing is estimated in its "
+             "place. Vendor claims are marked vendor-stated and never used as evidence.", size=7.5, colour=70)
 
 
-def _summary(pdf: _Report, d: Mapping[str, Any]) -> None:
-    pdf.add_page()
-    pdf.h1("Executive summary")
+def _summary(pdf: _Report, d: Mapping[str, Any], *, new_page: bool = True) -> None:
+    if new_page:
+        pdf.add_page()
+    pdf.h1("Decision figures")
     peer = d.get("peer")
     pdf.para(f"{d['agency']['name']} — "
              + (f"piggybacking on the contract of {peer['jurisdiction']} against running its own RFP."
@@ -429,16 +420,15 @@ def _summary(pdf: _Report, d: Mapping[str, Any]) -> None:
     comp = d["compliance"]
     if comp.get("status") == "ok":
         v = comp["verdict"]
-        pdf.para(f"Compliance verdict: {v['text']}.", size=9.5, style="B")
-        pdf.para(v.get("coverage", "") + (f" {v['missing_region']}" if v.get("missing_region") else ""), size=8.5)
+        if v.get("missing_region"):
+            pdf.para(v["missing_region"], size=8.5)
         for route in v.get("alternatives") or []:
             pdf.para(f"Instead: {route}", size=8.5)
-        if comp["blockers"]:
-            pdf.para("Open blockers: " + "; ".join(f"{b['rule_id']} ({STATUS_LABEL[b['status']]})"
-                                                   for b in comp["blockers"][:12]), size=8.5)
     pdf.h2("Closest peers")
     for p in d["peers"]["top"][:3]:
         pdf.bullet(p["sentence"], size=8.5)
+    if not new_page:
+        pdf.add_page()  # the decision page ends here; the risks open the detail
     pdf.h2("Main risks")
     for r in d["risks"][:6]:
         pdf.bullet(f"[{r['severity']}] {r['text']}", size=8.5)

@@ -42,12 +42,12 @@ def pdf_with_charts(case):
 
 
 def test_pdf_holds_the_sections_and_the_agencys_figures(case, pdf_with_charts):
-    """Cover, executive summary and every section are there, with the agency's own figures and sources."""
+    """The decision page and every section are there, with the agency's own figures and sources."""
     data, info = pdf_with_charts
     assert data.startswith(b"%PDF")
     text = _text(data)
     flat = _flat(text)
-    for heading in ("Prepared with Piggyback", "Executive summary", "Closest peers and why", "Timeline",
+    for heading in ("prepared with Piggyback", "Decision figures", "Closest peers and why", "Timeline",
                     "Cost: ten years of each route", "Compliance checklist", "Assumptions used", "Sources",
                     "Vendor-stated claims"):
         assert heading in text, heading
@@ -59,8 +59,8 @@ def test_pdf_holds_the_sections_and_the_agencys_figures(case, pdf_with_charts):
     assert case["compliance"]["verdict"]["text"] in flat
     assert "vendor-stated" in text
     assert "https://documents.fayetteville-ar.gov" in text  # a source with its address
-    first_summary_page = PdfReader(io.BytesIO(data)).pages[1].extract_text()
-    assert "Executive summary" in first_summary_page and "Months saved (median)" in first_summary_page
+    first_page = PdfReader(io.BytesIO(data)).pages[0].extract_text()
+    assert "Decision figures" in first_page and "Months saved (median)" in first_page
     assert info["pages"] == len(PdfReader(io.BytesIO(data)).pages)
 
 
@@ -93,7 +93,7 @@ def test_pdf_keeps_accents_and_dashes(store):
     text = _text(data)
     assert "Saint-Elzéar" in text
     assert "—" in text
-    assert "No peer contract chosen yet" in text
+    assert "no peer contract chosen yet" in text.lower()
 
 
 def test_pdf_without_the_unicode_font_falls_back_to_latin_1(store, monkeypatch):
@@ -102,7 +102,7 @@ def test_pdf_without_the_unicode_font_falls_back_to_latin_1(store, monkeypatch):
     profile = profile_for(store, "CA-CSD-2426022")
     data = render_pdf(build_business_case(store, profile, "fayetteville-ar", {}, today=TODAY), charts=False)
     text = _text(data)
-    assert "Saint-Elz" in text and "Executive summary" in text
+    assert "Saint-Elz" in text and "Decision figures" in text
 
 
 def test_workbook_has_the_sheets_and_neutralizes_formulas(store):
@@ -228,7 +228,7 @@ def test_page_cli_pdf_and_excel_show_the_same_verdict(store, capsys, monkeypatch
     from_cli = json.loads(capsys.readouterr().out)["verdict"]
     assert from_cli["text"] == verdict["text"] and code == verdict["exit_code"] == (1 if value else 4)
 
-    assert f"Compliance verdict: {verdict['text']}." in _flat(_text(render_pdf(case, charts=False)))
+    assert f"Compliance verdict {verdict['text']}" in _flat(_text(render_pdf(case, charts=False)))
 
     wb = load_workbook(io.BytesIO(render_xlsx(case)))
     summary = {row[0].value: row[1].value for row in wb["Summary"].iter_rows(min_row=2)}
@@ -246,3 +246,25 @@ def test_page_cli_pdf_and_excel_show_the_same_verdict(store, capsys, monkeypatch
     box = (at.error if value else at.warning)[0].value
     detail = verdict["text"][len(headline):].lstrip(": ")
     assert box == f"### {headline}\n\n{fmt.md_escape(detail[:1].upper() + detail[1:])}"
+
+
+def test_pdf_page_one_is_the_decision_page(store):
+    """An executive opening the PDF sees the decision figures first: agency, peer, verdict, months
+    saved with its range, each route's ten-year cost and NPV, and the closest peers, on page 1."""
+    import io
+
+    from pypdf import PdfReader
+
+    from piggyback.business_case import build_business_case
+    from piggyback.profile import profile_for
+    from piggyback.report_pdf import render_pdf
+
+    case = build_business_case(store, profile_for(store, "Guelph, ON"), "ottawa-on", {},
+                               today=__import__("datetime").date(2026, 11, 29))
+    first = PdfReader(io.BytesIO(render_pdf(case, charts=False))).pages[0].extract_text()
+    data = case.to_dict()
+    assert "Guelph, ON" in first and "City of Ottawa" in first
+    assert "Decision figures" in first and data["peers"]["top"][0]["jurisdiction"] in first
+    assert data["compliance"]["verdict"]["text"].split(":")[0] in first
+    for label in ("Months saved", "10-year cost", "Compliance verdict"):
+        assert label.lower() in " ".join(first.split()).lower(), label
