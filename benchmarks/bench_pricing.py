@@ -20,15 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from piggyback.models import AgencyProfile  # noqa: E402
 from piggyback.pricing import (  # noqa: E402
     PriceSchedule,
-    analyse_cost,
-    compare_contracts,
-    cost_settings,
     default_assumptions,
     load_price_schedules,
     scale_items,
     total_cost_of_ownership,
-    tornado,
 )
+from piggyback.pricing_routes import analyse_cost, compare_contracts, cost_settings, tornado  # noqa: E402
 
 FAYETTEVILLE_POP = 93_949  # 2020 census, per the peer research
 AGENCY = AgencyProfile(name="Benchmark agency", country="CA", region="ON", population=143_740)

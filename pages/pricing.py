@@ -11,7 +11,8 @@ from piggyback import fmt, quotes, widgets
 from piggyback import params as url_params
 from piggyback.errors import PiggybackError
 from piggyback.analyses.cost import analyse_cost
-from piggyback.pricing import BASES, CATEGORIES, COST_LINES, RECURRENCES, default_currency
+from piggyback.pricing import BASES, CATEGORIES, COST_LINES, RECURRENCES
+from piggyback.pricing_routes import default_currency
 from piggyback.pricing_figures import cost_by_year_figure, peer_compare_figure, tornado_figure
 
 HORIZON = "pricing.horizon_years"

@@ -28,10 +28,10 @@ from .pricing import (
     PriceSchedule,
     PricingError,
     _blank_to_none,
-    assumptions_from_records,
     default_assumptions,
     items_from_records,
 )
+from .pricing_routes import assumptions_from_records
 from .identity import User, actor, require, require_owner
 from .store import Store
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from piggyback.models import AgencyProfile, Deployment
 from piggyback import pricing as engine
+from piggyback import pricing_routes as routes
 from piggyback.pricing import (
     ASSUMPTIONS_CSV,
     CATEGORIES,
@@ -23,9 +24,6 @@ from piggyback.pricing import (
     PriceItem,
     PriceSchedule,
     PricingError,
-    analyse_cost,
-    compare_contracts,
-    contract_tco,
     convert,
     default_assumptions,
     items_from_records,
@@ -34,8 +32,8 @@ from piggyback.pricing import (
     load_pricing_assumptions,
     schedule_for,
     tco_kwargs_from_assumptions,
-    tornado,
 )
+from piggyback.pricing_routes import analyse_cost, compare_contracts, contract_tco, tornado
 from piggyback.pricing_figures import cost_by_year_figure, peer_compare_figure, tornado_figure
 
 SETTINGS = settings(max_examples=60, deadline=None)
@@ -52,15 +50,15 @@ def total_cost_of_ownership(*args, **kw):
 
 
 def cost_of_route(*args, **kw):
-    return engine.cost_of_route(*args, **{"assumptions": SHIPPED, **kw})
+    return routes.cost_of_route(*args, **{"assumptions": SHIPPED, **kw})
 
 
 def compare_routes(*args, **kw):
-    return engine.compare_routes(*args, **{"assumptions": SHIPPED, **kw})
+    return routes.compare_routes(*args, **{"assumptions": SHIPPED, **kw})
 
 
 def cost_settings(defaults=None, *args, **kw):
-    return engine.cost_settings(defaults or SHIPPED, *args, **kw)
+    return routes.cost_settings(defaults or SHIPPED, *args, **kw)
 YEAR = 2026
 FAYETTEVILLE_POP = 93_949  # 2020 census, per the peer research
 PEERS_CSV = Path("/work/shared/research/peers.csv")

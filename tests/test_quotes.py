@@ -9,7 +9,8 @@ from conftest import person, record_count
 
 from piggyback import quotes
 from piggyback.errors import ReadOnlyStore, UnknownPeer
-from piggyback.pricing import PricingError, contract_tco, cost_settings
+from piggyback.pricing import PricingError
+from piggyback.pricing_routes import contract_tco, cost_settings
 from piggyback.profile import profile_for
 
 GUELPH = "CA-CSD-3523008"

@@ -23,6 +23,7 @@ from typing import Any
 
 from .. import fmt
 from .. import pricing as pr
+from .. import pricing_routes as routes
 from ..errors import PiggybackError
 from ..models import AgencyProfile
 
@@ -35,7 +36,7 @@ class CostSettingsError(pr.PricingError):
 
 
 def settings_from_dict(store, profile: AgencyProfile, settings: Mapping[str, Any] | None,
-                       today: dt.date) -> pr.CostSettings:
+                       today: dt.date) -> routes.CostSettings:
     """The engine's settings from the scenario dict (the store's assumptions, the user's edits)."""
     from ..quotes import pricing_assumptions
 
@@ -45,8 +46,8 @@ def settings_from_dict(store, profile: AgencyProfile, settings: Mapping[str, Any
         raise CostSettingsError("The saved pricing edits are not an {assumption id: value} table.")
     table = pricing_assumptions(store)
     known = set(table) | set(pr.ROUTE_ASSUMPTION.values())
-    currency = settings.get("currency") or pr.default_currency(profile)
-    return pr.cost_settings(table, {k: v for k, v in edits.items() if k in known}, currency,
+    currency = settings.get("currency") or routes.default_currency(profile)
+    return routes.cost_settings(table, {k: v for k, v in edits.items() if k in known}, currency,
                             price_year_target=today.year)
 
 
@@ -59,10 +60,10 @@ class CostResult:
     agency: AgencyProfile
     peer_id: str | None
     currency: str
-    settings: pr.CostSettings | None = None
-    analysis: pr.CostAnalysis | None = None  # the peer's lines (or the quote when the peer has none)
+    settings: routes.CostSettings | None = None
+    analysis: routes.CostAnalysis | None = None  # the peer's lines (or the quote when the peer has none)
     basis: str | None = None  # "peer" or "quote"
-    quote: pr.CostAnalysis | None = None  # the user's saved quote lines, not scaled
+    quote: routes.CostAnalysis | None = None  # the user's saved quote lines, not scaled
     quote_items: tuple[pr.PriceItem, ...] = ()
     population_note: str = "unknown"
     spread: dict[str, Any] | None = None
@@ -121,10 +122,10 @@ def _quote_items_from_store(store, profile: AgencyProfile, peer_id: str) -> list
 
 
 def peer_spread(schedules: Mapping[str, pr.PriceSchedule], agency: AgencyProfile,
-                settings: pr.CostSettings) -> tuple[dict[str, Any], dict[str, pr.TCOResult]]:
+                settings: routes.CostSettings) -> tuple[dict[str, Any], dict[str, pr.TCOResult]]:
     """Every peer's contract scaled to the agency and costed alike (contract only, no route cost):
     the lowest, median and highest totals, and which peers are extrapolations; and the results."""
-    results, problems = pr.compare_contracts(schedules, agency, settings)
+    results, problems = routes.compare_contracts(schedules, agency, settings)
     rows = []
     for dep_id, t in sorted(results.items(), key=lambda kv: kv[1].total):
         rows.append({"peer": dep_id, "total": round(t.total, 2), "low": round(t.low, 2), "high": round(t.high, 2),
@@ -156,7 +157,7 @@ def analyse_cost(store, profile: AgencyProfile, peer_id: str | None, settings: M
     from ..quotes import peer_for_pricing, price_schedules
 
     settings = dict(settings or {})
-    currency = settings.get("currency") or pr.default_currency(profile)
+    currency = settings.get("currency") or routes.default_currency(profile)
     base = dict(status="no_peer", message=None, agency=profile, peer_id=peer_id, currency=currency)
     try:
         cs = settings_from_dict(store, profile, settings, today)
@@ -179,10 +180,10 @@ def analyse_cost(store, profile: AgencyProfile, peer_id: str | None, settings: M
         peer, note = peer_for_pricing(store, peer_id)
         quote = None
         if quote_items:
-            quote = pr.analyse_cost(pr.PriceSchedule(deployment_id=peer_id, items=quote_items), agency, cs,
+            quote = routes.analyse_cost(pr.PriceSchedule(deployment_id=peer_id, items=quote_items), agency, cs,
                                     scale_fixed=False, basis="quote")
         if peer_id in schedules:
-            analysis, basis = pr.analyse_cost(schedules[peer_id], agency, cs, peer), "peer"
+            analysis, basis = routes.analyse_cost(schedules[peer_id], agency, cs, peer), "peer"
         elif quote is not None:
             analysis, basis = quote, "quote"
         else:
@@ -201,7 +202,7 @@ def analyse_cost(store, profile: AgencyProfile, peer_id: str | None, settings: M
                       quote_items=quote_items, population_note=note, warnings=tuple(warnings))
 
 
-def _routes_out(analysis: pr.CostAnalysis) -> dict[str, dict[str, Any]]:
+def _routes_out(analysis: routes.CostAnalysis) -> dict[str, dict[str, Any]]:
     out = {}
     for route, rc in analysis.routes.items():
         d = rc.to_dict()
