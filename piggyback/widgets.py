@@ -359,6 +359,89 @@ def scenario_section(name: str) -> dict:
     return scenario.setdefault(name, {})
 
 
+class PageSettings:
+    """One page's settings, kept in one place and bound to its widgets (in the spirit of OpenMS's
+    ``ParameterManager``).
+
+    The truth is the page's scenario section (``scenario_section(name)``): plain JSON-able values,
+    only those that differ from their defaults, saved with a scenario and restored when one is
+    opened. Widgets bind to it with ``**settings.bind("years")``: their key is ``"<page>.<name>"``
+    and is re-seeded from the section on every run, so a value survives pages that do not draw the
+    widget (Streamlit forgets such widget state) and a scenario that is opened. A bound widget must
+    not also pass ``value=``/``index=``: the section gives its value. With ``url="years"`` a
+    setting is also kept in the link, read once through the strict parser ``parse``.
+
+    Usage::
+
+        settings = widgets.PageSettings("cost", {"years": 10, "fx": 1.38})
+        st.number_input("Years", 1, 50, **settings.bind("years"))
+        result = analyse_cost(store, profile, peer, settings.values(), today=today)
+        st.button("Reset", on_click=settings.reset)
+    """
+
+    def __init__(self, page: str, defaults: dict, *, url: dict | None = None):
+        self.page = page
+        self.defaults = dict(defaults)
+        self.url = dict(url or {})  # setting name -> (URL parameter, parse(text) -> value or None)
+        self.section = scenario_section(page)
+        self._read_url_once()
+
+    def key(self, name: str) -> str:
+        return f"{self.page}.{name}"
+
+    def value(self, name: str):
+        return self.section.get(name, self.defaults.get(name))
+
+    def values(self) -> dict:
+        """Every setting's current value (defaults filled in): what the analysis takes."""
+        return {**self.defaults, **self.section}
+
+    def set(self, name: str, value) -> None:
+        if value == self.defaults.get(name):
+            self.section.pop(name, None)
+        else:
+            self.section[name] = value
+        self._sync_url(name)
+
+    def bind(self, name: str) -> dict:
+        """Keyword arguments for a widget: its key (seeded from the section) and its on_change."""
+        key = self.key(name)
+        st.session_state[key] = self.value(name)
+        return {"key": key, "on_change": self._changed, "args": (name,)}
+
+    def _changed(self, name: str) -> None:
+        self.set(name, st.session_state.get(self.key(name)))
+
+    def reset(self) -> None:
+        for name in list(self.section):
+            self.section.pop(name, None)
+            self._sync_url(name)
+
+    def _read_url_once(self) -> None:
+        flag = f"_{self.page}_url_read"
+        if st.session_state.get(flag):
+            return
+        st.session_state[flag] = True
+        for name, (param, parse) in self.url.items():
+            text = st.query_params.get(param)
+            if text is None:
+                continue
+            parsed = parse(text)
+            if parsed.problem:
+                st.warning(parsed.problem, icon=":material/link_off:")
+            elif parsed.value is not None:
+                self.set(name, parsed.value)
+
+    def _sync_url(self, name: str) -> None:
+        if name not in self.url:
+            return
+        param = self.url[name][0]
+        if name in self.section:
+            st.query_params[param] = str(self.section[name])
+        elif param in st.query_params:
+            del st.query_params[param]
+
+
 def _keep_peer(widget_key: str) -> None:
     st.session_state["peer"] = st.session_state.get(widget_key)
 
