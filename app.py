@@ -41,4 +41,6 @@ for path, title, url_path, icon, section in PAGES:
         if default:
             sections[section].append(st.Page(str(HERE / path), title=title, url_path=url_path, icon=icon,
                                              visibility="hidden"))
-st.navigation(sections).run()
+# One flat menu: with section headers Streamlit puts <div>s inside the menu's <ul>, which screen
+# readers cannot announce as a list (axe: list, listitem); the order keeps Decide, Sell, Data.
+st.navigation([page for group in sections.values() for page in group]).run()
