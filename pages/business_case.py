@@ -140,6 +140,9 @@ def _charts(height: int, stacked: bool = False) -> None:
             fig = gantt_figure(tl["result"])  # its own height: one row per phase stays readable
             fig.update_layout(height=max(height, fig.layout.height or 0))
             st.plotly_chart(fig, width="stretch", key="bc_gantt")
+            gl = tl["result"]["routes"]
+            st.caption(f"Chart in words: a new RFP goes live about {gl['traditional']['go_live']['p50']} and the "
+                       f"piggyback route about {gl['piggyback']['go_live']['p50']} (medians), one bar per phase.")
         else:
             st.info(fmt.md_escape(tl.get("message")))
     with tabs[1]:
@@ -147,6 +150,7 @@ def _charts(height: int, stacked: bool = False) -> None:
             fig = cost_by_year_figure(case["cost"]["routes"]["piggyback"]["tco"])
             fig.update_layout(height=height)
             st.plotly_chart(fig, width="stretch", key="bc_cost")
+            st.caption(widgets.cost_chart_words(case["cost"]["routes"]["piggyback"]["tco"]))
         else:
             st.info(fmt.md_escape(case["cost"].get("message")))
 

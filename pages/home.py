@@ -34,11 +34,20 @@ c4.metric("High-confidence records", int((peers["confidence"] == "high").sum()),
 left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(landscape.vendor_figure(peers), width="stretch")
+    by_vendor = peers["vendor"].value_counts()
+    st.caption(f"Chart in words: {len(peers)} peer deployments, {len(by_vendor)} vendors named and "
+               f"{int(peers['vendor'].isna().sum())} with the vendor not known; the most common is "
+               f"{fmt.md_escape(by_vendor.index[0])} ({int(by_vendor.iloc[0])}). The table below lists each one."
+               if len(by_vendor) else "Chart in words: no vendor is named yet.")
 with right:
     try:
         from piggyback.similarity_figures import peer_map_figure
 
         st.plotly_chart(peer_map_figure(profile.model_dump() if profile else None, peers), width="stretch")
+        located = int(peers[["lat", "lon"]].notna().all(axis=1).sum()) if {"lat", "lon"} <= set(peers) else 0
+        st.caption(f"Map in words: {located} of the {len(peers)} peer deployments placed by their coordinates"
+                   + (f", with {fmt.md_escape(profile.name)} marked" if profile else "")
+                   + "; the table below lists every peer with its province or state.")
     except ImportError:
         st.caption("Map not available.")
 

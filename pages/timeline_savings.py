@@ -131,7 +131,11 @@ if res.peer:
     st.caption(fmt.md_escape(res.peer_sentence()))
 tab_gantt, tab_hist = st.tabs(["Both routes to go-live", "Months saved: distribution"])
 tab_gantt.plotly_chart(gantt_figure(sim), width="stretch", key="timeline_gantt", theme=None)
+tab_gantt.caption(f"Chart in words: from {sim['start']}, a new RFP goes live about {d['golive_traditional']} and "
+                  f"the piggyback route about {d['golive_piggyback']} (medians), each bar one phase of the route.")
 tab_hist.plotly_chart(savings_histogram(sim), width="stretch", key="timeline_histogram", theme=None)
+tab_hist.caption(f"Chart in words: the months saved over all draws, {ms['p10']:.1f} to {ms['p90']:.1f} "
+                 f"(P10–P90), median {d['months_saved']}; the piggyback route is sooner in {d['prob_faster']}.")
 with vot_out:
     if sim.get("value_of_time"):
         v = sim["value_of_time"]

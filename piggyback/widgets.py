@@ -299,6 +299,18 @@ def frame(store: Store) -> AgencyProfile | None:
     return profile
 
 
+def cost_chart_words(tco) -> str:
+    """A cost-by-year chart in one sentence (its text alternative): total, NPV, costliest year."""
+    data = tco.to_dict() if hasattr(tco, "to_dict") else tco
+    cur, rows = data["currency"], data.get("by_year") or []
+    text = (f"Chart in words: {fmt.cost(data['total'], cur)} over {data['horizon_years']} years "
+            f"(NPV {fmt.cost(data['npv'], cur)})")
+    if rows:
+        peak = max(rows, key=lambda r: r.get("total") or 0)
+        text += f"; the costliest year is {peak['calendar_year']} at {fmt.cost(peak.get('total'), cur)}"
+    return text + "."
+
+
 def current_profile() -> AgencyProfile | None:
     return st.session_state.get("profile")
 
