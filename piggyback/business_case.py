@@ -227,72 +227,50 @@ def _domain(url: str) -> str:
 
 # --------------------------------------------------------------------------------- peers
 
-def _candidates(store, profile: AgencyProfile) -> pd.DataFrame:
-    peers = store.peers()
-    cands = peers[peers["geo_id"] != profile.geo_id].copy() if profile.geo_id else peers.copy()
-    cands["population"] = cands["peer_population"]
-    # List columns come back from DuckDB as arrays; the engine reads 'a;b' text as well.
-    cands["module_codes"] = cands["module_codes"].map(lambda v: ";".join(v) if v is not None and len(v) else None)
-    return cands.reset_index(drop=True)
-
-
 def _peers_section(store, profile: AgencyProfile, peer_id: str | None, settings: Mapping[str, Any],
                    book: _SourceBook, today: dt.date | None = None) -> dict[str, Any]:
     ps = _section(settings, "peers")
     # Contract availability of each closest peer, on the Compliance decision date (else today).
     decision = _date(_section(settings, "compliance").get("decision_date"), "decision date") or today \
         or dt.date.today()
-    contracts = store.table("contracts") if "contracts" in store.tables() else None
-    preset = ps.get("preset") if ps.get("preset") in sim.PRESETS else None
-    weights_in = ps.get("weights") or preset or "balanced"
+    from .analyses.peers import analyse_peers
+
+    # One ranking (piggyback.analyses.peers), as on the Peers page and in `similar`; the page's
+    # filters narrow what the page lists, not the closest peers of the business case.
     try:
-        weights = sim.normalize_weights(weights_in)
-    except sim.WeightsError as exc:
-        raise BusinessCaseError(f"The saved peer weights cannot be used: {exc}") from None
-    if isinstance(weights_in, str):
-        preset = sim.parse_weights(weights_in) and weights_in
-    elif preset is not None:
-        # The Peers page keeps whole percentages: within rounding of the preset, it is the preset.
-        base = sim.normalize_weights(sim.PRESETS[preset])
-        preset = preset if all(abs(base[d] - weights[d]) < 0.006 for d in sim.DIMENSIONS) else None
-    cands = _candidates(store, profile)
-    scored = sim.score_candidates(profile, cands, weights)
-    scored = scored[scored["score"].notna()]
+        result = analyse_peers(store, profile, {"preset": ps.get("preset"), "weights": ps.get("weights"),
+                                                "decision_date": decision.isoformat()}, today=today)
+    except PiggybackError as exc:
+        raise BusinessCaseError(f"The saved peer settings cannot be used: {exc}") from None
     top = []
-    for rank, (_, row) in enumerate(scored.head(TOP_PEERS).iterrows(), start=1):
-        urls = _split_urls(row.get("source_urls"))
-        book.add(urls, f"peer record: {row['jurisdiction']}", confidence=_clean(row.get("confidence")))
+    for item in result.items[:TOP_PEERS]:
+        urls = _split_urls(result.row(item["deployment_id"]).get("source_urls"))
+        book.add(urls, f"peer record: {item['jurisdiction']}", confidence=item["confidence"])
+        availability = item["availability"]
         top.append({
-            "rank": rank, "deployment_id": row["deployment_id"], "jurisdiction": row["jurisdiction"],
-            "region": row["region"], "country": row["country"], "score": round(float(row["score"]), 4),
-            "dims_used": int(row["dims_used"]), "reasons": sim.explain(profile, row, weights)[:4],
-            "sentence": sim.explain_sentence(profile, row, weights),
-            "vendor": _clean(row.get("vendor")), "product": _clean(row.get("product")),
-            "vehicle": VEHICLES.get(row.get("vehicle") or "unknown", "Not known"),
-            "go_live": _clean(row.get("go_live")), "confidence": _clean(row.get("confidence")),
-            "source_urls": urls,
-            "score_high": round(float(row["score_high"]), 4),
-            "availability": avail_mod.assess(
-                row.to_dict(), [] if contracts is None else
-                contracts[contracts["deployment_id"] == row["deployment_id"]].to_dict("records"), decision),
+            "rank": item["rank"], "deployment_id": item["deployment_id"], "jurisdiction": item["jurisdiction"],
+            "region": item["region"], "country": item["country"], "score": round(float(item["score"]), 4),
+            "dims_used": item["dims_used"], "reasons": list(item["reasons"][:4]), "sentence": item["sentence"],
+            "vendor": item["vendor"], "product": item["product"],
+            "vehicle": VEHICLES.get(item["vehicle"] or "unknown", "Not known"),
+            "go_live": item["go_live"], "confidence": item["confidence"], "source_urls": urls,
+            "score_high": round(float(item["score_high"]), 4), "availability": availability,
         })
         # Shown wherever the reasons are (page, PDF, Excel): whether its contract can be used.
-        top[-1]["reasons"].append(f"contract {top[-1]['availability']['label'].lower()} on "
-                                  f"{decision.isoformat()}: {top[-1]['availability']['reasons'][0]['text']}")
+        top[-1]["reasons"].append(f"contract {availability['label'].lower()} on "
+                                  f"{decision.isoformat()}: {availability['reasons'][0]['text']}")
     chosen = None
-    if peer_id:
-        hit = scored.reset_index(drop=True)
-        where = hit.index[hit["deployment_id"] == peer_id]
-        if len(where):
-            i = int(where[0])
-            chosen = {"deployment_id": peer_id, "rank": i + 1, "score": round(float(hit.loc[i, "score"]), 4),
-                      "of": len(hit)}
-    robust = sim.robustness(profile, cands, weights, top=3)
-    return {"weights": weights, "preset": preset, "top": top, "chosen": chosen,
+    rank = result.rank_of(peer_id) if peer_id else None
+    if rank:
+        chosen = {"deployment_id": peer_id, "rank": rank, "score": round(float(result.row(peer_id)["score"]), 4),
+                  "of": len(result.scored_all)}
+    robust = result.robustness
+    return {"weights": result.weights, "preset": None if result.adjusted else result.preset, "top": top,
+            "chosen": chosen,
             "robustness": {"stable": robust["stable"], "baseline_top": robust["baseline_top"],
                            "changes": len(robust["changes"]), "checked": robust["checked"],
                            "examples": robust["changes"][:3]},
-            "candidates": len(scored)}
+            "candidates": len(result.scored_all)}
 
 
 # --------------------------------------------------------------------------------- timeline

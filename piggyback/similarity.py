@@ -797,8 +797,11 @@ def _reason(dim: str, sim: float, ag: dict[str, Any], row: Mapping[str, Any]) ->
 
 def explain(agency: Any, row: Mapping[str, Any] | pd.Series,
             weights: Mapping[str, Any] | str = "balanced",
-            include_differences: bool = False) -> list[str]:
+            include_differences: bool = False, min_similarity: float = 0.0) -> list[str]:
     """Plain-words reasons a candidate is comparable, strongest contribution first.
+
+    ``min_similarity``: name only dimensions at least this alike (an introduction says how the
+    two are alike, never '7.1× our population').
 
     ``row`` is a row of ``score_candidates`` output (its ``contrib_``/``sim_`` columns are
     used) or a raw candidate row (scored here with ``weights``). Dimensions that are missing
@@ -816,7 +819,7 @@ def explain(agency: Any, row: Mapping[str, Any] | pd.Series,
         if math.isnan(sim):
             continue
         contrib = 0.0 if math.isnan(contrib) else contrib
-        if contrib > 0 or (include_differences and sim <= 0):
+        if (contrib > 0 and sim >= min_similarity) or (include_differences and sim <= 0):
             items.append((-contrib, order, _reason(dim, sim, ag, row)))
     items.sort()
     return [text for _, _, text in items]
@@ -985,9 +988,5 @@ def draft_introduction(agency: Any, peer_row: Mapping[str, Any] | pd.Series,
         "[Your name], [your title]",
         name,
     ]
-    if contact and not _missing(contact.get("value")):
-        channel = str(contact.get("channel") or "web").strip()
-        lines += ["", f"(Public contact point on file, {channel}: {str(contact['value']).strip()})"]
-    else:
-        lines += ["", f"(No public contact point is on file for {peer_name}.)"]
+    # Where to send it (or that no contact point is on file) is said beside the letter, never in it.
     return "\n".join(lines)

@@ -519,7 +519,8 @@ def test_draft_introduction_uses_only_given_facts():
     text = sim.draft_introduction(AGENCY, peer, reasons, contact)
     assert "Town of Example" in text and "Ontario" in text and "100,000" in text
     assert "Peer One" in text and "To: Building Department" in text
-    assert "https://example.org/building" in text
+    # Issue #15: the contact point is shown beside the letter, never written into it.
+    assert "https://example.org/building" not in text and "contact point" not in text
     bullets = [line for line in text.splitlines() if line.startswith("- ")]
     assert bullets == ["- same province (ON)",
                        "- sources list 3 of our 4 modules (modules listed by the sources; "
@@ -527,7 +528,7 @@ def test_draft_introduction_uses_only_given_facts():
                        "- 10× our population (1,000,000 vs 100,000)"]
     assert "@" not in text and "[Your name]" in text
     no_contact = sim.draft_introduction({**AGENCY, "population": None}, peer, reasons, None)
-    assert "No public contact point is on file for Peer One" in no_contact
+    assert "contact point" not in no_contact
     assert "population of" not in no_contact
     with pytest.raises(ValueError, match="name"):
         sim.draft_introduction({**AGENCY, "name": ""}, peer, reasons, None)

@@ -3,7 +3,7 @@
     python -m piggyback similar --agency "Guelph, ON" --top 5 --weights "procurement fit" --json
     python -m piggyback prospects --peer ottawa-on --region ON --min-pop 50000 --max-pop 200000
 
-Both call the functions the Peers and Prospects pages call (``piggyback.peers``).
+Both print the analyses the Peers and Prospects pages render (``piggyback.analyses.peers``).
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ import datetime as dt
 import json
 import sys
 
-from .. import availability, cli, fmt, vendors
-from ..models import VEHICLES
-from ..peers import (
-    MIN_KNOWN_DEFAULT, dims_weighted, min_known_for, peer_items, population_band_text,
-    prospect_items, rank_peers, rank_prospects, weights_from,
-)
+from .. import availability, cli, fmt
+from ..analyses.peers import analyse_peers, analyse_prospects
 from ..errors import PiggybackError
-from ..similarity import DIMENSION_LABELS, DIMENSIONS, PRESETS, dims_scored
+from ..models import VEHICLES
+from ..peers import MIN_KNOWN_DEFAULT, weights_from
+from ..similarity import DIMENSION_LABELS, DIMENSIONS, PRESETS
 
 MAX_TOP = 100_000  # more than every census jurisdiction (about 33,600)
 MAX_POPULATION = 50_000_000  # above the largest US state
@@ -98,21 +96,11 @@ def _table(store, name: str):
 
 
 def run_similar(args, store) -> int:
-    weights = weights_from(args.weights)
     agency = cli.agency_from_args(store, args)
-    decision = args.decision_date or dt.date.today()
-    scored = rank_peers(store, agency, weights)
-    vendor_table = vendors.VendorIndex(_table(store, "vendors"))
-    scored = scored[vendors.vendor_mask(scored["vendor"], args.vendor, vendor_table)]
-    contracts = _table(store, "contracts")
-    avail = availability.assess_all(scored, contracts if contracts is not None else [], decision)
-    if args.availability:
-        scored = scored[[avail[d]["state"] in args.availability for d in scored["deployment_id"]]]
-    items = peer_items(agency, scored, weights, top=args.top)
-    for item in items:
-        item["vendor_canonical"] = vendors.canonical_vendor(item["vendor"], vendor_table)
-        item["availability"] = avail[item["deployment_id"]]
-        item["dims_scored"] = len(dims_scored(agency, weights))
+    settings = {"weights": args.weights, "vendor": args.vendor or [], "availability": args.availability or [],
+                "decision_date": args.decision_date.isoformat() if args.decision_date else None}
+    result = analyse_peers(store, agency, settings, today=dt.date.today())
+    items = result.to_json(top=args.top)
     if args.json:
         cli.print_json(items)
         return 0
@@ -120,47 +108,44 @@ def run_similar(args, store) -> int:
         print("No peer deployment matches the filters. Remove --vendor or --availability to see more peers.",
               file=sys.stderr)
         return 1
-    scored_dims = dims_scored(agency, weights)
-    n_weighted = len(scored_dims)
-    left_out = [DIMENSION_LABELS[d].lower() for d in DIMENSIONS
-                if weights[d] > 0 and d not in scored_dims]
     print(f"Peers most like {agency.name} ({agency.region}), weights {args.weights}; "
-          f"contracts judged on {decision.isoformat()}:")
-    if left_out:
-        print(f"Not in your profile, so left out for every peer: {', '.join(left_out)}.")
+          f"contracts judged on {result.decision_date.isoformat()}:")
+    if result.left_out:
+        print(f"Not in your profile, so left out for every peer: "
+              f"{', '.join(DIMENSION_LABELS[d].lower() for d in result.left_out)}.")
     print(f"{'#':>3} {'score':>5} {'range':>11}  {'known':>6}  {'peer':<36} {'vendor':<32} {'contract':<13} vehicle")
     for item in items:
         score = "—" if item["score"] is None else f"{item['score']:.2f}"
         span = "—" if item["score"] is None else f"{item['score']:.2f}–{item['score_high']:.2f}"
         vehicle = VEHICLES.get(item["vehicle"] or "unknown", item["vehicle"])
         vendor = item["vendor_canonical"] or item["vendor"] or fmt.BLANK
-        print(f"{item['rank']:>3} {score:>5} {span:>11}  {item['dims_used']:>2} of {n_weighted:<2} "
+        print(f"{item['rank']:>3} {score:>5} {span:>11}  {item['dims_used']:>2} of {result.n_weighted:<2} "
               f"{item['jurisdiction'][:36]:<36} {vendor[:32]:<32} {item['availability']['label']:<13} {vehicle}")
         if item["reasons"]:
             print(f"{'':>20}{'; '.join(item['reasons'][:3])}")
         print(f"{'':>20}Contract: {item['availability']['reasons'][0]['text']}")
-    print("\nScores rank on the lower bound: a dimension unknown for a peer counts 0, so a peer is never "
+    rob = result.robustness
+    print(f"\nTop three {'stable' if rob['stable'] else 'fragile'} when any one weight moves ±20% "
+          f"({len(rob['changes'])} of {rob['checked']} moves change it).")
+    print("Scores rank on the lower bound: a dimension unknown for a peer counts 0, so a peer is never "
           "ranked up for what is not known; the range shows the score if every unknown matched fully. "
           "The scales are assumptions (see the Peers page).")
     return 0
 
 
 def run_prospects(args, store) -> int:
-    weights = weights_from(args.weights)
     peer_id = store.resolve_peer(args.peer)
-    regions = [r for part in (args.region or []) for r in part.split(",") if r.strip()]
-    reference, scored, set_aside = rank_prospects(
-        store, peer_id, weights, min_known=args.min_known, region=regions or None,
-        pop_min=args.min_pop, pop_max=args.max_pop, jtypes=args.jtypes)
-    items = prospect_items(reference, scored, weights, top=args.top)
+    result = analyse_prospects(store, peer_id, {
+        "weights": args.weights, "regions": args.region or [], "pop_min": args.min_pop, "pop_max": args.max_pop,
+        "jtypes": args.jtypes or [], "min_known": args.min_known, "top": args.top})
+    items = result.items()
     if args.json:
         cli.print_json(items)
         return 0
-    where = ", ".join(regions) if regions else "anywhere"
-    print(f"Jurisdictions most like {reference['name']} ({reference['region']}) — {where}, "
-          f"{population_band_text(args.min_pop, args.max_pop)}: {len(scored):,} ranked"
-          + (f", {set_aside:,} set aside (known on fewer than "
-             f"{min_known_for(weights, args.min_known)} dimensions)" if set_aside else ""))
+    reference, scored, set_aside = result.reference, result.scored, result.set_aside
+    print(f"Jurisdictions most like {reference['name']} ({reference['region']}) — {result.where_text}, "
+          f"{result.band_text}: {len(scored):,} ranked"
+          + (f", {set_aside:,} set aside (known on fewer than {result.min_known} dimensions)" if set_aside else ""))
     if not items:
         print("No jurisdiction matches the filters.", file=sys.stderr)
         return 1

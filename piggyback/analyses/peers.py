@@ -1,0 +1,337 @@
+"""The peers analysis: who is like our agency, and who is like a peer (prospects).
+
+One chain, used by the Peers page, ``python -m piggyback similar`` and the business case (PDF
+and Excel): the weights (a preset, or the user's adjusted weights), every peer on file except the
+agency's own deployment scored once (``piggyback.similarity``), each peer's contract availability
+on the decision date (``piggyback.availability``), the filters (vendor by any of its names,
+product, country, vehicle, availability), the ranked peers with reasons, and whether the top
+three hold when any one weight moves ±20%.
+
+``settings`` is the plain dict the Peers page keeps in ``widgets.scenario_section("peers")``:
+``preset`` (a ``similarity.PRESETS`` name), ``weights`` (``{dimension: weight}``, e.g. whole
+percentages; ``None`` means the preset's), ``vendor``/``product``/``country``/``vehicle``/
+``availability`` (lists; empty keeps everyone), ``decision_date`` (ISO date; default ``today``).
+
+``analyse_prospects`` ranks every census jurisdiction by how alike it is to a peer deployment's
+jurisdiction: ``settings`` holds ``regions``, ``pop_min``, ``pop_max``, ``jtypes``, ``preset``
+(or ``weights``), ``top`` and ``min_known``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .. import availability as avail_mod
+from .. import peers as peer_data
+from .. import vendors
+from ..errors import PiggybackError
+from ..models import VEHICLES
+from ..similarity import (
+    DIMENSION_LABELS, DIMENSIONS, PRESETS, dims_scored, draft_introduction, explain, explain_sentence,
+    robustness, score_candidates,
+)
+
+FILTERS = ("vendor", "product", "country", "vehicle", "availability")
+DEFAULTS: dict[str, Any] = {"preset": "balanced", "weights": None, "vendor": [], "product": [],
+                            "country": [], "vehicle": [], "availability": [], "decision_date": None}
+ROBUST_TOP = 3
+ROBUST_STEP = 0.2
+# A reason in an introduction says how the two agencies are *alike*: only dimensions whose
+# similarity is at least this (e.g. populations within about 2.4× of each other; growth within
+# 5 points; same province or state; the same kind of government) are named there.
+SIMILAR_ENOUGH = 0.75
+PROSPECT_DEFAULTS: dict[str, Any] = {"regions": [], "pop_min": None, "pop_max": None, "jtypes": [],
+                                     "preset": "balanced", "weights": None, "top": 50,
+                                     "min_known": peer_data.MIN_KNOWN_DEFAULT}
+
+
+class PeersSettingsError(PiggybackError):
+    """The saved or entered peers settings cannot be used (the message says why)."""
+
+
+def pct(weights: Mapping[str, float]) -> dict[str, int]:
+    """Weights as whole percentages (the sliders' scale)."""
+    total = sum(float(weights.get(d, 0.0) or 0.0) for d in DIMENSIONS) or 1.0
+    return {d: int(round(100 * float(weights.get(d, 0.0) or 0.0) / total)) for d in DIMENSIONS}
+
+
+def preset_name(text: Any) -> str | None:
+    """'Procurement_fit' -> 'procurement fit' when it names a preset, else None."""
+    key = " ".join(str(text or "").replace("_", " ").replace("-", " ").lower().split())
+    return key if key in PRESETS else None
+
+
+def resolve_weights(settings: Mapping[str, Any]) -> tuple[str, dict[str, float], bool]:
+    """(preset, normalized weights, adjusted): adjusted when the weights differ from the preset's
+    by more than the sliders' rounding (whole percentages)."""
+    preset = preset_name(settings.get("preset")) or "balanced"
+    given = settings.get("weights")
+    if isinstance(given, str) and preset_name(given):
+        preset, given = preset_name(given), None
+    if given in (None, "", {}):
+        return preset, peer_data.weights_from(PRESETS[preset]), False
+    try:
+        weights = peer_data.weights_from(given)
+    except PiggybackError as exc:
+        raise PeersSettingsError(f"The peer weights cannot be used: {str(exc).removeprefix('Bad weights: ')}") from None
+    base = peer_data.weights_from(PRESETS[preset])
+    adjusted = any(abs(base[d] - weights[d]) >= 0.006 for d in DIMENSIONS)
+    return preset, weights, adjusted
+
+
+def _date(value: Any, today: dt.date) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)) if value else today
+    except ValueError:
+        raise PeersSettingsError(f"The decision date {str(value)[:40]!r} is not a date (YYYY-MM-DD).") from None
+
+
+def _list(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value if v not in (None, "")]
+
+
+def similarities(agency: Any, row: Mapping[str, Any] | pd.Series, weights: Mapping[str, float],
+                 top: int = 3) -> list[str]:
+    """The reasons the two are alike (similarity ≥ ``SIMILAR_ENOUGH``), strongest first: what an
+    introduction may say ('about our population'), never a difference ('7.1× our population')."""
+    return explain(agency, row, weights, min_similarity=SIMILAR_ENOUGH)[:top]
+
+
+@dataclass(frozen=True)
+class PeersResult:
+    """The ranked peers of one agency under one set of settings.
+
+    ``scored_all``: every peer on file except the agency's own deployment, scored (best first);
+    ``scored``: those that pass the filters; ``items``: ``scored`` as plain dicts (rank, score,
+    score_high, dims_used, contributions, similarity, reasons, sentence, availability, vendor
+    and its canonical name …), what ``similar --json`` prints."""
+
+    agency: Any
+    preset: str
+    weights: dict[str, float]
+    adjusted: bool
+    dims_scored: tuple[str, ...]
+    left_out: tuple[str, ...]
+    decision_date: dt.date
+    filters: dict[str, list[str]]
+    on_file: int
+    own: tuple[str, ...]
+    scored_all: pd.DataFrame = field(repr=False)
+    scored: pd.DataFrame = field(repr=False)
+    availability: dict[str, dict[str, Any]] = field(repr=False)
+    items: tuple[dict[str, Any], ...] = field(repr=False)
+    robustness: dict[str, Any] = field(repr=False)
+    options: dict[str, list[str]] = field(repr=False)
+    unknown_vendors: tuple[str, ...] = ()
+    vendor_index: Any = field(default=None, repr=False)
+
+    @property
+    def weights_pct(self) -> dict[str, int]:
+        return pct(self.weights)
+
+    @property
+    def url_weights(self) -> str:
+        """The weights as the link carries them: the preset's name, or whole percentages as JSON."""
+        if not self.adjusted:
+            return self.preset
+        import json
+        return json.dumps(self.weights_pct, separators=(",", ":"), sort_keys=True)
+
+    @property
+    def n_weighted(self) -> int:
+        return len(self.dims_scored)
+
+    @property
+    def shares_text(self) -> str:
+        return ", ".join(f"{DIMENSION_LABELS[d].lower()} {self.weights[d]:.0%}" for d in DIMENSIONS
+                         if self.weights[d] > 0)
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        return self.items[0] if self.items else None
+
+    @property
+    def top_names(self) -> list[str]:
+        return list(self.robustness["baseline_top"])
+
+    def item(self, deployment_id: str) -> dict[str, Any] | None:
+        """A peer's item, filtered out or not (None for an unknown id or the agency's own)."""
+        for it in self.items:
+            if it["deployment_id"] == deployment_id:
+                return it
+        hit = self.scored_all[self.scored_all["deployment_id"] == deployment_id]
+        return None if hit.empty else _items(self.agency, hit, self.weights, self.availability,
+                                             self.n_weighted, self.vendor_index)[0]
+
+    def row(self, deployment_id: str) -> pd.Series | None:
+        hit = self.scored_all[self.scored_all["deployment_id"] == deployment_id]
+        return None if hit.empty else hit.iloc[0]
+
+    def rank_of(self, deployment_id: str) -> int | None:
+        """1-based rank among every peer (filters ignored)."""
+        ids = self.scored_all["deployment_id"].tolist()
+        return ids.index(deployment_id) + 1 if deployment_id in ids else None
+
+    def introduction(self, deployment_id: str, contact: Mapping[str, Any] | None = None) -> str:
+        """The draft introduction to a peer: only similarities as reasons; the contact point is
+        not written into the letter (the page shows it beside it)."""
+        row = self.row(deployment_id)
+        if row is None:
+            raise PeersSettingsError(f"{deployment_id} is not among the ranked peers.")
+        return draft_introduction(self.agency, row, similarities(self.agency, row, self.weights), contact,
+                                  availability=self.availability.get(deployment_id))
+
+    def to_json(self, top: int | None = None) -> list[dict[str, Any]]:
+        return list(self.items if top is None else self.items[:top])
+
+
+def _items(agency: Any, frame: pd.DataFrame, weights: Mapping[str, float], availability: Mapping[str, Any],
+           n_scored: int, vendor_index: Any) -> list[dict[str, Any]]:
+    out = peer_data.peer_items(agency, frame, weights)
+    for item, (_, row) in zip(out, frame.iterrows()):
+        item["vendor_canonical"] = vendors.canonical_vendor(item["vendor"], vendor_index)
+        item["availability"] = availability[item["deployment_id"]]
+        item["dims_scored"] = n_scored
+        item["sentence"] = explain_sentence(agency, row, weights)
+    return out
+
+
+def analyse_peers(store, profile, settings: Mapping[str, Any] | None = None, *,
+                  today: dt.date | None = None) -> PeersResult:
+    """Rank the peers of ``profile`` under ``settings`` (see the module docstring)."""
+    s = {**DEFAULTS, **dict(settings or {})}
+    today = today or dt.date.today()
+    preset, weights, adjusted = resolve_weights(s)
+    decision = _date(s.get("decision_date"), today)
+    everyone = peer_data.peer_candidates(store)
+    geo = peer_data.own_geo_id(profile)
+    own = everyone[everyone["geo_id"] == geo] if geo else everyone.iloc[0:0]
+    others = everyone[everyone["geo_id"] != geo] if geo else everyone
+    tables = store.tables()
+    vendor_index = vendors.VendorIndex(store.table("vendors") if "vendors" in tables else None)
+    contracts = store.table("contracts") if "contracts" in tables else []
+    availability = avail_mod.assess_all(everyone, contracts, decision)
+    options = {
+        "vendor": vendors.vendor_choices(everyone["vendor"], vendor_index),
+        "product": sorted(everyone["product"].dropna().unique()),
+        "country": sorted(everyone["country"].dropna().unique()),
+        "vehicle": [v for v in VEHICLES if v in set(everyone["vehicle"])],
+        "availability": list(avail_mod.STATES),
+    }
+    filters = {name: _list(s.get(name)) for name in FILTERS}
+    filters = {k: v for k, v in filters.items() if v}
+    # Each peer's score depends only on the pair (agency, peer): score everyone once, then filter.
+    scored_all = score_candidates(profile, others, weights)
+    candidates = peer_data.filter_peers(others, products=filters.get("product"), countries=filters.get("country"),
+                                        vehicles=filters.get("vehicle"))
+    candidates = candidates[vendors.vendor_mask(candidates["vendor"], filters.get("vendor"), vendor_index)]
+    if filters.get("availability"):
+        candidates = candidates[[availability[d]["state"] in filters["availability"]
+                                 for d in candidates["deployment_id"]]]
+    scored = scored_all[scored_all["deployment_id"].isin(candidates["deployment_id"])]
+    if candidates.empty:
+        rob = {"stable": True, "baseline_top": [], "changes": [], "checked": 0}
+    else:
+        rob = robustness(profile, candidates, weights, top=ROBUST_TOP, step=ROBUST_STEP)
+    used = dims_scored(profile, weights)
+    items = _items(profile, scored, weights, availability, len(used), vendor_index)
+    return PeersResult(
+        agency=profile, preset=preset, weights=weights, adjusted=adjusted,
+        dims_scored=tuple(d for d in DIMENSIONS if d in used),
+        left_out=tuple(d for d in DIMENSIONS if weights[d] > 0 and d not in used),
+        decision_date=decision, filters=filters, on_file=len(others),
+        own=tuple(own["jurisdiction"]), scored_all=scored_all, scored=scored, availability=availability,
+        items=tuple(items), robustness=rob, options=options,
+        unknown_vendors=tuple(vendors.unknown_vendors(everyone["vendor"], vendor_index)),
+        vendor_index=vendor_index)
+
+
+# --------------------------------------------------------------------------------- prospects
+
+
+@dataclass(frozen=True)
+class ProspectsResult:
+    """Census jurisdictions ranked by how alike they are to a peer deployment's jurisdiction."""
+
+    reference_id: str
+    reference: dict[str, Any]
+    preset: str
+    weights: dict[str, float]
+    filters: dict[str, Any]
+    top: int
+    min_known: int
+    scored: pd.DataFrame = field(repr=False)
+    set_aside: int = 0
+
+    @property
+    def n_weighted(self) -> int:
+        return len(dims_scored(self.reference, self.weights, peer_data.CENSUS_DIMENSIONS))
+
+    @property
+    def band_text(self) -> str:
+        return peer_data.population_band_text(self.filters.get("pop_min"), self.filters.get("pop_max"))
+
+    @property
+    def where_text(self) -> str:
+        return ", ".join(self.filters.get("regions") or []) or "anywhere"
+
+    @property
+    def shown(self) -> pd.DataFrame:
+        return self.scored.head(self.top)
+
+    def items(self, top: int | None = None) -> list[dict[str, Any]]:
+        return peer_data.prospect_items(self.reference, self.scored, self.weights,
+                                        top=self.top if top is None else top)
+
+    def reasons(self, row: Mapping[str, Any]) -> list[str]:
+        return peer_data.reference_reasons(self.reference, row, self.weights)
+
+    def csv(self) -> bytes:
+        return peer_data.prospects_csv(self.scored)
+
+    def weights_table(self) -> pd.DataFrame:
+        census = peer_data.CENSUS_DIMENSIONS
+        total = sum(self.weights[d] for d in census)
+        return pd.DataFrame({
+            "dimension": [DIMENSION_LABELS[d] for d in DIMENSIONS],
+            "weight in the preset": [f"{self.weights[d]:.0%}" for d in DIMENSIONS],
+            "share here": [f"{self.weights[d] / total:.0%}" if d in census and total else "—" for d in DIMENSIONS],
+            "used here": ["yes" if d in census else "no (not in the census)" for d in DIMENSIONS]})
+
+
+def _whole(value: Any, name: str) -> int | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise PeersSettingsError(f"The {name} {str(value)[:40]!r} is not a whole number.") from None
+
+
+def analyse_prospects(store, reference_id: str, settings: Mapping[str, Any] | None = None) -> ProspectsResult:
+    """Rank the census jurisdictions like the jurisdiction of peer deployment ``reference_id``."""
+    s = {**PROSPECT_DEFAULTS, **{k: v for k, v in dict(settings or {}).items() if v is not None}}
+    preset, weights, _ = resolve_weights(s)
+    regions = [r for part in _list(s.get("regions")) for r in part.split(",") if r.strip()]
+    filters = {"regions": regions, "pop_min": _whole(s.get("pop_min"), "smallest population"),
+               "pop_max": _whole(s.get("pop_max"), "largest population"), "jtypes": _list(s.get("jtypes"))}
+    min_known = _whole(s.get("min_known"), "minimum of known dimensions") or peer_data.MIN_KNOWN_DEFAULT
+    reference, scored, set_aside = peer_data.rank_prospects(
+        store, reference_id, weights, min_known=min_known, region=regions or None, pop_min=filters["pop_min"],
+        pop_max=filters["pop_max"], jtypes=filters["jtypes"] or None)
+    return ProspectsResult(reference_id=reference_id, reference=reference, preset=preset, weights=weights,
+                           filters=filters, top=_whole(s.get("top"), "number of rows") or 50,
+                           min_known=peer_data.min_known_for(weights, min_known), scored=scored,
+                           set_aside=set_aside)
