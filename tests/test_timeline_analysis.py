@@ -154,6 +154,8 @@ def test_boise_on_fayetteville_and_cobalt_on_north_middlesex_by_hand(results):
     c = results["cobalt-northmiddlesex"]
     assert c.inputs["contract_value"] == 25_000
     assert [t["covered"] for t in c.inputs["trade_agreements"]] == [False, None]  # CETA 2026: blank
+    assert "CETA: no threshold for the decision date is on file" in _adj(
+        c, "trade_agreement_unknown", "tl.rfp.posting").reason
     assert _phase(c, "tl.rfp.posting") == (0.5, 0.7, 2.0)
     assert _phase(c, "tl.rfp.negotiation") == (0.75, 1.5, 6.0)
     assert _phase(c, "tl.pb.scope_price") == (1.375, 3.125, 7.0)  # (0.5,1.5,4)×0.75 + 4×(0.25,0.5,1)

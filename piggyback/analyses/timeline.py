@@ -325,6 +325,11 @@ def adjust_phases(phases: Sequence[tl.Phase], inputs: Mapping[str, Any], a: Mapp
                       f"council cycle: the contract value {_money(value, cur)} is above the delegated "
                       f"authority of {_money(route_limit, cur)} ({where})", explain=True)
     # trade agreements ----------------------------------------------------------------------
+    for t in inputs["trade_agreements"]:
+        if t["covered"] is None and "tl.rfp.posting" in w.by_id:
+            w.set("trade_agreement_unknown", "tl.rfp.posting", w.rng("tl.rfp.posting"), None,
+                  f"{t['agreement']}: no threshold for the decision date is on file (blank in "
+                  "data/compliance/thresholds.csv, never guessed), so its coverage is not applied", explain=True)
     covered = [t for t in inputs["trade_agreements"] if t["covered"]]
     for t in covered:
         aid = "tl.adj.cfta_min_posting" if t["agreement"] == "CFTA" else "tl.adj.ceta_min_posting"
