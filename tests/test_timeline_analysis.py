@@ -345,3 +345,29 @@ def test_expiry_end_is_the_last_day_the_text_can_mean(text, end):
     from piggyback.analyses.timeline import _expiry_end
 
     assert _expiry_end(text) == end
+
+
+def test_business_case_lists_slippage_and_contract_expiry_as_risks(store):
+    """The track record's planned-vs-actual slippage and the expired peer contract are risks of the
+    business case, with their basis, in the analysis's words."""
+    from piggyback.business_case import build_business_case
+
+    prof = profile_for(store, "Travis County, TX")
+    case = build_business_case(store, prof, "killeen-tx", {"timeline": {"start": START}}, today=TODAY).to_dict()
+    risks = {r["text"]: r for r in case["risks"]}
+    slip = next(r for t, r in risks.items() if t.startswith("Planned against actual"))
+    assert slip["topic"] == "timeline" and "n = 3 observations" in slip["text"]
+    assert "durations.csv" in slip["basis"]
+    expired = next(r for t, r in risks.items() if "piggyback route is flagged" in t)
+    assert expired["severity"] == "high" and "Killeen" in expired["text"]
+    ids = {a["assumption_id"] for a in case["assumptions"]}
+    assert {"tl.adj.size_large_factor", "tl.adj.missing_module", "tl.sim.correlation"} <= ids
+
+
+def test_cli_calibrates_implementation_from_the_track_record():
+    proc = run_cli("timeline", "--agency", "Guelph, ON", "--start", START, "--calibrate", "track-record", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    impl = next(a for a in out["assumptions"] if a["id"] == "tl.impl.golive")
+    assert (impl["low"], impl["likely"], impl["high"], impl["kind"]) == (21.6, 41.1, 65.0, "derived")
+    assert out["calibration"]["basis"] == "track record" and out["calibration"]["n_peers"] == 4
