@@ -201,3 +201,15 @@ def test_prospects_link_with_bad_filters_says_so_and_keeps_defaults():
     assert at.number_input(key="pros_pop_min").value is None
     assert at.multiselect(key="pros_types").value == []
     assert at.number_input(key="pros_top").value == 50
+
+
+def test_first_start_progress_box_goes_away_once_built(tmp_path, monkeypatch):
+    """The first start builds the database with a progress box; the page then shows no trace of it."""
+    monkeypatch.setenv("PIGGYBACK_DB", str(tmp_path / "first.duckdb"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.run()
+    assert not at.exception
+    assert (tmp_path / "first.duckdb").exists()
+    labels = [getattr(e, "label", "") or "" for kind in ("status", "expandable") for e in at.get(kind)]
+    assert not any("Database built" in label or "building the database" in label for label in labels), labels
+    assert [m.value for m in at.metric][0] == "50"
