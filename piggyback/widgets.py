@@ -534,3 +534,207 @@ def load_scenario_from_url(store: Store) -> None:
     elif "peer" in st.query_params:
         del st.query_params["peer"]
 
+
+
+# -- page settings kept in a sub-table of the section (the Cost page's assumption edits) ---------
+
+class GroupedPageSettings(PageSettings):
+    """:class:`PageSettings` whose ``grouped`` names live in ``section[group]``: the shape the
+    analysis and saved scenarios use for the Cost page (``{"assumptions": {id: value},
+    "currency": …, "staff_users": …}``)."""
+
+    def __init__(self, page: str, defaults: dict, *, grouped=(), group: str = "assumptions",
+                 url: dict | None = None):
+        self.group, self.grouped = group, set(grouped)
+        super().__init__(page, defaults, url=url)
+
+    def _where(self, name: str) -> dict:
+        if name not in self.grouped:
+            return self.section
+        group = self.section.get(self.group)
+        if not isinstance(group, dict):
+            group = self.section[self.group] = {}
+        return group
+
+    def edited(self) -> list[str]:
+        return sorted(self._where(next(iter(self.grouped))) if self.grouped else [])
+
+    def value(self, name: str):
+        return self._where(name).get(name, self.defaults.get(name))
+
+    def values(self) -> dict:
+        flat = {k: v for k, v in self.defaults.items() if k not in self.grouped}
+        return {**flat, **self.section, self.group: dict(self._where(next(iter(self.grouped))) if self.grouped else {})}
+
+    def set(self, name: str, value) -> None:
+        where = self._where(name)
+        if value is None and name in self.grouped or value == self.defaults.get(name):
+            where.pop(name, None)
+        else:
+            where[name] = value
+        self._sync_url(name)
+
+    def reset(self) -> None:
+        self.section.clear()
+        for name in self.url:
+            self._sync_url(name)
+
+    def _sync_url(self, name: str) -> None:
+        if name not in self.url:
+            return
+        param, where = self.url[name][0], self._where(name)
+        if name in where:
+            st.query_params[param] = str(where[name])
+        elif param in st.query_params:
+            del st.query_params[param]
+
+
+# -- the Cost page's settings form and quote lines --------------------------------------------
+
+#: assumption id -> (label, min, max, step, format) of the Cost page's editable settings.
+COST_SETTINGS = {
+    "pricing.horizon_years": ("Horizon (years)", 1, 50, 1, None),
+    "pricing.discount_rate": ("Discount rate (%/yr)", -5.0, 50.0, 0.5, "%.2f"),
+    "pricing.escalation_default": ("Default escalation (%/yr)", -10.0, 20.0, 0.5, "%.2f"),
+    "pricing.price_inflation": ("Inflation for old prices (%/yr)", -5.0, 30.0, 0.5, "%.2f"),
+    "pricing.fx_cad_per_usd": ("Exchange rate (CAD per USD)", 0.2, 5.0, 0.01, "%.2f"),
+    "pricing.scale_elasticity": ("Size elasticity of fixed prices", 0.0, 1.5, 0.05, "%.2f"),
+    "pricing.staff_users_per_1000": ("Staff users per 1,000 residents", 0.1, 100.0, 0.1, "%.1f"),
+    "pricing.rfp_fixed_cost": ("Own RFP: fixed staff cost", 0.0, 10_000_000.0, 5_000.0, "%.0f"),
+    "pricing.rfp_cost_per_module": ("Own RFP: cost per module", 0.0, 1_000_000.0, 500.0, "%.0f"),
+    "pricing.rfp_share_of_value": ("Own RFP: % of contract value", 0.0, 20.0, 0.25, "%.2f"),
+    "pricing.due_diligence_fixed": ("Piggyback: fixed due diligence", 0.0, 10_000_000.0, 1_000.0, "%.0f"),
+    "pricing.due_diligence_per_module": ("Piggyback: cost per module", 0.0, 1_000_000.0, 250.0, "%.0f"),
+    "pricing.due_diligence_share_of_value": ("Piggyback: % of contract value", 0.0, 20.0, 0.05, "%.2f"),
+    "pricing.lump_sum_maintenance_share": ("Maintenance of a lump sum (%/yr)", 0.0, 50.0, 1.0, "%.1f"),
+}
+
+
+def cost_page_settings(table: dict, profile: AgencyProfile) -> GroupedPageSettings:
+    """The Cost page's settings (scenario section ``pricing``): each editable assumption (the
+    horizon also in the link as ``?years=``), the currency and the staff users."""
+    from .pricing_routes import default_currency
+
+    defaults = {aid: int(table[aid].value) if aid == "pricing.horizon_years" else float(table[aid].value)
+                for aid in COST_SETTINGS}
+    low, high = COST_SETTINGS["pricing.horizon_years"][1:3]
+    years = ("years", lambda text: url_params.whole_number(text, "years", low, high,
+                                                           default=defaults["pricing.horizon_years"]))
+    return GroupedPageSettings("pricing", {**defaults, "currency": default_currency(profile),
+                                           "staff_users": profile.staff_users},
+                               grouped=COST_SETTINGS, url={"pricing.horizon_years": years})
+
+
+def cost_settings_form(settings: GroupedPageSettings, table: dict, profile: AgencyProfile) -> None:
+    """The editable cost settings, each starting at its named assumption (edits go to the scenario)."""
+    from .tables import assumption_help
+
+    with st.expander("Settings and assumptions", icon=":material/tune:"):
+        st.caption("Each value starts at a named assumption (hover for its source and range); edit it to "
+                   "the agency's own figure. Edited values are labelled as entered by you.")
+        cols = st.columns(4)
+        cols[0].selectbox("Currency", ["CAD", "USD"], **settings.bind("currency"),
+                          help=f"Default: the agency's own currency ({settings.defaults['currency']}). Amounts are "
+                               "converted at the exchange rate below.")
+        for n, (aid, (label, lo, hi, step, form)) in enumerate(COST_SETTINGS.items(), start=1):
+            a = table[aid]
+            unit = f" ({a.unit})" if a.unit in ("CAD", "USD") else ""
+            cols[n % 4].number_input(
+                f"{label}{unit} — {'assumption' if a.kind == 'assumption' else 'sourced assumption'}",
+                min_value=lo, max_value=hi, step=step, format=form, help=assumption_help(a), **settings.bind(aid))
+        per_1000 = settings.value("pricing.staff_users_per_1000")
+        estimate = (f"{max(1, round(profile.population * per_1000 / 1000)):,}"
+                    if profile.population else "not possible (population unknown)")
+        cols[(len(COST_SETTINGS) + 1) % 4].number_input(
+            "Staff users of the new system", min_value=0, max_value=1_000_000, step=5,
+            placeholder=f"estimated: {estimate}", **settings.bind("staff_users"),
+            help="From the agency profile when entered there. Left blank, per-user prices use an estimate from "
+                 f"the staff-users-per-1,000-residents assumption ({per_1000:g}), and the line says so.")
+        edited = [table[a].name for a in settings.edited() if a in table]
+        c1, c2 = st.columns([3, 1])
+        c1.caption("Edited: " + ("; ".join(edited) if edited else "nothing — every value is its default assumption."))
+        c2.button("Reset assumptions", on_click=settings.reset, icon=":material/restart_alt:",
+                  help="Put every setting back to its default assumption and the agency's currency.")
+
+
+QUOTE_FIELDS = ("description", "category", "basis", "amount", "currency", "price_year", "recurrence", "years",
+                "escalation_pct", "source_url")
+
+
+def _save_quote(store: Store, scope: str) -> None:
+    from . import quotes
+
+    record = {f: st.session_state.get(f"quote_{f}") for f in QUOTE_FIELDS}
+    record["source_url"] = (record.get("source_url") or "").strip() or None
+    try:
+        item = quotes.save_quote(store, scope, record, user=current_user())
+    except PiggybackError as exc:
+        st.session_state["quote_error"] = str(exc)
+        st.session_state.pop("quote_saved", None)
+        return
+    st.session_state.pop("quote_error", None)
+    st.session_state["quote_saved"] = item.description
+
+
+def _delete_quote(store: Store, item_id: str, scope: str) -> None:
+    from . import quotes
+
+    try:
+        quotes.delete_quote(store, item_id, scope, user=current_user())
+        st.session_state.pop("quote_error", None)
+    except PiggybackError as exc:
+        st.session_state["quote_error"] = str(exc)
+
+
+def quote_delete_buttons(store: Store, scope: str, saved) -> None:
+    """One delete button per saved quote line (not drawn when the store is read-only)."""
+    if store.read_only:
+        return
+    for q in saved:
+        st.button(f"Delete quote line: {fmt.md_escape(q.item.description)}", key=f"quote_delete_{q.item.item_id}",
+                  on_click=_delete_quote, args=(store, q.item.item_id, scope), icon=":material/delete:",
+                  help=f"Saved by {fmt.md_escape(q.who)} on {q.ts:%Y-%m-%d %H:%M}")
+
+
+def quote_form(store: Store, scope: str, currency: str) -> None:
+    """The form adding one quote line (user-entered) to the agency's quotes on a peer contract."""
+    import datetime as dt
+
+    from .pricing import BASES, CATEGORIES, RECURRENCES
+    from .tables import RECURRENCE_LABEL
+
+    if store.read_only:
+        st.caption("The database is read-only just now: quotes cannot be saved.")
+        return
+    error, saved_line = st.session_state.pop("quote_error", None), st.session_state.pop("quote_saved", None)
+    if error:
+        st.error(f"The quote line was not saved: {fmt.md_escape(error)}. Your entries are kept: correct them and "
+                 "save again.")
+    elif saved_line:
+        st.success(f"Saved: {fmt.md_escape(saved_line)} (user-entered).")
+    with st.form("quote_form", clear_on_submit=False):
+        st.markdown("**Add a quote line** (e.g. the price offered under the peer contract's piggyback clause)")
+        c = st.columns(3)
+        c[0].text_input("Description", max_chars=300, key="quote_description",
+                        placeholder="e.g. Software licence, per the vendor's quote of 2026-03-01")
+        c[1].selectbox("Category", list(CATEGORIES), format_func=CATEGORIES.__getitem__, key="quote_category")
+        c[2].selectbox("Basis", list(BASES), format_func=BASES.__getitem__, key="quote_basis",
+                       help="fixed / per year: the quoted total; per user, resident or module: the unit price, "
+                            "multiplied by the agency's units.")
+        c = st.columns(3)
+        c[0].number_input("Amount", min_value=0.0, value=None, step=1_000.0, format="%.2f", key="quote_amount",
+                          placeholder="as quoted")
+        c[1].selectbox("Currency", ["CAD", "USD"], index=["CAD", "USD"].index(currency), key="quote_currency")
+        c[2].number_input("Price year", min_value=1970, max_value=dt.date.today().year + 1,
+                          value=dt.date.today().year, step=1, key="quote_price_year")
+        c = st.columns(3)
+        c[0].selectbox("Recurrence", list(RECURRENCES), format_func=lambda r: RECURRENCE_LABEL[r].capitalize(),
+                       key="quote_recurrence")
+        c[1].number_input("Years quoted (recurring only)", min_value=1, max_value=50, value=None, step=1,
+                          key="quote_years", placeholder="blank: the whole horizon")
+        c[2].number_input("Escalation (%/yr, recurring only)", min_value=-10.0, max_value=20.0, value=None,
+                          step=0.5, key="quote_escalation_pct", placeholder="blank: the default assumption")
+        st.text_input("Source (optional web address of the quote)", key="quote_source_url",
+                      placeholder="https://…")
+        st.form_submit_button("Save quote line", type="primary", on_click=_save_quote, args=(store, scope),
+                              key="quote_submit")

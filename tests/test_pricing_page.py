@@ -62,7 +62,7 @@ def test_renders_key_figures_with_their_basis_and_the_charts():
 def test_changing_the_horizon_changes_the_total_and_the_link_and_reset_restores_it():
     at = cost_page()
     before = metrics(at)["10-year cost: piggyback"]
-    at.number_input(key="cost_horizon").set_value(15).run()
+    at.number_input(key="pricing.pricing.horizon_years").set_value(15).run()
     after = metrics(at)
     assert "15-year cost: piggyback" in after and millions(after["15-year cost: piggyback"]) > millions(before)
     assert at.query_params["years"] in ("15", ["15"])
@@ -75,13 +75,13 @@ def test_changing_the_horizon_changes_the_total_and_the_link_and_reset_restores_
 def test_horizon_from_a_shared_link_is_used():
     at = cost_page(years="12")
     assert "12-year cost: own RFP" in metrics(at)
-    assert at.number_input(key="cost_horizon").value == 12
+    assert at.number_input(key="pricing.pricing.horizon_years").value == 12
 
 
 def test_discount_rate_moves_the_npv_not_the_total_and_is_shown_as_entered():
     at = cost_page()
     before = metrics(at)
-    at.number_input(key="cost_discount").set_value(8.0).run()
+    at.number_input(key="pricing.pricing.discount_rate").set_value(8.0).run()
     after = metrics(at)
     assert after["10-year cost: piggyback"] == before["10-year cost: piggyback"]
     assert millions(after["NPV: piggyback"]) < millions(before["NPV: piggyback"])
@@ -93,7 +93,7 @@ def test_discount_rate_moves_the_npv_not_the_total_and_is_shown_as_entered():
 def test_currency_switch_converts_the_totals():
     at = cost_page()
     cad = millions(metrics(at)["10-year cost: piggyback"])
-    at.selectbox(key="cost_currency").set_value("USD").run()
+    at.selectbox(key="pricing.currency").set_value("USD").run()
     usd = metrics(at)["10-year cost: piggyback"]
     assert usd.endswith("USD") and millions(usd) == pytest.approx(cad / 1.38, rel=0.01)
 
@@ -114,8 +114,25 @@ def test_meeting_mode_hides_settings_and_the_quote_form_but_keeps_the_figures():
     at = cost_page(meeting="1")
     assert "10-year cost: piggyback" in metrics(at)
     keys = {w.key for w in at.number_input}
-    assert "cost_horizon" not in keys and "quote_amount" not in keys
+    assert "pricing.pricing.horizon_years" not in keys and "quote_amount" not in keys
     assert not [b for b in at.button if b.label in ("Reset assumptions", "Save quote line")]
+
+
+def test_edited_settings_persist_through_meeting_mode_without_their_widgets():
+    """Meeting mode draws no settings widget; the edits stay in the scenario and come back after."""
+    at = cost_page()
+    at.number_input(key="pricing.pricing.horizon_years").set_value(15).run()
+    at.selectbox(key="pricing.currency").set_value("USD").run()
+    at.toggle(key="meeting").set_value(True).run()
+    assert not at.exception, at.exception
+    shown = metrics(at)
+    assert "15-year cost: piggyback" in shown and shown["15-year cost: piggyback"].endswith("USD")
+    assert "pricing.pricing.horizon_years" not in {w.key for w in at.number_input}
+    at.toggle(key="meeting").set_value(False).run()
+    assert at.number_input(key="pricing.pricing.horizon_years").value == 15
+    assert at.selectbox(key="pricing.currency").value == "USD"
+    assert at.session_state["scenario"]["pricing"] == {"assumptions": {"pricing.horizon_years": 15},
+                                                       "currency": "USD"}
 
 
 def test_quote_is_saved_compared_with_the_scaled_peer_and_deleted(db_copy, monkeypatch):

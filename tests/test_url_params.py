@@ -208,6 +208,7 @@ def test_page_sources_read_url_parameters_only_through_the_parser():
         'inputs = inputs_from_query({k: st.query_params.get(k) for k in PROFILE_KEYS}, problems)',
         'wanted = st.query_params.get("weights")  # a preset name, or adjusted weights as small JSON',
         'wanted = st.session_state.pop("_open_scenario", None) or st.query_params.get("scenario")',
+        'text = st.query_params.get(param)',  # PageSettings: handed straight to the setting's parser
     }
     offenders = []
     for path in [*sorted((ROOT / "pages").glob("*.py")), ROOT / "piggyback" / "widgets.py", ROOT / "app.py"]:
