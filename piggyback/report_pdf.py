@@ -502,7 +502,7 @@ def _timeline(pdf: _Report, d: Mapping[str, Any], pngs: Mapping[str, Any]) -> No
                      [22, 10, 10, 8, 18, 9, 23], size=6.5)
         if comp.get("slippage_text"):
             pdf.para(comp["slippage_text"], size=8)
-    rows = [[p["name"], f"{p['low']:g} / {p['likely']:g} / {p['high']:g}", f"{p['median']:.1f}", p["kind"],
+    rows = [[p["name"], f"{p['low']:.1f} / {p['likely']:.1f} / {p['high']:.1f}", f"{p['median']:.1f}", p["kind"],
              p.get("source_url") or fmt.BLANK] for p in tl["result"]["phases"]]
     pdf.grid(["Phase", "Low / likely / high (months)", "Median", "Kind", "Source"], rows, [34, 16, 9, 12, 29],
              size=7)

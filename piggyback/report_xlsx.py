@@ -131,8 +131,8 @@ def render_xlsx(case: Any) -> bytes:
         rows.append(["Chance piggybacking is sooner", "share of draws", None, tl["display"]["prob_faster"], None,
                      None, None, None, None, None])
         for p in tl["result"]["phases"]:
-            rows.append([p["name"], f"phase ({p['route']}; low {p['low']:g}, likely {p['likely']:g}, high "
-                         f"{p['high']:g})", None, p["median"], None, None, None, None, p["kind"], p.get("source_url")])
+            rows.append([p["name"], f"phase ({p['route']}; low {p['low']:.1f}, likely {p['likely']:.1f}, high "
+                         f"{p['high']:.1f})", None, p["median"], None, None, None, None, p["kind"], p.get("source_url")])
         for a in tl.get("adjustments") or []:
             rows.append([f"Pair-specific input: {a['key']}", a["reason"], a["before"][1], a["after"][1], None, None,
                          None, None, "assumption", a.get("assumption_id")])
