@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -104,7 +105,7 @@ def test_changing_the_preset_changes_the_ranking_and_says_so():
     at = page("peers", agency=GUELPH)
     before = ranked(at)["Peer"].tolist()
     robust_before = [m for m in messages(at) if m.startswith(("The top three", "Fragile"))]
-    at.selectbox(key="peers_preset").set_value("size only").run()
+    at.selectbox(key="peers.preset").set_value("size only").run()
     assert not at.exception
     after = ranked(at)
     robust_after = [m for m in messages(at) if m.startswith(("The top three", "Fragile"))]
@@ -112,16 +113,16 @@ def test_changing_the_preset_changes_the_ranking_and_says_so():
     assert (after["Known"] == "1 of 1").all()  # only population carries weight
     assert any(m.startswith("With the new weights the top three changed") for m in messages(at))
     # The sliders follow the preset, and the URL names it.
-    assert at.slider(key="peers_w_size").value == 100 and at.slider(key="peers_w_legal").value == 0
+    assert at.slider(key="peers.w_size").value == 100 and at.slider(key="peers.w_legal").value == 0
     assert at.query_params["weights"] in (["size only"], "size only")
 
 
 def test_weights_from_a_link_and_slider_adjustment():
     """?weights=procurement fit opens that preset; moving a slider marks the weights as adjusted."""
     at = page("peers", agency=GUELPH, weights="procurement fit")
-    assert at.selectbox(key="peers_preset").value == "procurement fit"
-    assert at.slider(key="peers_w_legal").value == 35
-    at.slider(key="peers_w_size").set_value(60).run()
+    assert at.selectbox(key="peers.preset").value == "procurement fit"
+    assert at.slider(key="peers.w_legal").value == 35
+    at.slider(key="peers.w_size").set_value(60).run()
     assert not at.exception
     assert any(c.value.startswith("Adjusted from the **procurement fit**") for c in at.caption)
     url = at.query_params["weights"]
@@ -134,7 +135,7 @@ def test_meeting_mode_hides_the_sliders_and_keeps_the_preset(monkeypatch):
     monkeypatch.setenv("PIGGYBACK_ALLOW_EDITS", "1")
     at = page("peers", agency=GUELPH, meeting="1")
     assert not at.slider
-    assert at.selectbox(key="peers_preset").value == "balanced"
+    assert at.selectbox(key="peers.preset").value == "balanced"
     # No contact form either (the sidebar's agency search is the only text box left).
     assert [t.key for t in at.get("text_input")] == ["agency_query"]
 
@@ -153,24 +154,24 @@ def test_peers_filter_by_contract_availability(store):
     table = ranked(at)
     assert set(table["Contract"]) <= {"Available", "Expired", "Not adoptable", "Unknown"}
     assert table["Contract facts"].str.len().gt(0).all()
-    at.multiselect(key="peers_f_avail").set_value(["expired"]).run()
+    at.multiselect(key="peers.availability").set_value(["expired"]).run()
     assert not at.exception, [e.value for e in at.exception]
     expired = ranked(at)
     assert len(expired) < len(table) and set(expired["Contract"]) == {"Expired"}
     assert "City of Newport Beach" in set(expired["Peer"])
-    at.multiselect(key="peers_f_avail").set_value(["not_adoptable"]).run()
+    at.multiselect(key="peers.availability").set_value(["not_adoptable"]).run()
     blocked = ranked(at)
     assert set(blocked["Contract"]) == {"Not adoptable"}
     assert {"City of Hamilton", "City of Edmonton"} <= set(blocked["Peer"])
-    assert at.session_state["scenario"]["peers"]["filters"]["availability"] == ["not_adoptable"]
+    assert at.session_state["scenario"]["peers"]["availability"] == ["not_adoptable"]
 
 
 def test_peers_vendor_filter_matches_aliases(store):
     """Choosing the canonical AMANDA vendor keeps every AMANDA peer, whatever its spelling."""
     at = page("peers", agency=GUELPH)
-    options = at.multiselect(key="peers_f_vendor").options
+    options = at.multiselect(key="peers.vendor").options
     assert "Granicus (AMANDA, formerly CSDC)" in options and "CSDC (now Granicus)" not in options
-    at.multiselect(key="peers_f_vendor").set_value(["Granicus (AMANDA, formerly CSDC)"]).run()
+    at.multiselect(key="peers.vendor").set_value(["Granicus (AMANDA, formerly CSDC)"]).run()
     table = ranked(at)
     peers = store.peers()
     amanda = set(peers.loc[peers["product"].fillna("").str.contains("AMANDA"), "jurisdiction"])
@@ -181,7 +182,7 @@ def test_peers_vendor_filter_matches_aliases(store):
 def test_filters_narrow_the_ranking():
     """Filtering on one vendor ranks only that vendor's peers."""
     at = page("peers", agency=GUELPH)
-    at.multiselect(key="peers_f_vendor").set_value(["Computronix"]).run()
+    at.multiselect(key="peers.vendor").set_value(["Computronix"]).run()
     assert not at.exception
     table = ranked(at)
     assert len(table) >= 2 and set(table["Vendor"]) == {"Computronix"}
@@ -191,7 +192,7 @@ def test_filters_narrow_the_ranking():
 def test_compare_two_peers_side_by_side_with_sources_and_claims():
     """Choosing Ottawa and Hamilton shows one column each, blanks as dashes, sources and vendor claims."""
     at = page("peers", agency=GUELPH)
-    at.multiselect(key="peers_compare").set_value(["ottawa-on", "hamilton-on"]).run()
+    at.multiselect(key="peers.compare").set_value(["ottawa-on", "hamilton-on"]).run()
     assert not at.exception
     table = next(d.value for d in at.dataframe if list(d.value.columns) == ["City of Ottawa", "City of Hamilton"])
     assert list(table.index) == peer_data.COMPARE_FACTS
@@ -314,7 +315,8 @@ def test_peer_candidates_prefer_census_population_and_plain_lists(store):
     ottawa = cands.set_index("deployment_id").loc["ottawa-on"]
     assert ottawa["population"] == 1_017_449
     assert isinstance(ottawa["module_codes"], list) and "building" in ottawa["module_codes"]
-    assert cands is peer_data.peer_candidates(store)  # built once per store frame
+    again = peer_data.peer_candidates(store)  # built once per store frame (a shallow copy each call)
+    assert again is not cands and np.shares_memory(again["population"].to_numpy(), cands["population"].to_numpy())
 
 
 def test_prospect_candidates_filters(store):
@@ -443,4 +445,4 @@ def test_peers_page_reports_a_vendor_missing_from_the_vendor_list(monkeypatch, d
     at = page("peers", agency=GUELPH)
     text = " ".join(c.value for c in at.caption)
     assert "Not in the vendor list, so shown as spelled and not merged with any other: Clariti Cloud Inc." in text
-    assert "Clariti Cloud Inc." in at.multiselect(key="peers_f_vendor").options
+    assert "Clariti Cloud Inc." in at.multiselect(key="peers.vendor").options

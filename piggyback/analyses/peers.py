@@ -102,6 +102,38 @@ def _list(value: Any) -> list[str]:
     return [str(v) for v in value if v not in (None, "")]
 
 
+_OLD_FILTERS = {"vendors": "vendor", "products": "product", "countries": "country", "vehicles": "vehicle",
+                "availability": "availability"}
+
+
+def upgrade_section(section: dict) -> dict:
+    """A scenario saved before the settings were flat (``filters: {vendors: …}``) read as today's."""
+    old = section.pop("filters", None)
+    if isinstance(old, Mapping):
+        for name, new in _OLD_FILTERS.items():
+            if old.get(name):
+                section.setdefault(new, list(old[name]))
+    return section
+
+
+def weights_param(raw: Any):
+    """The link's ``weights``: a preset's name, or whole-percentage weights as small JSON
+    (size and depth checked before parsing). A ``params.Param`` whose value is the name or the dict."""
+    from .. import params
+
+    name = preset_name(raw)
+    if raw is None or name:
+        return params.Param(name, given=raw is not None)
+    parsed = params.json_value(raw, "weights")
+    if parsed.problem:
+        return params.Param(None, parsed.problem + " The balanced preset is used.", given=True)
+    try:
+        return params.Param(pct(peer_data.weights_from(parsed.value)), given=True)
+    except PiggybackError:
+        return params.Param(None, "The link's 'weights' value was not understood. The balanced preset is used.",
+                            given=True)
+
+
 def similarities(agency: Any, row: Mapping[str, Any] | pd.Series, weights: Mapping[str, float],
                  top: int = 3) -> list[str]:
     """The reasons the two are alike (similarity ≥ ``SIMILAR_ENOUGH``), strongest first: what an
@@ -335,3 +367,81 @@ def analyse_prospects(store, reference_id: str, settings: Mapping[str, Any] | No
                            filters=filters, top=_whole(s.get("top"), "number of rows") or 50,
                            min_known=peer_data.min_known_for(weights, min_known), scored=scored,
                            set_aside=set_aside)
+
+
+# --------------------------------------------------------------------------------- tables and words
+# What the page shows, built here so the page is layout only (and the CLI can print the same).
+
+
+def robustness_text(result: PeersResult, escape=str) -> tuple[bool, str]:
+    """(stable, the sentence): whether the top three hold when any one weight moves ±20%."""
+    rob = result.robustness
+    now = ", ".join(escape(t) for t in rob["baseline_top"])
+    if rob["stable"]:
+        return True, f"The top three are stable when any weight moves ±20% ({rob['checked']} moves checked): {now}."
+    change, others = rob["changes"][0], len(rob["changes"]) - 1
+    order_only = "" if change["set_changed"] else " (the same three, in a new order)"
+    more = (f"; {others} other move{'s' if others != 1 else ''} of ±20% also change{'s' if others == 1 else ''} it."
+            if others else ".")
+    return False, (f"Fragile: moving {DIMENSION_LABELS[change['dimension']].lower()} {change['direction']} changes "
+                   f"the top three to {', '.join(escape(t) for t in change['top'])}{order_only}{more} Now: {now}.")
+
+
+def ranked_table(result: PeersResult) -> pd.DataFrame:
+    """The ranked peers as the page's table (one row per peer that passes the filters)."""
+    from .. import fmt
+
+    s, items = result.scored, result.items
+    return pd.DataFrame({
+        "Rank": [i["rank"] for i in items],
+        "Peer": [i["jurisdiction"] for i in items],
+        "Score": [i["score"] for i in items],
+        "Range": [f"{i['score']:.2f}–{i['score_high']:.2f}" for i in items],
+        "Known": [f"{i['dims_used']} of {result.n_weighted}" for i in items],
+        "Contract": [i["availability"]["label"] for i in items],
+        "Contract facts": [avail_mod.reasons_text(i["availability"]) for i in items],
+        "Why": [i["sentence"].removeprefix(f"{i['jurisdiction']} (score {i['score']:.2f}): ") for i in items],
+        "Vendor": [i["vendor_canonical"] or i["vendor"] or fmt.BLANK for i in items],
+        "Product": [i["product"] or fmt.BLANK for i in items],
+        "Modules": [", ".join(c) if len(c) else fmt.BLANK for c in s["module_codes"]],
+        "Vehicle": [VEHICLES.get(i["vehicle"], i["vehicle"]) if i["vehicle"] else VEHICLES["unknown"] for i in items],
+        "Go-live": [i["go_live"] or fmt.BLANK for i in items],
+        "Confidence": [fmt.confidence(i["confidence"]) for i in items],
+        "Source": [u[0] if len(u) else None for u in s["source_urls"]],
+    })
+
+
+def weights_table(result: PeersResult) -> pd.DataFrame:
+    return pd.DataFrame({"dimension": [DIMENSION_LABELS[d] for d in DIMENSIONS],
+                         "weight": [f"{result.weights[d]:.0%}" for d in DIMENSIONS], "kind": "assumption"})
+
+
+def contacts_table(contacts: pd.DataFrame) -> pd.DataFrame:
+    from .. import fmt
+
+    return pd.DataFrame({
+        "Department or role": contacts["department"], "Channel": contacts["channel"],
+        "Contact": [peer_data.contact_link(c, v) for c, v in zip(contacts["channel"], contacts["value"])],
+        "Source": contacts["source_url"], "Confidence": contacts["confidence"].map(fmt.confidence),
+        "As of": contacts["as_of"].map(lambda v: fmt.BLANK if fmt.missing(v) else v),
+        "Kind": contacts["kind"].map(fmt.kind)})
+
+
+def compare_evidence(store, deployment_ids: list[str], names: Mapping[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(sources, vendor-stated claims) of the peers compared side by side, each row naming its peer."""
+    from .. import fmt
+
+    src = pd.concat([peer_data.peer_sources(store, d).assign(peer=names[d]) for d in deployment_ids], ignore_index=True)
+    claims = pd.concat([peer_data.peer_claims(store, d).assign(peer=names[d]) for d in deployment_ids],
+                       ignore_index=True)
+    src = src.assign(kind=src["kind"].map(fmt.kind))[["peer", "url", "title", "kind"]]
+    if not claims.empty:
+        claims = claims.assign(kind=claims["kind"].map(fmt.kind))[["peer", "claim", "kind", "status", "research_note"]]
+    return src, claims
+
+
+def contact_note(contact: Mapping[str, Any] | None, peer_name: str) -> str:
+    """Where to send the introduction: said beside the letter, never in it (#15)."""
+    if contact and contact.get("value") not in (None, ""):
+        return f"Send it to the public contact point on file ({contact.get('channel') or 'web'}): {contact['value']}."
+    return f"No public contact point is on file for {peer_name}: find the department's address on its website."
