@@ -32,10 +32,12 @@ st.caption("How much sooner would piggybacking on a peer's contract reach go-liv
 
 # -- settings, kept in the scenario section (a loaded scenario redraws the widgets) ------------
 DEFAULT_START = first_of_next_month(dt.date.today())
+DEFAULT_CORR = float(store.assumptions("timeline").set_index("assumption_id")["value"].get("tl.sim.correlation", 0.5))
 SETTINGS = {"start": ("tl_start", DEFAULT_START.isoformat(), dt.date.fromisoformat), "seed": ("tl_seed", 0, int),
             "draws": ("tl_draws", MIN_DRAWS, lambda v: max(MIN_DRAWS, int(v))),
             "method": ("tl_method", "pert", lambda v: v if v in METHODS else "pert"),
-            "correlation": ("tl_corr", 0.5, float), "contract_value": ("tl_value", None, float),
+            "correlation": ("tl_corr", DEFAULT_CORR, float),
+            "contract_value": ("tl_value", None, float),
             "delegated_authority": ("tl_authority", None, float)}
 last = st.session_state.get("_timeline_synced", {})
 for name, (key, default, parse) in SETTINGS.items():
@@ -63,8 +65,8 @@ with st.expander("Advanced: simulation settings"):
     method = a3.radio("Distribution", METHODS, format_func=METHOD_LABELS.__getitem__, key="tl_method",
                       horizontal=True, disabled=meeting, help=METHOD_WHY)
     corr = a4.slider("Phases move together", 0.0, 0.9, step=0.05, key="tl_corr", disabled=meeting,
-                     help="Correlation between the phases of one route (assumption tl.sim.correlation, default "
-                          "0.5): 0 draws each phase on its own and gives the narrowest, least honest band.")
+                     help=f"Correlation between the phases of one route (assumption tl.sim.correlation, default "
+                          f"{DEFAULT_CORR:g}): 0 draws each phase on its own and gives the narrowest, least honest band.")
 section.update(start=(start or DEFAULT_START).isoformat(), seed=int(seed), draws=int(draws), method=method,
                correlation=float(corr), contract_value=value, delegated_authority=authority)
 st.session_state["_timeline_synced"] = {n: section.get(n) for n in SETTINGS}
