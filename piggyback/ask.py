@@ -2,7 +2,8 @@
 most, ranked, each with why it matters, and the request text (issue #14).
 
 ``ask_for(store, agency, peer)`` reads what the store knows about the peer (``piggyback.coverage``)
-and runs the compliance checklist for the agency and that peer (``piggyback.evidence.checklist``):
+and takes the compliance verdict for the agency and that peer (``piggyback.analyses.compliance``,
+which calls ``ask_with_verdict`` itself, so the page, ``check`` and ``ask`` share one chain):
 a fact that an open blocker rule is waiting for ranks first; the others rank by how much they
 widen the cost and timeline ranges (the weights below, a judgement stated here, not a measure).
 Once the answer comes back and a steward imports it, the fact is known and leaves the list.
@@ -181,16 +182,16 @@ def request_texts(agency: Any, peer: dict, items: list[dict], contacts=None, tod
 
 def ask_for(store, agency, peer_id: str, *, today: dt.date | None = None) -> dict[str, Any]:
     """The ranked missing facts for ``agency`` (an AgencyProfile) and the peer, the verdict they
-    feed (the checklist with its defaults), and the request texts."""
-    from .evidence import checklist
+    feed (the compliance analysis with its default settings), and the request texts."""
+    from .analyses.compliance import analyse_compliance
 
     store.deployment(peer_id)  # an unknown peer raises UnknownPeer with the message
-    return ask_with_verdict(store, agency, peer_id, checklist(store, agency, peer_id, today=today).verdict, today=today)
+    return analyse_compliance(store, agency, peer_id, {}, today=today or dt.date.today()).ask
 
 
 def ask_with_verdict(store, agency, peer_id: str, verdict: dict, *, today: dt.date | None = None) -> dict[str, Any]:
-    """As ``ask_for``, for a verdict already worked out (the Compliance page passes its own, with
-    the user's value and dates)."""
+    """As ``ask_for``, for a verdict already worked out (the compliance analysis passes its own,
+    with the user's value and dates)."""
     tables = set(store.tables())
 
     def table(name):

@@ -454,20 +454,18 @@ def _compliance_section(store, profile: AgencyProfile, peer_id: str | None, cont
          "note": None if profile.country == "US" else "US federal grant rules do not apply in Canada.",
          "edited": "federal_funds" in cs, "default": None},
     ]
-    try:
-        rules = comp.load_rules(store.table("rules"))
-        thresholds = comp.load_thresholds(store.table("thresholds"))
-        facts = contract
-        if peer_id:  # the facts the Compliance page and `check` use: the record plus the deployment's
-            from .evidence import checked_contract
-            facts = checked_contract(store, peer_id)
-        results = comp.evaluate(profile, facts, value, currency if value is not None else None, federal,
-                                decision, planned, evidence, rules=rules, thresholds=thresholds)
+    try:  # the one compliance chain (the page's and `check`'s), with the snapshot's evidence
+        from .analyses.compliance import analyse_compliance
+
+        analysed = analyse_compliance(store, profile, peer_id, {
+            "value": value, "currency": currency, "federal_funds": federal, "decision_date": decision.isoformat(),
+            "golive": planned.isoformat() if planned_kind == "user-entered" else None},
+            today=today, evidence=evidence, with_ask=False)
     except (PiggybackError, ValueError) as exc:
         return {"status": "error", "message": f"The checklist could not be evaluated: {exc}", "results": [],
                 "verdict": None, "blockers": []}, inputs
-    verdict = comp.verdict(results, country=profile.country, region=profile.region)
-    ordered = comp.sort_results(results, by="severity")
+    verdict, planned = analysed.verdict, analysed.planned_golive
+    ordered = comp.sort_results(analysed.results, by="severity")
     for r in ordered:
         book.add(r.source_url, f"compliance rule {r.rule_id}", confidence=r.confidence)
     if contract and contract.get("on_record", True):

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import io
 import math
 import re
@@ -49,8 +48,6 @@ from .models import WebAddress, is_blank
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from piggyback.models import CA_PROVINCES, MODULES, US_STATES, check_region, normalize_country
-
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "compliance"
 
 VERIFY_THRESHOLD = "verify the current threshold"
 
@@ -237,11 +234,14 @@ class RuleResult(_Record):
 
 
 
-def _read_rows(source: str | Path | pd.DataFrame | None, filename: str) -> list[dict[str, Any]]:
+def _read_rows(source: str | Path | pd.DataFrame, filename: str) -> list[dict[str, Any]]:
+    if source is None:  # the engine reads no default file: the analysis passes the store's tables
+        raise ComplianceDataError(f"no {filename[:-4]} given: pass the store's table (store.table"
+                                  f"({filename[:-4]!r})) or a path to {filename}")
     if isinstance(source, pd.DataFrame):
         rows = source.to_dict("records")
     else:
-        path = Path(source) if source is not None else DATA_DIR
+        path = Path(source)
         if path.is_dir():
             path = path / filename
         if not path.exists():
@@ -260,7 +260,7 @@ def _validation_message(where: str, exc: Exception) -> str:
     return f"{where}: {exc}"
 
 
-def load_rules(source: str | Path | pd.DataFrame | None = None) -> list[Rule]:
+def load_rules(source: str | Path | pd.DataFrame) -> list[Rule]:
     """Read and validate the rules (a CSV file, a folder holding rules.csv, or a DataFrame)."""
     rules: list[Rule] = []
     for number, row in enumerate(_read_rows(source, "rules.csv"), start=2):
@@ -276,7 +276,7 @@ def load_rules(source: str | Path | pd.DataFrame | None = None) -> list[Rule]:
     return rules
 
 
-def load_thresholds(source: str | Path | pd.DataFrame | None = None) -> list[Threshold]:
+def load_thresholds(source: str | Path | pd.DataFrame) -> list[Threshold]:
     """Read and validate the thresholds; two rows of one key and category may not overlap in time."""
     thresholds: list[Threshold] = []
     for number, row in enumerate(_read_rows(source, "thresholds.csv"), start=2):
@@ -297,16 +297,6 @@ def load_thresholds(source: str | Path | pd.DataFrame | None = None) -> list[Thr
                     f"threshold {key} ({category}): periods {before.period} and {after.period} overlap; "
                     "give each period its own dates")
     return thresholds
-
-
-@functools.lru_cache(maxsize=1)
-def _default_rules() -> tuple[Rule, ...]:
-    return tuple(load_rules())
-
-
-@functools.lru_cache(maxsize=1)
-def _default_thresholds() -> tuple[Threshold, ...]:
-    return tuple(load_thresholds())
 
 
 # --------------------------------------------------------------------------- selection
@@ -838,9 +828,13 @@ def evaluate(agency: Mapping[str, Any] | Any, contract: Mapping[str, Any] | None
     ``contract``: the fields of contracts.csv (booleans or None for unknown), or None when no
     contract is chosen yet. ``value``/``currency``: the agency's estimated total purchase value.
     ``evidence``: per rule_id, a dict with ``note``, ``document`` and/or ``link``.
+    ``rules``/``thresholds``: the store's (``load_rules(store.table("rules"))``…); the engine reads
+    no file.
     """
-    rule_list = list(_default_rules() if rules is None else rules)
-    threshold_list = list(_default_thresholds() if thresholds is None else thresholds)
+    if rules is None or thresholds is None:
+        raise ComplianceDataError("give the rules and thresholds to test (the store's): the engine reads no file")
+    rule_list = list(rules)
+    threshold_list = list(thresholds)
     ctx = _Context(agency, contract, value, currency, federal_funds, decision_date, planned_golive,
                    threshold_list)
     evidence = dict(evidence or {})

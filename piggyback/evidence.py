@@ -5,18 +5,15 @@ link). It is kept per *scope*, the pair of the agency and the peer contract it w
 ``agency:<geo_id>|peer:<deployment_id>``, in the user table ``evidence``; every write is audited.
 Evidence turns a rule that needs evidence into a pass (see ``piggyback.compliance``).
 
-``checklist(...)`` puts the store's rules, thresholds, the peer's contract record and the recorded
-evidence through the compliance engine: the Compliance page and ``python -m piggyback check``
-both call it, so they show the same verdict.
+The contract facts the checklist works from (``contract_for``, ``checked_contract``) are read here
+too; the checklist itself is the compliance analysis, ``piggyback.analyses.compliance``.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -32,8 +29,6 @@ DOCUMENT_MAX = 300
 LINK_MAX = 2000
 WHO_MAX = 100
 
-GOLIVE_ASSUMPTION_MONTHS = 18  # used only when the store has no compliance.golive_months assumption
-GOLIVE_ASSUMPTION_ID = "compliance.golive_months"
 
 _SCOPE = re.compile(r"^agency:([A-Za-z0-9][A-Za-z0-9._-]{1,79})\|peer:([a-z0-9][a-z0-9-]{1,79})$")
 # RFC 3986 characters only: no spaces, quotes, angle brackets or the other unsafe ones.
@@ -61,10 +56,6 @@ _NUMBER_FIELDS = ("value", "term_years")
 
 class EvidenceError(PiggybackError):
     """Evidence that cannot be saved (or found) as given; the message says what to change."""
-
-
-class ChecklistInputError(PiggybackError):
-    """An input of the checklist (value, currency, dates) that the user must correct."""
 
 
 # --------------------------------------------------------------------------- scope
@@ -347,113 +338,3 @@ def delete_evidence(store: Store, evidence_id: str, *, scope: str | None = None,
         return removed, removed
 
     return store.record.write("evidence.delete", work, user)
-
-
-# --------------------------------------------------------------------------- the checklist
-
-def default_golive(decision_date: dt.date, months: int = GOLIVE_ASSUMPTION_MONTHS) -> dt.date:
-    """Decision date + ``months`` (the day clipped to the month's end): the go-live assumption."""
-    total = decision_date.month - 1 + months
-    year, month = decision_date.year + total // 12, total % 12 + 1
-    return dt.date(year, month, min(decision_date.day, calendar.monthrange(year, month)[1]))
-
-
-def golive_months(store: Store) -> int:
-    """Months from decision to the assumed go-live: the ``compliance.golive_months`` assumption."""
-    table = store.assumptions("compliance")
-    hit = table[table["assumption_id"] == GOLIVE_ASSUMPTION_ID]["value"]
-    if hit.empty or pd.isna(hit.iloc[0]):
-        return GOLIVE_ASSUMPTION_MONTHS
-    return int(hit.iloc[0])
-
-
-def delegated_authority_for(store: Store, name: str | None, region: str | None) -> dict | None:
-    """The agency's row of ``data/compliance/delegated_authority.csv`` (matched on the municipality's
-    name and province or state), blanks as None; None when the agency has no row."""
-    if not name or "delegated_authority" not in store.tables():
-        return None
-    from .census import fold
-
-    table = store.table("delegated_authority")
-    wanted = fold(str(name).split(",")[0])
-    rows = table[(table["municipality"].map(lambda v: fold(str(v))) == wanted) & (table["province"] == region)]
-    if rows.empty:
-        return None
-    return {k: (None if is_blank(v) else v) for k, v in rows.iloc[0].to_dict().items()}
-
-
-def store_rules(store: Store) -> list[compliance.Rule]:
-    return compliance.load_rules(store.table("rules"))
-
-
-def store_thresholds(store: Store) -> list[compliance.Threshold]:
-    return compliance.load_thresholds(store.table("thresholds"))
-
-
-@dataclass
-class Checklist:
-    """One evaluation: the inputs, the peer's contract, the evidence and the results."""
-
-    agency: Any
-    peer: str | None
-    contract: dict | None
-    value: float | None
-    currency: str | None
-    federal_funds: bool
-    decision_date: dt.date
-    planned_golive: dt.date | None
-    golive_assumed: bool
-    golive_months: int
-    scope: str | None
-    evidence: dict[str, dict]
-    results: list[compliance.RuleResult]
-    verdict: dict
-    thresholds: list[dict] = field(default_factory=list)
-    #: The contract facts the engine used (``checked_contract``): the record plus the deployment's.
-    facts: dict | None = None
-
-
-def checklist(store: Store, agency: Any, peer: str | None, *, value: float | None = None,
-              currency: str | None = None, federal_funds: bool = False, decision_date: dt.date | None = None,
-              planned_golive: dt.date | None = None, today: dt.date | None = None) -> Checklist:
-    """The due-diligence checklist of ``agency`` (an AgencyProfile) for the contract of ``peer``.
-
-    ``decision_date`` defaults to today; ``planned_golive`` to the decision date + the
-    ``compliance.golive_months`` assumption (flagged in ``golive_assumed``). Evidence recorded for
-    this agency and peer applies.
-    A peer with no contract on record is checked with every contract fact unknown.
-    """
-    decision = decision_date or today or dt.date.today()
-    golive_assumed = planned_golive is None
-    months = golive_months(store)
-    golive = default_golive(decision, months) if golive_assumed else planned_golive
-    contract = None
-    facts = None
-    scope = None
-    evidence: dict[str, dict] = {}
-    if peer:
-        record = contract_for(store, peer)
-        facts = checked_contract(store, peer, record)  # an unknown peer is an error, not an empty contract
-        contract = record or {"deployment_id": peer, "on_record": False}
-        geo_id = getattr(agency, "geo_id", None) if not isinstance(agency, dict) else agency.get("geo_id")
-        if geo_id:
-            scope = scope_for(geo_id, peer)
-            evidence = evidence_for(store, scope)
-    rules = store_rules(store)
-    thresholds = store_thresholds(store)
-    profile = agency.model_dump() if hasattr(agency, "model_dump") else dict(agency)
-    authority = delegated_authority_for(store, profile.get("name"), profile.get("region"))
-    try:
-        results = compliance.evaluate({**profile, "delegated_authority": authority}, facts, value, currency, federal_funds, decision, golive,
-                                      evidence, rules=rules, thresholds=thresholds)
-    except compliance.ComplianceDataError as exc:
-        raise ChecklistInputError(f"The compliance data cannot be used: {exc}") from None
-    except ValueError as exc:
-        raise ChecklistInputError(str(exc)) from None
-    applied = compliance.applicable_rules(rules, profile["country"], profile["region"], bool(federal_funds))
-    return Checklist(agency=agency, peer=peer, contract=contract, value=value, currency=currency,
-                     federal_funds=bool(federal_funds), decision_date=decision, planned_golive=golive,
-                     golive_assumed=golive_assumed, golive_months=months, scope=scope, evidence=evidence,
-                     results=results,
-                     verdict=compliance.verdict(results, country=profile["country"], region=profile["region"]),
-                     thresholds=compliance.thresholds_for(applied, thresholds, decision), facts=facts)

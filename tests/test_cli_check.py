@@ -15,6 +15,7 @@ import json
 import pytest
 
 from piggyback import evidence as ev
+from piggyback.analyses.compliance import analyse_compliance
 from piggyback.compliance import verdict as compute_verdict
 from piggyback.compliance import RuleResult
 
@@ -246,12 +247,13 @@ def test_seeded_and_imported_rows_with_award_and_term_get_an_expiry(store, writa
     from test_interchange import CONTRACT_ROW, csv_bytes
 
     day = dt.date(2026, 11, 29)
-    seeded = ev.checklist(store, profile_for(store, TRAVIS), "visalia-ca", decision_date=day)
+    seeded = analyse_compliance(store, profile_for(store, TRAVIS), "visalia-ca", {}, today=day)
     rule = {r.rule_id: r for r in seeded.results}["ALL-04"]
     assert rule.status == "pass" and rule.reason.startswith("in force until 2032: award 2025 + 7-year term")
 
     import_bytes(writable_store, csv_bytes([CONTRACT_ROW]), "contract.csv")
-    imported = ev.checklist(writable_store, profile_for(writable_store, TRAVIS), "city-of-guelph-on", decision_date=day)
+    imported = analyse_compliance(writable_store, profile_for(writable_store, TRAVIS), "city-of-guelph-on", {},
+                                  today=day)
     by_id = {r.rule_id: r for r in imported.results}
     assert by_id["ALL-04"].status == "pass"
     assert "2032-03-17: award 2025-03-17 + 7-year term" in by_id["ALL-04"].reason

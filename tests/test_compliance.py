@@ -16,8 +16,8 @@ from piggyback import compliance as cmp
 from piggyback.models import MODULES, VEHICLES, Contract
 
 ROOT = Path(__file__).resolve().parent.parent
-RULES = cmp.load_rules()
-THRESHOLDS = cmp.load_thresholds()
+RULES = cmp.load_rules(ROOT / "data" / "compliance")
+THRESHOLDS = cmp.load_thresholds(ROOT / "data" / "compliance")
 DECISION = dt.date(2026, 12, 1)
 GOLIVE = dt.date(2028, 6, 1)
 
@@ -527,8 +527,15 @@ def test_inputs_a_user_can_fix_raise_value_error():
         run({"country": "CA", "region": "ON", "modules_needed": ["teleport"]}, contract())
 
 
-def test_default_data_is_used_when_no_rules_are_given():
-    results = cmp.evaluate(ONTARIO, None, None, None, False, DECISION)
+def test_the_engine_reads_no_file_when_no_rules_are_given():
+    """The engine used to read data/compliance/*.csv silently; it now asks for the store's rules."""
+    with pytest.raises(cmp.ComplianceDataError, match="engine reads no file"):
+        cmp.evaluate(ONTARIO, None, None, None, False, DECISION)
+    with pytest.raises(cmp.ComplianceDataError, match="no rules given"):
+        cmp.load_rules(None)
+    with pytest.raises(cmp.ComplianceDataError, match="no thresholds given"):
+        cmp.load_thresholds(None)
+    results = cmp.evaluate(ONTARIO, None, None, None, False, DECISION, rules=RULES, thresholds=THRESHOLDS)
     assert ids(cmp.applicable_rules(RULES, "CA", "ON", False)) == {r.rule_id for r in results}
 
 

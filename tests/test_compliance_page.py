@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from piggyback import evidence as ev
 from piggyback import fmt
+from piggyback.analyses.compliance import analyse_compliance, default_golive
 from piggyback.compliance import CATEGORY_LABELS, CATEGORY_ORDER, SEVERITY_ORDER
 from piggyback.profile import profile_for
 
@@ -64,7 +65,7 @@ def test_page_shows_verdict_first_and_blockers_first_across_the_checklist(store)
     """Guelph + Ottawa: the verdict is the engine's (Not shown to be allowed, never "no blockers"),
     it names the rule sets, and every blocker comes before any warning or info item."""
     at = open_page(agency=GUELPH, peer="ottawa-on")
-    expected = ev.checklist(store, profile_for(store, GUELPH), "ottawa-on")
+    expected = analyse_compliance(store, profile_for(store, GUELPH), "ottawa-on", {}, today=dt.date.today())
     assert expected.verdict["headline"] == "Not shown to be allowed"
     assert [w.value for w in at.warning][0] == verdict_box_text(expected.verdict)
     assert "no blockers" not in at.warning[0].value.lower()
@@ -168,19 +169,19 @@ def test_inputs_move_the_thresholds_and_are_kept_in_the_scenario():
     assumption follows the decision date; the settings sit in the scenario section."""
     at = open_page(agency=GUELPH, peer="ottawa-on")
     assert label_status(rule_expanders(at)["CA-01"]) == "❓ needs evidence"
-    at.number_input(key="cmp_value").set_value(50_000).run()
-    at.date_input(key="cmp_decision").set_value(dt.date(2017, 9, 1)).run()
+    at.number_input(key="compliance.value").set_value(50_000).run()
+    at.date_input(key="compliance.decision_date").set_value(dt.date(2017, 9, 1)).run()
     assert not at.exception
     assert label_status(rule_expanders(at)["CA-01"]) == "✅ pass"
     settings = at.session_state["scenario"]["compliance"]
     assert settings["value"] == 50_000 and settings["decision_date"] == "2017-09-01"
     assert settings.get("golive") is None  # still the assumption
-    assert at.date_input(key="cmp_golive").value == ev.default_golive(dt.date(2017, 9, 1))
-    at.date_input(key="cmp_golive").set_value(dt.date(2017, 1, 1)).run()
+    assert at.date_input(key="compliance.golive").value == default_golive(dt.date(2017, 9, 1))
+    at.date_input(key="compliance.golive").set_value(dt.date(2017, 1, 1)).run()
     assert not at.exception
     assert any("before the decision date" in e.value for e in at.error)
     at.button(key=next(b.key for b in at.button if b.label == "Reset go-live to the assumption")).click().run()
-    assert at.session_state["scenario"]["compliance"]["golive"] is None
+    assert at.session_state["scenario"]["compliance"].get("golive") is None
     assert not any("before the decision date" in e.value for e in at.error)
 
 
@@ -194,7 +195,7 @@ def test_meeting_mode_hides_editing_controls():
 def test_quebec_agency_adopting_ottawa_is_blocked_with_the_quebec_routes():
     """Gatineau QC + Ottawa at CAD 900,000: Blocked by QC-12, the routes named (issue #12)."""
     at = open_page(agency=GATINEAU, peer="ottawa-on")
-    at.number_input(key="cmp_value").set_value(900_000).run()
+    at.number_input(key="compliance.value").set_value(900_000).run()
     assert not at.exception
     assert at.error and at.error[0].value.startswith("### Blocked") and fmt.md_escape("(QC-12)") in at.error[0].value
     assert any(m.value.startswith("**What blocks:** QC-12") for m in at.markdown)

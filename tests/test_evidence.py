@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from piggyback import compliance
 from piggyback import evidence as ev
+from piggyback.analyses import compliance as ac
+from piggyback.analyses.compliance import analyse_compliance
 from piggyback.errors import ReadOnlyStore, UnknownPeer
 from piggyback.profile import profile_for
 
@@ -21,6 +23,7 @@ from conftest import ROOT, person, record_count
 
 GUELPH = "CA-CSD-3523008"
 SCOPE = f"agency:{GUELPH}|peer:ottawa-on"
+TODAY = dt.date(2026, 11, 29)
 
 
 def count(store, table: str, where: str = "", params=()) -> int:
@@ -65,7 +68,7 @@ def test_peer_without_contract_record_gives_none_and_checklist_treats_facts_as_u
     assert "hamilton-on" not in contracts_csv()
     assert ev.contract_for(store, "hamilton-on") is None
     profile = profile_for(store, GUELPH)
-    result = ev.checklist(store, profile, "hamilton-on", decision_date=dt.date(2026, 3, 1))
+    result = analyse_compliance(store, profile, "hamilton-on", {"decision_date": "2026-03-01"}, today=dt.date(2026, 3, 1))
     assert result.contract == {"deployment_id": "hamilton-on", "on_record": False}
     by_id = {r.rule_id: r for r in result.results}
     assert by_id["ALL-03"].status == "needs_evidence" and "not recorded" in by_id["ALL-03"].reason
@@ -199,10 +202,10 @@ def test_any_note_is_saved_exactly_or_refused_with_a_reason(writable_store, note
 
 def test_recorded_evidence_turns_the_rule_to_pass_in_the_checklist(writable_store):
     profile = profile_for(writable_store, GUELPH)
-    before = ev.checklist(writable_store, profile, "ottawa-on", decision_date=dt.date(2026, 3, 1))
+    before = analyse_compliance(writable_store, profile, "ottawa-on", {"decision_date": "2026-03-01"}, today=TODAY)
     assert {r.rule_id: r.status for r in before.results}["ALL-11"] == "needs_evidence"
     ev.record_evidence(writable_store, SCOPE, "ALL-11", document="Purchasing By-law 2021-11 s.7")
-    after = ev.checklist(writable_store, profile, "ottawa-on", decision_date=dt.date(2026, 3, 1))
+    after = analyse_compliance(writable_store, profile, "ottawa-on", {"decision_date": "2026-03-01"}, today=TODAY)
     rule = {r.rule_id: r for r in after.results}["ALL-11"]
     assert rule.status == "pass" and "Purchasing By-law 2021-11 s.7" in rule.reason
     assert after.verdict["blockers_open"] == before.verdict["blockers_open"] - 1
@@ -213,27 +216,34 @@ def test_recorded_evidence_turns_the_rule_to_pass_in_the_checklist(writable_stor
 
 def test_checklist_defaults_golive_to_an_assumption_and_rejects_unknown_peer(store):
     """The go-live assumption is the stored compliance.golive_months (a labelled assumption)."""
-    row = store.assumptions("compliance").set_index("assumption_id").loc[ev.GOLIVE_ASSUMPTION_ID]
+    row = store.assumptions("compliance").set_index("assumption_id").loc[ac.GOLIVE_ASSUMPTION_ID]
     assert row["kind"] == "assumption" and row["unit"] == "months"
-    assert ev.golive_months(store) == int(row["value"]) == 18
+    assert ac.golive_months(store) == int(row["value"]) == 18
     profile = profile_for(store, GUELPH)
-    result = ev.checklist(store, profile, "ottawa-on", decision_date=dt.date(2026, 8, 31))
+    result = analyse_compliance(store, profile, "ottawa-on", {"decision_date": "2026-08-31"}, today=TODAY)
     assert result.golive_assumed and result.golive_months == 18
     assert result.planned_golive == dt.date(2028, 2, 29)
-    own = ev.checklist(store, profile, "ottawa-on", decision_date=dt.date(2026, 8, 31),
-                       planned_golive=dt.date(2027, 1, 1))
+    own = analyse_compliance(store, profile, "ottawa-on", {"decision_date": "2026-08-31", "golive": "2027-01-01"},
+                             today=TODAY)
     assert not own.golive_assumed and own.planned_golive == dt.date(2027, 1, 1)
     with pytest.raises(UnknownPeer):
-        ev.checklist(store, profile, "nowhere-zz")
+        analyse_compliance(store, profile, "nowhere-zz", {}, today=TODAY)
 
 
 def test_checklist_input_mistakes_are_user_errors(store):
     profile = profile_for(store, GUELPH)
-    with pytest.raises(ev.ChecklistInputError, match="before the decision date"):
-        ev.checklist(store, profile, "ottawa-on", decision_date=dt.date(2026, 3, 1),
-                     planned_golive=dt.date(2025, 1, 1))
-    with pytest.raises(ev.ChecklistInputError, match="currency"):
-        ev.checklist(store, profile, "ottawa-on", value=100_000, currency=None)
+    with pytest.raises(ac.ChecklistInputError, match="before the decision date"):
+        analyse_compliance(store, profile, "ottawa-on", {"decision_date": "2026-03-01", "golive": "2025-01-01"},
+                           today=TODAY)
+    with pytest.raises(ac.ChecklistInputError, match="currency"):
+        analyse_compliance(store, profile, "ottawa-on", {"value": 100_000, "currency": "EUR"}, today=TODAY)
+    with pytest.raises(ac.ChecklistInputError, match="YYYY-MM-DD"):
+        analyse_compliance(store, profile, "ottawa-on", {"decision_date": "next spring"}, today=TODAY)
+    with pytest.raises(ac.ChecklistInputError, match="between 0 and"):
+        analyse_compliance(store, profile, "ottawa-on", {"value": -5}, today=TODAY)
+    # a value without a currency takes the agency's national one, and says so
+    given = analyse_compliance(store, profile, "ottawa-on", {"value": 100_000}, today=TODAY)
+    assert (given.currency, given.currency_assumed) == ("CAD", True)
 
 
 @pytest.mark.parametrize("day, expected", [
@@ -243,12 +253,12 @@ def test_checklist_input_mistakes_are_user_errors(store):
     (dt.date(2026, 7, 1), dt.date(2028, 1, 1)),
 ])
 def test_default_golive_is_eighteen_months_later(day, expected):
-    assert ev.default_golive(day) == expected
+    assert ac.default_golive(day) == expected
 
 
 def test_thresholds_for_lists_rows_in_force_and_marks_the_one_compared():
-    rules = compliance.applicable_rules(compliance.load_rules(), "CA", "ON", False)
-    thresholds = compliance.load_thresholds()
+    rules = compliance.applicable_rules(compliance.load_rules(ROOT / "data" / "compliance"), "CA", "ON", False)
+    thresholds = compliance.load_thresholds(ROOT / "data" / "compliance")
     in_2017 = compliance.thresholds_for(rules, thresholds, dt.date(2017, 9, 1))
     mash = [t for t in in_2017 if t["threshold_key"] == "cfta_mash_goods_services"]
     assert {(t["category"], t["amount"]) for t in mash} == {("goods", 100000.0), ("services", 100000.0)}

@@ -241,7 +241,7 @@ def test_page_cli_pdf_and_excel_show_the_same_verdict(store, capsys, monkeypatch
     at.run()
     assert not at.exception, at.exception
     if value:
-        at.number_input(key="cmp_value").set_value(value).run()
+        at.number_input(key="compliance.value").set_value(value).run()
     assert not at.exception
     box = (at.error if value else at.warning)[0].value
     detail = verdict["text"][len(headline):].lstrip(": ")

@@ -8,13 +8,14 @@ agency and peer (on the Compliance page) is applied.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from .. import cli, fmt
-from ..compliance import CATEGORY_LABELS
-from ..evidence import checklist
+from ..analyses.compliance import analyse_compliance, settings_from_args
+from ..compliance import CATEGORY_LABELS, VERIFY_THRESHOLD
 
 SEVERITY_HEADINGS = {"blocker": "Blockers", "warning": "Warnings", "info": "For information"}
 STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "needs_evidence": "NEEDS EVIDENCE"}
-NATIONAL_CURRENCY = {"CA": "CAD", "US": "USD"}
 
 
 MAX_VALUE = 10_000_000_000  # ten billion: far above any permitting-system purchase
@@ -51,13 +52,9 @@ def register(subparsers) -> None:
 def run(args, store) -> int:
     profile = cli.agency_from_args(store, args)
     peer = store.resolve_peer(args.peer)
-    currency = args.currency
-    currency_assumed = False
-    if args.value is not None and currency is None:
-        currency, currency_assumed = NATIONAL_CURRENCY[profile.country], True
-    result = checklist(store, profile, peer, value=args.value, currency=currency,
-                       federal_funds=args.federal_funds, decision_date=args.date, planned_golive=args.golive)
-    data = report(store, result, currency_assumed=currency_assumed)
+    result = analyse_compliance(store, profile, peer, settings_from_args(args), today=dt.date.today(),
+                                with_ask=False)
+    data = report(store, result)
     if args.json:
         cli.print_json(data)
     else:
@@ -65,24 +62,21 @@ def run(args, store) -> int:
     return result.verdict["exit_code"]
 
 
-def report(store, result, *, currency_assumed: bool = False) -> dict:
-    """The checklist as plain JSON-able data (deterministic for the same inputs and store)."""
+def report(store, result) -> dict:
+    """The analysis (``ComplianceResult``) as plain JSON-able data (deterministic for the same
+    inputs and store)."""
     profile = result.agency
     peers = store.peers()
     peer_row = peers[peers["deployment_id"] == result.peer].iloc[0]
     contract = result.contract or {}
-    on_record = contract.get("on_record", True) if result.contract is not None else False
+    on_record = result.contract_on_record
     return {
         "agency": {"geo_id": profile.geo_id, "name": profile.name, "country": profile.country,
                    "region": profile.region, "modules_needed": list(profile.modules_needed)},
         "peer": {"deployment_id": result.peer, "jurisdiction": peer_row["jurisdiction"],
                  "contract_on_record": bool(on_record),
                  "contract": {k: v for k, v in contract.items() if k != "on_record"} if on_record else None},
-        "inputs": {"value": result.value, "currency": result.currency, "currency_assumed": currency_assumed,
-                   "federal_funds": result.federal_funds, "decision_date": result.decision_date.isoformat(),
-                   "planned_golive": result.planned_golive.isoformat() if result.planned_golive else None,
-                   "planned_golive_assumed": result.golive_assumed,
-                   "golive_assumption_months": result.golive_months},
+        "inputs": result.inputs(),
         "verdict": result.verdict,
         "rules": [r.model_dump() for r in result.results],
         "thresholds": result.thresholds,
@@ -133,7 +127,7 @@ def render_text(data: dict) -> str:
     if data["thresholds"]:
         lines += ["", f"== Thresholds in force on {inputs['decision_date']} =="]
         for t in data["thresholds"]:
-            amount = fmt.money(t["amount"], t["currency"]) if t["amount"] is not None else "verify the current threshold"
+            amount = fmt.money(t["amount"], t["currency"]) if t["amount"] is not None else VERIFY_THRESHOLD
             lines.append(f"{t['agreement']} {t['entity_class']} {t['category'] or ''}: {amount}; {t['period']}"
                          + (f" <{t['source_url']}>" if t["source_url"] else ""))
     return "\n".join(lines)
