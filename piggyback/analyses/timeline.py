@@ -38,7 +38,6 @@ import pandas as pd
 
 from .. import fmt
 from .. import timeline as tl
-from ..errors import PiggybackError
 from ..models import AgencyProfile, is_blank, partial_date_mid
 
 CALIBRATIONS = ("peers", "track_record")  # settings["calibrate"]: implementation from … (or None)
