@@ -171,9 +171,9 @@ def _param(at, name):
 
 def test_prospects_filters_go_into_the_link():
     at = _prospects(ref="ottawa-on")
-    at.multiselect(key="pros_regions").select("ON").run()
-    at.number_input(key="pros_pop_min").set_value(50_000).run()
-    at.multiselect(key="pros_types").select("City").run()
+    at.multiselect(key="prospects.regions").select("ON").run()
+    at.number_input(key="prospects.pop_min").set_value(50_000).run()
+    at.multiselect(key="prospects.jtypes").select("City").run()
     assert not at.exception
     assert _param(at, "ref") == "ottawa-on"
     assert _param(at, "regions") == "ON"
@@ -184,11 +184,11 @@ def test_prospects_filters_go_into_the_link():
 
 def test_prospects_link_reopens_the_filters():
     at = _prospects(ref="ottawa-on", regions="ON,QC", pop_min="50000", pop_max="900000", types="City", top="20")
-    assert at.multiselect(key="pros_regions").value == ["ON", "QC"]
-    assert at.number_input(key="pros_pop_min").value == 50_000
-    assert at.number_input(key="pros_pop_max").value == 900_000
-    assert at.multiselect(key="pros_types").value == ["City"]
-    assert at.number_input(key="pros_top").value == 20
+    assert at.multiselect(key="prospects.regions").value == ["ON", "QC"]
+    assert at.number_input(key="prospects.pop_min").value == 50_000
+    assert at.number_input(key="prospects.pop_max").value == 900_000
+    assert at.multiselect(key="prospects.jtypes").value == ["City"]
+    assert at.number_input(key="prospects.top").value == 20
     table = at.dataframe[0].value
     assert len(table) <= 20 and set(table["Region"]) <= {"ON", "QC"}
     assert table["Population"].between(50_000, 900_000).all()
@@ -198,9 +198,9 @@ def test_prospects_link_with_bad_filters_says_so_and_keeps_defaults():
     at = _prospects(ref="ottawa-on", pop_min="lots", types="Castle", top="1000000")
     warnings = " ".join(w.value for w in at.warning)
     assert "'pop_min'" in warnings and "'types'" in warnings and "'top'" in warnings
-    assert at.number_input(key="pros_pop_min").value is None
-    assert at.multiselect(key="pros_types").value == []
-    assert at.number_input(key="pros_top").value == 50
+    assert at.number_input(key="prospects.pop_min").value is None
+    assert at.multiselect(key="prospects.jtypes").value == []
+    assert at.number_input(key="prospects.top").value == 50
 
 
 def test_first_start_progress_box_goes_away_once_built(tmp_path, monkeypatch):

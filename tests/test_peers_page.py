@@ -279,10 +279,10 @@ def test_prospects_page_asks_for_a_reference_first():
 def test_prospects_region_filter_lists_only_that_region_without_the_reference():
     """Ottawa as reference, Ontario only, 50k–200k: only Ontario, inside the band, Ottawa excluded."""
     at = page("prospects")
-    at.selectbox(key="pros_ref").set_value("ottawa-on")
-    at.multiselect(key="pros_regions").set_value(["ON"])
-    at.number_input(key="pros_pop_min").set_value(50_000)
-    at.number_input(key="pros_pop_max").set_value(200_000)
+    at.selectbox(key="prospects.reference").set_value("ottawa-on")
+    at.multiselect(key="prospects.regions").set_value(["ON"])
+    at.number_input(key="prospects.pop_min").set_value(50_000)
+    at.number_input(key="prospects.pop_max").set_value(200_000)
     at.run()
     assert not at.exception
     table = next(d.value for d in at.dataframe if "Legal framework" in d.value.columns)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .. import availability as avail_mod
 from .. import peers as peer_data
-from .. import vendors
+from .. import fmt, vendors
 from ..errors import PiggybackError
 from ..models import VEHICLES
 from ..similarity import (
@@ -339,7 +339,7 @@ class ProspectsResult:
         return pd.DataFrame({
             "dimension": [DIMENSION_LABELS[d] for d in DIMENSIONS],
             "weight in the preset": [f"{self.weights[d]:.0%}" for d in DIMENSIONS],
-            "share here": [f"{self.weights[d] / total:.0%}" if d in census and total else "—" for d in DIMENSIONS],
+            "share here": [f"{self.weights[d] / total:.0%}" if d in census and total else fmt.BLANK for d in DIMENSIONS],
             "used here": ["yes" if d in census else "no (not in the census)" for d in DIMENSIONS]})
 
 
@@ -445,3 +445,21 @@ def contact_note(contact: Mapping[str, Any] | None, peer_name: str) -> str:
     if contact and contact.get("value") not in (None, ""):
         return f"Send it to the public contact point on file ({contact.get('channel') or 'web'}): {contact['value']}."
     return f"No public contact point is on file for {peer_name}: find the department's address on its website."
+
+
+def prospects_table(result: ProspectsResult) -> pd.DataFrame:
+    """The rows the Prospects page shows (the top ``result.top``)."""
+    shown = result.shown
+    return pd.DataFrame({
+        "Rank": range(1, len(shown) + 1),
+        "Jurisdiction": shown["jurisdiction"].to_numpy(),
+        "Score": shown["score"].to_numpy(),
+        "Legal framework": shown["legal"].to_numpy(),
+        "Population": shown["population"].to_numpy(),
+        "Type": shown["jtype"].fillna(fmt.BLANK).to_numpy(),
+        "Region": shown["region"].to_numpy(),
+        "Range": [f"{lo:.2f}–{hi:.2f}" for lo, hi in zip(shown["score"], shown["score_high"])],
+        "Known": [f"{int(u)} of {result.n_weighted}" for u in shown["dims_used"]],
+        "Why": ["; ".join(result.reasons(row)) for _, row in shown.iterrows()],
+        "Census id": shown["geo_id"].to_numpy(),
+    })
