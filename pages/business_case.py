@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from piggyback import fmt, identity, scenarios, widgets
+from piggyback import fmt, scenarios, tables, widgets
 from piggyback import params as url_params
 from piggyback.business_case import build_business_case, business_case_from_scenario, compare_cases
 from piggyback.errors import PiggybackError
@@ -20,12 +20,11 @@ error = st.session_state.pop("_scenario_error", None)
 if error:
     st.error(f"The scenario in the link could not be opened: {fmt.md_escape(error)}")
 profile = widgets.require_profile()
-scenario_store = scenarios.open_scenario_store(store)
-user = widgets.current_user()
 
 
+# One caching policy: keyed on store.version() (data, imports and writes), never on object ids.
 @st.cache_data(show_spinner=False, max_entries=64)
-def _case(_store, db_key: str, profile_json: str, peer_id: str | None, settings_json: str, snapshot_json: str,
+def _case(_store, version: str, profile_json: str, peer_id: str | None, settings_json: str, snapshot_json: str,
           today: str) -> dict:
     from piggyback.models import AgencyProfile
 
@@ -35,13 +34,15 @@ def _case(_store, db_key: str, profile_json: str, peer_id: str | None, settings_
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _saved_case(_store, db_key: str, scenario_id: str, version: int, today: str) -> dict:
-    return business_case_from_scenario(_store, scenario_store.get(scenario_id),
+def _saved_case(_store, version: str, scenario_id: str, scenario_version: int, today: str) -> dict:
+    return business_case_from_scenario(_store, scenarios.open_scenario_store(_store).get(scenario_id),
                                        today=dt.date.fromisoformat(today)).to_dict()
 
 
-def _db_key() -> str:
-    return f"{store.path}|{store.meta().get('built_at', '')}"
+def _compare(a, b) -> pd.DataFrame:
+    case_a, case_b = (_saved_case(store, store.version(), s.id, s.version, today.isoformat()) for s in (a, b))
+    table = pd.DataFrame(compare_cases(case_a, case_b))
+    return table.rename(columns={"label": "Figure", "a": f"A: {a.name}", "b": f"B: {b.name}"}).drop(columns=["key"])
 
 
 def _slug(text: str) -> str:
@@ -72,7 +73,7 @@ except PiggybackError as exc:  # the users' record cannot be read now (a shared 
     snapshot = scenarios.snapshot_for(store, None, None)
 today = dt.date.today()
 try:
-    case = _case(store, _db_key(), profile.model_dump_json(), peer_id, json.dumps(settings, sort_keys=True, default=str),
+    case = _case(store, store.version(), profile.model_dump_json(), peer_id, json.dumps(settings, sort_keys=True, default=str),
                  json.dumps(snapshot, sort_keys=True, default=str), today.isoformat())
 except PiggybackError as exc:
     st.error(fmt.md_escape(exc))
@@ -181,33 +182,21 @@ _charts(height=480)
 
 with st.expander(f"Assumptions ({len(case['assumptions'])}, "
                  f"{sum(1 for a in case['assumptions'] if a['edited'])} edited)"):
-    rows = pd.DataFrame([{
-        "Id": a["assumption_id"], "Assumption": a["name"], "Value": fmt.BLANK if a["value"] is None else str(a["value"]),
-        "Range": fmt.BLANK if a.get("low") is None and a.get("high") is None else f"{a.get('low')}–{a.get('high')}",
-        "Unit": a.get("unit"), "Kind": fmt.kind(a["kind"]), "Edited": bool(a["edited"]), "Source": a.get("source_url"),
-        "Note": a.get("note")} for a in case["assumptions"]])
+    rows = tables.case_assumptions(case)
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
         "Source": widgets.link_column(), "Note": st.column_config.TextColumn(width="large")})
     st.caption("Edit them on the Timeline, Cost, Compliance and Peers pages; a default assumption says so.")
 
 with st.expander(f"Sources ({len(case['sources'])}; vendor-stated ones marked)"):
-    rows = pd.DataFrame([{
-        "Source": s.get("title") or s.get("publisher"),
-        "Kind": ("⚠ vendor-stated" if s.get("kind") == "vendor-stated" else fmt.kind(s.get("kind"))),
-        "Confidence": fmt.confidence(s.get("confidence")), "Address": s.get("url"),
-        "Used for": "; ".join(s.get("used_for") or [])} for s in case["sources"]])
+    rows = tables.case_sources(case)
     st.dataframe(rows, hide_index=True, width="stretch", column_config={"Address": widgets.link_column("Address")})
     if case["claims"]:
         st.markdown("**Vendor-stated claims** (shown, never used as evidence)")
-        st.dataframe(pd.DataFrame([{"Peer": c.get("deployment_id") or "(general)", "Claim": c.get("claim"),
-                                    "Status": c.get("status"), "What research found": c.get("research_note")}
-                                   for c in case["claims"]]), hide_index=True, width="stretch")
+        st.dataframe(tables.case_claims(case), hide_index=True, width="stretch")
 
 if comp.get("status") == "ok":
     with st.expander(f"Compliance checklist ({comp['verdict']['text']})"):
-        st.dataframe(pd.DataFrame([{"Rule": r["rule_id"], "Severity": r["severity"], "Status": r["status"],
-                                    "Requirement": r["requirement"], "Why": r["reason"], "Citation": r["citation"],
-                                    "Source": r["source_url"]} for r in comp["results"]]),
+        st.dataframe(tables.case_checklist(case),
                      hide_index=True, width="stretch", column_config={"Source": widgets.link_column()})
 
 # -- exports ---------------------------------------------------------------------------------------
@@ -255,135 +244,5 @@ st.subheader("Scenarios")
 st.caption("A scenario keeps the agency and its inputs, the peer, every page's edited settings, and the "
            "quotes and evidence recorded for this agency and peer. Its link reopens all of it.")
 
-
-def _remember(saved) -> None:
-    st.session_state["_scenario"] = {"id": saved.id, "name": saved.name, "version": saved.version}
-    st.session_state["_scenario_applied"] = saved.id
-    st.query_params["scenario"] = saved.id
-
-
-def _save() -> None:
-    name = st.session_state.get("bc_name", "")
-    current = st.session_state.get("_scenario")
-    try:
-        payload = scenarios.payload_from_session(st.session_state, store)
-        if current and scenarios.clean_name(name) == current["name"]:
-            saved = scenario_store.save(name, payload, scenario_id=current["id"], expected_version=current["version"],
-                                        user=user)
-        else:
-            saved = scenario_store.save(name, payload, user=user)
-    except PiggybackError as exc:
-        st.session_state["_bc_message"] = ("error", str(exc))
-        return
-    _remember(saved)
-    st.session_state["_bc_message"] = ("success", f"Saved {saved.name!r} (version {saved.version}).")
-
-
-if "bc_name" not in st.session_state:
-    st.session_state["bc_name"] = opened["name"] if opened else (
-        f"{profile.name} — {peer['jurisdiction']}" if peer else profile.name)
-s1, s2 = st.columns([3, 1], vertical_alignment="bottom")
-s1.text_input("Scenario name", key="bc_name", max_chars=scenarios.MAX_NAME,
-              help="Saving under the name of the scenario you opened saves over it (if no one changed it "
-                   "meanwhile); a new name saves a new scenario.")
-s2.button("Save scenario", key="bc_save", on_click=_save, type="primary", icon=":material/save:")
-message = st.session_state.pop("_bc_message", None)
-if message:
-    (st.error if message[0] == "error" else st.success)(message[1])
-
-opened = st.session_state.get("_scenario")
-if opened:
-    link = f"{(st.context.url or '').rstrip('/') or '/business-case'}?scenario={opened['id']}"
-    try:
-        on_file = scenario_store.get(opened["id"])
-        same = (scenarios.comparable(on_file.payload)
-                == scenarios.comparable(scenarios.payload_from_session(st.session_state)))
-    except PiggybackError as exc:
-        on_file, same, gone = None, False, isinstance(exc, scenarios.UnknownScenario)
-    st.markdown(f"Link to **{fmt.md_escape(opened['name'])}** (copy it to share):")
-    st.code(link, language=None)
-    if on_file is None and gone:
-        st.warning("This scenario is no longer on file (deleted?): save it again to keep it.")
-    elif not same:
-        st.caption("What is on screen has changed since it was saved: save to keep the changes.")
-
-try:
-    saved_list = scenario_store.list(user=user, include=st.session_state.get("_opened_scenarios", ()),
-                                     agency_geo=profile.geo_id)
-except PiggybackError as exc:  # the users' record cannot be read now: say so, keep the page
-    st.error(fmt.md_escape(exc))
-    saved_list = None
-if saved_list is None:
-    pass
-elif not saved_list:
-    st.caption("You have no saved scenario for this agency yet (others' scenarios open by their link).")
-else:
-    labels = {s.id: f"{s.name} — {(s.payload.get('agency') or {}).get('name') or '?'}"
-                    f"{' · ' + s.peer if s.peer else ''} (saved {s.updated_at:%Y-%m-%d %H:%M} UTC)" for s in saved_list}
-    by_id = {s.id: s for s in saved_list}
-    if st.session_state.get("bc_pick") not in labels:
-        st.session_state["bc_pick"] = opened["id"] if opened and opened["id"] in labels else saved_list[0].id
-    pick = st.selectbox(f"Saved scenarios ({len(saved_list)})", list(labels), key="bc_pick",
-                        format_func=labels.__getitem__)
-    chosen = by_id[pick]
-
-    def _act(action: str) -> None:
-        new_name = st.session_state.get("bc_new_name", "")
-        try:
-            if action == "rename":
-                done = scenario_store.rename(chosen.id, new_name, expected_version=chosen.version, user=user)
-                if opened and opened["id"] == chosen.id:
-                    _remember(done)
-                    st.session_state["bc_name"] = done.name
-                st.session_state["_bc_message2"] = ("success", f"Renamed to {done.name!r}.")
-            elif action == "duplicate":
-                done = scenario_store.duplicate(chosen.id, new_name, user=user)
-                st.session_state["bc_pick"] = done.id
-                st.session_state["_bc_message2"] = ("success", f"Copied to {done.name!r}.")
-            elif action == "delete":
-                if not st.session_state.get("bc_confirm"):
-                    st.session_state["_bc_message2"] = ("error", "Tick 'Yes, delete it' first.")
-                    return
-                scenario_store.delete(chosen.id, expected_version=chosen.version, user=user)
-                if opened and opened["id"] == chosen.id:
-                    st.session_state.pop("_scenario", None)
-                st.session_state.pop("bc_pick", None)
-                st.session_state["_bc_message2"] = ("success", f"Deleted {chosen.name!r}.")
-        except PiggybackError as exc:
-            st.session_state["_bc_message2"] = ("error", str(exc))
-
-    b1, b2, b3, b4 = st.columns([1, 2, 1, 1], vertical_alignment="bottom")
-    b1.button("Open", key="bc_open", on_click=widgets.open_scenario, args=(chosen.id,), icon=":material/folder_open:",
-              help="Reopen it: agency, peer and every page's settings.")
-    b2.text_input("New name (rename or duplicate)", key="bc_new_name", max_chars=scenarios.MAX_NAME)
-    mine = identity.may_change(user, chosen.owner)  # the server checks again on every write
-    b3.button("Rename", key="bc_rename", on_click=_act, args=("rename",), disabled=not mine,
-              help=None if mine else "Only its owner or a steward may rename it.")
-    b4.button("Duplicate", key="bc_duplicate", on_click=_act, args=("duplicate",),
-              disabled=not identity.can(user, "scenario.duplicate"), help="Keep a copy of your own.")
-    if mine:
-        d1, d2 = st.columns([1, 3], vertical_alignment="center")
-        d1.checkbox("Yes, delete it", key="bc_confirm")
-        d2.button("Delete", key="bc_delete", on_click=_act, args=("delete",), icon=":material/delete:")
-    else:
-        st.caption(f"Saved by {fmt.md_escape(chosen.owner_label or chosen.owner or 'an earlier version')}: "
-                   "only its owner or a steward may change or delete it.")
-    message = st.session_state.pop("_bc_message2", None)
-    if message:
-        (st.error if message[0] == "error" else st.success)(fmt.md_escape(message[1]))
-
-    if len(saved_list) >= 2:
-        st.markdown("**Compare two scenarios**")
-        k1, k2 = st.columns(2)
-        ids = list(labels)
-        a_id = k1.selectbox("Scenario A", ids, index=0, key="bc_cmp_a", format_func=labels.__getitem__)
-        b_id = k2.selectbox("Scenario B", ids, index=1, key="bc_cmp_b", format_func=labels.__getitem__)
-        try:
-            case_a = _saved_case(store, _db_key(), a_id, by_id[a_id].version, today.isoformat())
-            case_b = _saved_case(store, _db_key(), b_id, by_id[b_id].version, today.isoformat())
-            table = pd.DataFrame(compare_cases(case_a, case_b))
-            table = table.rename(columns={"label": "Figure", "a": f"A: {by_id[a_id].name}",
-                                          "b": f"B: {by_id[b_id].name}"})
-            st.dataframe(table.drop(columns=["key"]), hide_index=True, width="stretch")
-        except PiggybackError as exc:
-            st.error(fmt.md_escape(exc))
+widgets.scenario_manager(store, profile, f"{profile.name} — {peer['jurisdiction']}" if peer else profile.name,
+                         compare=_compare)

@@ -285,3 +285,28 @@ def test_open_button_switches_to_another_saved_scenario_and_compare_shows_both(p
     peer_row = table[table["Figure"] == "Peer contract"].iloc[0].tolist()[1:]
     assert len(set(peer_row)) == 2
 
+
+
+@pytest.mark.parametrize("steward", [False, True])
+def test_only_the_owner_or_a_steward_sees_rename_and_delete_enabled(page_db, monkeypatch, steward):
+    """A member who opens someone else's scenario by its link sees it listed, may duplicate it, but
+    finds Rename disabled and no Delete; a steward gets both (the scenario store checks again)."""
+    from conftest import person
+
+    from piggyback.store import Store
+
+    s = Store.open(page_db)
+    try:
+        alices = open_scenario_store(s).save("Alice's plan", payload_from_profile(
+            profile_for(s, GUELPH), peer="fayetteville-ar"), user=person("alice", "member", "oidc"))
+    finally:
+        s.close()
+    if steward:
+        monkeypatch.setenv("PIGGYBACK_ALLOW_EDITS", "1")
+    at = _open({"scenario": alices.id})
+    assert at.selectbox(key="bc_pick").value == alices.id
+    assert at.button(key="bc_rename").disabled is not steward
+    assert not at.button(key="bc_duplicate").disabled
+    assert ("bc_delete" in {b.key for b in at.button}) is steward
+    if not steward:
+        assert any("only its owner or a steward may change or delete it" in c.value for c in at.caption)
