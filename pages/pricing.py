@@ -113,6 +113,7 @@ if result.ok:
     for w in result.warnings:
         st.warning(fmt.md_escape(w), icon=":material/warning:")
     st.plotly_chart(cost_by_year_figure(analysis.piggyback.tco), width="stretch", key="cost_by_year_chart")
+    st.caption(widgets.cost_chart_words(analysis.piggyback.tco) + " The Line items tab lists every line.")
     tab_tornado, tab_items, tab_peers, tab_sources = st.tabs(
         ["What moves the total", "Line items", "Peers side by side", "Sources & assumptions"])
     with tab_tornado:
