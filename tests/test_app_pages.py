@@ -213,3 +213,17 @@ def test_first_start_progress_box_goes_away_once_built(tmp_path, monkeypatch):
     labels = [getattr(e, "label", "") or "" for kind in ("status", "expandable") for e in at.get(kind)]
     assert not any("Database built" in label or "building the database" in label for label in labels), labels
     assert [m.value for m in at.metric][0] == "50"
+
+
+def test_overview_charts_have_a_sentence_in_words(store):
+    """A screen reader cannot read a chart: each one on Overview has a caption saying what it shows."""
+    at = app(agency="CA-CSD-3523008")
+    at.run()
+    words = [c.value for c in at.caption if "in words" in c.value]
+    assert len(words) == len(at.get("plotly_chart")) == 2
+    peers = store.peers()
+    top_vendor = peers["vendor"].value_counts()
+    assert f"{len(peers)} peer deployments" in words[0]
+    assert f"most common is {top_vendor.index[0]} ({top_vendor.iloc[0]})" in words[0]
+    located = int(peers[["lat", "lon"]].notna().all(axis=1).sum())
+    assert f"{located} of the {len(peers)} peer deployments" in words[1] and "Guelph, ON" in words[1]
