@@ -392,7 +392,7 @@ def contract_record(store, peer_id: str | None) -> dict[str, Any] | None:
 def default_golive(decision: dt.date, months: int = 18) -> dt.date:
     """The Compliance page's go-live assumption: the decision date plus 18 months."""
     try:
-        from .evidence import default_golive as page_default
+        from .analyses.compliance import default_golive as page_default
 
         return page_default(decision)
     except ImportError:
@@ -465,6 +465,7 @@ def _compliance_section(store, profile: AgencyProfile, peer_id: str | None, cont
         return {"status": "error", "message": f"The checklist could not be evaluated: {exc}", "results": [],
                 "verdict": None, "blockers": []}, inputs
     verdict, planned = analysed.verdict, analysed.planned_golive
+    inputs[1]["value"] = planned.isoformat()  # the go-live assumption as the analysis reads it (its months)
     ordered = comp.sort_results(analysed.results, by="severity")
     for r in ordered:
         book.add(r.source_url, f"compliance rule {r.rule_id}", confidence=r.confidence)
