@@ -86,49 +86,16 @@ st.caption(f"{fmt.md_escape(profile.name)}: "
               if peer else "choose the peer contract to adopt to cost it and check it.")
            + " Hover a figure for its basis; every source and assumption is listed below.")
 
-figs = {f["key"]: f for f in case["key_figures"]}
-
-
-def _metric(col, key: str, label: str, fallback: str) -> None:
-    f = figs.get(key)
-    if f is None:
-        col.metric(label, fmt.BLANK, help=fmt.md_escape(fallback))
-        col.caption(fmt.md_escape(fallback))
-        return
-    col.metric(label, f["display"], help=fmt.md_escape(f"{f['range']}. Basis: {f['basis']}."))
-    col.caption(fmt.md_escape(f["range"]))
-
-
-# -- the decision figures ------------------------------------------------------------------------
-if meeting:  # enlarged type: two figures a row, so no value is cut short on a projector
-    row1, row2 = st.columns(2), st.columns(2)
-    c1, c2, c3, c4 = row1[0], row1[1], row2[0], row2[1]
-else:
-    c1, c2, c3, c4 = st.columns(4)
-_metric(c1, "months_saved", "Months saved (median)", "The timeline could not be simulated.")
-cost_note = case["cost"].get("message") or "No cost."
-for col, route, label in ((c2, "piggyback", "10-year cost, piggyback"), (c3, "traditional", "10-year cost, new RFP")):
-    f, n = figs.get(f"cost_{route}"), figs.get(f"npv_{route}")
-    if f is None:
-        col.metric(label, fmt.BLANK, help=fmt.md_escape(cost_note))
-        col.caption("No price schedule on file" if case["cost"]["status"] == "no_schedule" else fmt.md_escape(cost_note))
-    else:
-        col.metric(label, f["display"], help=fmt.md_escape(f"{f['range']}. Basis: {f['basis']}."))
-        col.caption(f"NPV {n['display']} · {fmt.md_escape(f['range'])}", help=fmt.md_escape(f"NPV {n['range']}. {n['basis']}."))
+# -- the decision figures first ----------------------------------------------------------------
+# meeting mode: enlarged type, two figures a row, so no value is cut short on a projector
+cols = [*st.columns(2), *st.columns(2)] if meeting else st.columns(4)
+for col, f in zip(cols, tables.decision_figures(case)):
+    col.metric(f["label"], f["value"], help=f["help"])
+    col.caption(f["caption"], help=f["caption_help"])
 comp = case["compliance"]
-if comp.get("status") == "ok":
-    v = comp["verdict"]
-    headline = v["headline"]  # the same four-state verdict as the Compliance page, PDF and Excel
-    rest = v["text"][len(headline):].lstrip(": ")
-    c4.metric("Compliance", headline, help=fmt.md_escape(f"{v['text']}. {figs['compliance']['basis']}."))
-    c4.caption(fmt.md_escape(rest or "every applicable rule passes"))
-else:
-    c4.metric("Compliance", fmt.BLANK, help=fmt.md_escape(comp.get("message")))
-    c4.caption(fmt.md_escape(comp.get("message") or ""))
 
 tl = case["timeline"]
 if tl.get("status") == "ok":
-    r = tl["routes"]
     st.caption(f"Go-live (median): new RFP **{tl['display']['golive_traditional']}**, piggyback "
                f"**{tl['display']['golive_piggyback']}** (start {tl['start']}; piggyback sooner in "
                f"{tl['display']['prob_faster']} of {tl['draws']:,} draws).")
@@ -201,43 +168,10 @@ if comp.get("status") == "ok":
 
 # -- exports ---------------------------------------------------------------------------------------
 st.subheader("Export")
-if st.context.url and not st.session_state.get("_bc_warmed"):  # start the chart browser while the reader reads
-    from piggyback.report_pdf import warm_up_chart_renderer
-
-    warm_up_chart_renderer()
-    st.session_state["_bc_warmed"] = True
 fingerprint = json.dumps([case["agency"]["geo_id"], peer_id, settings, snapshot, today.isoformat()],
                          sort_keys=True, default=str)
 base_name = f"business-case-{_slug(profile.name)}-{today.isoformat()}"
-e1, e2 = st.columns(2)
-with e1:
-    if st.button("Build the PDF", key="bc_pdf_build", icon=":material/picture_as_pdf:",
-                 help="Cover, executive summary, peers, timeline and cost charts, the checklist, every assumption "
-                      "and source. Takes a few seconds (the charts are drawn by a headless browser)."):
-        from piggyback.report_pdf import render_pdf
-
-        with st.status("Building the PDF …", expanded=True) as status:
-            bar = st.progress(0.0, text="Starting")
-            info: dict = {}
-            data = render_pdf(case, progress=lambda f, m: bar.progress(min(1.0, f), text=m), report=info)
-            for name, why in info.get("chart_errors", {}).items():
-                st.warning(f"The {name} chart could not be rendered ({fmt.md_escape(why)}); the PDF says so in its place.")
-            status.update(label=f"PDF ready: {info.get('pages', '?')} pages", state="complete", expanded=False)
-        st.session_state["_bc_pdf"] = (fingerprint, data)
-    ready = st.session_state.get("_bc_pdf")
-    if ready and ready[0] == fingerprint:
-        st.download_button("Download PDF", ready[1], f"{base_name}.pdf", "application/pdf", key="bc_pdf_download",
-                           type="primary", icon=":material/download:")
-with e2:
-    def _xlsx() -> bytes:
-        from piggyback.report_xlsx import render_xlsx
-
-        return render_xlsx(case)
-
-    st.download_button("Download Excel", _xlsx, f"{base_name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="bc_xlsx_download",
-                       icon=":material/table_view:",
-                       help="Summary, Inputs, Assumptions, Peers, Timeline, Cost, Compliance and Sources sheets.")
+widgets.case_exports(case, fingerprint, base_name)
 
 # -- scenarios ---------------------------------------------------------------------------------
 st.subheader("Scenarios")

@@ -77,3 +77,39 @@ def case_checklist(case: dict) -> pd.DataFrame:
     return pd.DataFrame([{"Rule": r["rule_id"], "Severity": r["severity"], "Status": r["status"],
                           "Requirement": r["requirement"], "Why": r["reason"], "Citation": r["citation"],
                           "Source": r["source_url"]} for r in case["compliance"]["results"]])
+
+
+def decision_figures(case: dict) -> list[dict]:
+    """The business case's four decision figures as shown (label, value, tooltip, caption under it):
+    months saved, each route's ten-year cost with its NPV, the compliance verdict. Text is
+    Markdown-escaped where it comes from data."""
+    figs, esc = {f["key"]: f for f in case["key_figures"]}, fmt.md_escape
+    out = []
+    f = figs.get("months_saved")
+    fallback = "The timeline could not be simulated."
+    out.append({"label": "Months saved (median)", "value": f["display"] if f else fmt.BLANK,
+                "help": esc(f"{f['range']}. Basis: {f['basis']}.") if f else esc(fallback),
+                "caption": esc(f["range"] if f else fallback), "caption_help": None})
+    cost_note = case["cost"].get("message") or "No cost."
+    for route, label in (("piggyback", "10-year cost, piggyback"), ("traditional", "10-year cost, new RFP")):
+        f, n = figs.get(f"cost_{route}"), figs.get(f"npv_{route}")
+        if f is None:
+            out.append({"label": label, "value": fmt.BLANK, "help": esc(cost_note), "caption_help": None,
+                        "caption": ("No price schedule on file" if case["cost"]["status"] == "no_schedule"
+                                    else esc(cost_note))})
+        else:
+            out.append({"label": label, "value": f["display"], "help": esc(f"{f['range']}. Basis: {f['basis']}."),
+                        "caption": f"NPV {n['display']} · {esc(f['range'])}",
+                        "caption_help": esc(f"NPV {n['range']}. {n['basis']}.")})
+    comp = case["compliance"]
+    if comp.get("status") == "ok":
+        v = comp["verdict"]
+        headline = v["headline"]  # the same four-state verdict as the Compliance page, PDF and Excel
+        rest = v["text"][len(headline):].lstrip(": ")
+        out.append({"label": "Compliance", "value": headline, "caption_help": None,
+                    "help": esc(f"{v['text']}. {figs['compliance']['basis']}."),
+                    "caption": esc(rest or "every applicable rule passes")})
+    else:
+        out.append({"label": "Compliance", "value": fmt.BLANK, "help": esc(comp.get("message")), "caption_help": None,
+                    "caption": esc(comp.get("message") or "")})
+    return out

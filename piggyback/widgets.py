@@ -153,7 +153,7 @@ def _init_from_url(store: Store) -> None:
         return
     st.session_state["_url_loaded"] = True
     problems: list[str] = []
-    if st.query_params.get("peer") and "peer" not in st.session_state:
+    if url_params.text(st.query_params.get("peer"), "peer").given and "peer" not in st.session_state:
         wanted = url_params.identifier(st.query_params.get("peer"), "peer", known=store.peers()["deployment_id"].tolist(),
                                        what="peer deployment")
         st.session_state["peer"] = wanted.value
@@ -883,6 +883,45 @@ def scenario_manager(store: Store, profile: AgencyProfile, default_name: str, co
             st.dataframe(table, hide_index=True, width="stretch")
         except PiggybackError as exc:
             st.error(fmt.md_escape(exc))
+
+
+def case_exports(case: dict, fingerprint: str, base_name: str) -> None:
+    """The business case's PDF (built on demand, with progress; kept while ``fingerprint`` is
+    unchanged) and Excel downloads."""
+    if st.context.url and not st.session_state.get("_bc_warmed"):  # start the chart browser while the reader reads
+        from .report_pdf import warm_up_chart_renderer
+
+        warm_up_chart_renderer()
+        st.session_state["_bc_warmed"] = True
+    e1, e2 = st.columns(2)
+    with e1:
+        if st.button("Build the PDF", key="bc_pdf_build", icon=":material/picture_as_pdf:",
+                     help="Cover, executive summary, peers, timeline and cost charts, the checklist, every assumption "
+                          "and source. Takes a few seconds (the charts are drawn by a headless browser)."):
+            from .report_pdf import render_pdf
+
+            with st.status("Building the PDF …", expanded=True) as status:
+                bar = st.progress(0.0, text="Starting")
+                info: dict = {}
+                data = render_pdf(case, progress=lambda f, m: bar.progress(min(1.0, f), text=m), report=info)
+                for name, why in info.get("chart_errors", {}).items():
+                    st.warning(f"The {name} chart could not be rendered ({fmt.md_escape(why)}); the PDF says so in its place.")
+                status.update(label=f"PDF ready: {info.get('pages', '?')} pages", state="complete", expanded=False)
+            st.session_state["_bc_pdf"] = (fingerprint, data)
+        ready = st.session_state.get("_bc_pdf")
+        if ready and ready[0] == fingerprint:
+            st.download_button("Download PDF", ready[1], f"{base_name}.pdf", "application/pdf", key="bc_pdf_download",
+                               type="primary", icon=":material/download:")
+    with e2:
+        def _xlsx() -> bytes:
+            from .report_xlsx import render_xlsx
+
+            return render_xlsx(case)
+
+        st.download_button("Download Excel", _xlsx, f"{base_name}.xlsx",
+                           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="bc_xlsx_download",
+                           icon=":material/table_view:",
+                           help="Summary, Inputs, Assumptions, Peers, Timeline, Cost, Compliance and Sources sheets.")
 
 
 # -- the Compliance page's inputs, evidence controls and request texts ------------------------
