@@ -43,15 +43,6 @@ if not meeting:
                + ", ".join(fmt.md_escape(names[d]) for d in priced) + ". The others: no price schedule on file.")
 
 
-def show_items(tco, key: str) -> None:
-    cur = tco.currency
-    st.dataframe(tables.cost_items(tco), hide_index=True, width="stretch", key=key, column_config={
-        "Formula": st.column_config.TextColumn("Formula", width="large", help="How the line was scaled, brought "
-                                               "to today's prices and converted"),
-        f"Total ({cur})": st.column_config.NumberColumn(format="localized", help=f"Over {tco.horizon_years} years"),
-        "Source": widgets.link_column(), "Notes": st.column_config.TextColumn("Notes", width="large")})
-
-
 def peers_side_by_side(extra_missing: str | None) -> None:
     shown = {**result.peer_results, **({extra_missing: None} if extra_missing else {})}
     st.plotly_chart(peer_compare_figure(shown, labels=names), width="stretch", key="cost_peers_chart")
@@ -121,7 +112,7 @@ if result.ok:
         st.caption("Piggyback route: each assumption moved from the low to the high end of its range, the others "
                    "kept. The discount rate moves the NPV, not the total. The horizon is a choice, not varied.")
     with tab_items:
-        show_items(analysis.piggyback.tco, "cost_items")
+        widgets.cost_items_table(analysis.piggyback.tco, "cost_items")
         st.caption(f"Fixed and yearly amounts are {fmt.md_escape(peer_name)}'s own totals, scaled by population "
                    f"to the power of the size elasticity; its population: {fmt.md_escape(result.population_note)}. "
                    f"Ours: {fmt.integer(profile.population)} (census).")
@@ -142,24 +133,7 @@ saved = quotes.list_quotes(store, scope) if result.quote_items else []
 if saved or not meeting:
     st.subheader("Your quote")
 if result.quote is not None:
-    quote_tco = result.quote.contract
-    c = st.columns(3)
-    c[0].metric(f"Your quote: {h}-year cost", fmt.cost(quote_tco.total, currency),
-                help="Your quote lines as entered (not scaled: the quote is for us), brought to today's prices and "
-                     "currency, without any route's own cost.")
-    if result.basis == "peer":
-        peer_tco = result.analysis.contract
-        c[1].metric(f"{fmt.md_escape(peer_name)} scaled: {h}-year cost", fmt.cost(peer_tco.total, currency),
-                    help=f"{fmt.md_escape(peer_name)}'s price lines scaled to us, without any route's own cost.")
-        c[2].metric("Quote minus scaled peer", fmt.cost(quote_tco.total - peer_tco.total, currency),
-                    help="Negative: the quote is below the peer's prices scaled to our size.")
-        fig = peer_compare_figure({"quote": quote_tco, peer_id: peer_tco},
-                                  labels={"quote": "Your quote", peer_id: f"{fmt.md_escape(peer_name)} scaled"})
-        fig.update_layout(title_text=f"Your quote vs {fmt.md_escape(peer_name)} scaled")
-        st.plotly_chart(fig, width="stretch", key="cost_quote_chart")
-    else:
-        c[1].caption(f"No price schedule on file for {fmt.md_escape(peer_name)}: nothing to compare the quote with.")
-    show_items(quote_tco, "cost_quote_items")
+    widgets.quote_comparison(result, peer_name)
 if not meeting:
     widgets.quote_delete_buttons(store, scope, saved)
     if not saved:

@@ -740,6 +740,43 @@ def quote_form(store: Store, scope: str, currency: str) -> None:
                               key="quote_submit")
 
 
+def cost_items_table(tco, key: str) -> None:
+    """A TCO's price lines (tables.cost_items) with their formula, source link and notes."""
+    from .tables import cost_items
+
+    cur = tco.currency
+    st.dataframe(cost_items(tco), hide_index=True, width="stretch", key=key, column_config={
+        "Formula": st.column_config.TextColumn("Formula", width="large", help="How the line was scaled, brought "
+                                               "to today's prices and converted"),
+        f"Total ({cur})": st.column_config.NumberColumn(format="localized", help=f"Over {tco.horizon_years} years"),
+        "Source": link_column(), "Notes": st.column_config.TextColumn("Notes", width="large")})
+
+
+def quote_comparison(result, peer_name: str) -> None:
+    """The user's saved quote (a cost analysis result's ``quote``) beside the peer's lines scaled."""
+    from .pricing_figures import peer_compare_figure
+
+    quote_tco, currency, h = result.quote.contract, result.currency, result.settings.horizon_years
+    name = fmt.md_escape(peer_name)
+    c = st.columns(3)
+    c[0].metric(f"Your quote: {h}-year cost", fmt.cost(quote_tco.total, currency),
+                help="Your quote lines as entered (not scaled: the quote is for us), brought to today's prices and "
+                     "currency, without any route's own cost.")
+    if result.basis == "peer":
+        peer_tco = result.analysis.contract
+        c[1].metric(f"{name} scaled: {h}-year cost", fmt.cost(peer_tco.total, currency),
+                    help=f"{name}'s price lines scaled to us, without any route's own cost.")
+        c[2].metric("Quote minus scaled peer", fmt.cost(quote_tco.total - peer_tco.total, currency),
+                    help="Negative: the quote is below the peer's prices scaled to our size.")
+        fig = peer_compare_figure({"quote": quote_tco, result.peer_id: peer_tco},
+                                  labels={"quote": "Your quote", result.peer_id: f"{name} scaled"})
+        fig.update_layout(title_text=f"Your quote vs {name} scaled")
+        st.plotly_chart(fig, width="stretch", key="cost_quote_chart")
+    else:
+        c[1].caption(f"No price schedule on file for {name}: nothing to compare the quote with.")
+    cost_items_table(quote_tco, "cost_quote_items")
+
+
 # -- the Business case page's scenario manager ---------------------------------------------------
 
 def _remember_scenario(saved) -> None:
