@@ -23,15 +23,12 @@ today = dt.date.today()
 
 st.title("Compliance")
 verdict_box = st.container() if meeting else None  # meeting mode (#15): the verdict first under the title
-st.caption("May we buy under this peer's contract instead of running our own solicitation? The rules on file for "
-           "your country and your province or state (the verdict names them, and says when your province or state "
-           "has none), tested against what the sources say about the contract. Unknown facts never pass: they "
-           "need evidence, which you record here once checked.")
+st.caption(show.PAGE_CAPTION)
 peer = widgets.peer_picker(store)
 verdict_box = verdict_box or st.container()
 try:
     result, problem = analyse_compliance(store, profile, peer, settings.values(), today=today), None
-except PiggybackError as exc:
+except PiggybackError as exc:  # an input to correct: the inputs are still drawn, to correct it
     result, problem = None, exc
 
 if meeting and result is not None:
@@ -63,10 +60,8 @@ with verdict_box:
     m[2].metric("Warnings open or failed", verdict["warnings_open"] + verdict["warnings_failed"])
     m[3].metric("Passed", f"{verdict['pass']} of {verdict['total']}",
                 help="Passed on a recorded fact or on evidence recorded here.")
-    if show.what_blocks(verdict):
-        st.markdown(show.what_blocks(verdict))
-    for route in verdict["alternatives"]:
-        st.markdown(f"**Instead:** {fmt.md_escape(route)}")
+    for line in show.what_blocks(verdict):
+        st.markdown(line)
     if verdict["open_blockers"]:
         with st.expander(f"What is missing: {len(verdict['open_blockers'])} blocker(s) lack facts or evidence",
                          expanded=not verdict["failing"], key="cmp_missing_open"):
@@ -103,8 +98,8 @@ with tab_list:
             for line in show.rule_lines(r, result.decision_date):
                 st.markdown(line)
             st.caption(f"Confidence {fmt.confidence(r.confidence)} · applies to {r.applies_to}")
-            items = result.evidence.get(r.rule_id, {}).get("items", [])
-            widgets.evidence_controls(store, result.scope, r, items, can_record)
+            widgets.evidence_controls(store, result.scope, r, result.evidence.get(r.rule_id, {}).get("items", []),
+                                      can_record)
 
 with tab_table:
     st.dataframe(show.checklist_table(result.results), hide_index=True, width="stretch", column_config={
@@ -115,9 +110,7 @@ with tab_table:
         "source": widgets.link_column("Source")})
 
 with tab_thresholds:
-    st.caption(f"The trade-agreement and grant thresholds the rules for {fmt.md_escape(profile.region)} compare "
-               f"against, in force on the decision date {result.decision_date.isoformat()}. A blank amount is not "
-               "confirmed for the period: verify the current threshold; nothing is estimated.")
+    st.caption(show.thresholds_caption(result))
     if result.thresholds:
         st.dataframe(show.thresholds_table(result.thresholds), hide_index=True, width="stretch", column_config={
             "agreement": "Agreement", "applies to": "Applies to", "category": "Category", "amount": "Amount",

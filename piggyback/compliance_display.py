@@ -17,6 +17,10 @@ from .models import MODULES
 STATUS = {"pass": "✅ pass", "fail": "❌ fail", "needs_evidence": "❓ needs evidence"}
 SEVERITY_HEADINGS = {"blocker": "Blockers", "warning": "Warnings", "info": "For information"}
 VERDICT_ICON = {"blocked": "⛔", "not_shown": "⚠️", "allowed_with_items": "📝", "allowed": "✅"}
+PAGE_CAPTION = ("May we buy under this peer's contract instead of running our own solicitation? The rules on file "
+                "for your country and your province or state (the verdict names them, and says when your province "
+                "or state has none), tested against what the sources say about the contract. Unknown facts never "
+                "pass: they need evidence, which you record here once checked.")
 
 
 def verdict_markdown(verdict: dict) -> str:
@@ -46,10 +50,17 @@ def short(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + " …"
 
 
-def what_blocks(verdict: dict) -> str | None:
-    if not verdict["failing"]:
-        return None
-    return "**What blocks:** " + "; ".join(f"{f['rule_id']}: {fmt.md_escape(f['reason'])}" for f in verdict["failing"])
+def what_blocks(verdict: dict) -> list[str]:
+    """What blocks (the failing blockers and why) and the routes to use instead, one line each."""
+    lines = ["**What blocks:** " + "; ".join(f"{f['rule_id']}: {fmt.md_escape(f['reason'])}"
+                                             for f in verdict["failing"])] if verdict["failing"] else []
+    return lines + [f"**Instead:** {fmt.md_escape(route)}" for route in verdict["alternatives"]]
+
+
+def thresholds_caption(result) -> str:
+    return (f"The trade-agreement and grant thresholds the rules for {fmt.md_escape(result.agency.region)} compare "
+            f"against, in force on the decision date {result.decision_date.isoformat()}. A blank amount is not "
+            "confirmed for the period: verify the current threshold; nothing is estimated.")
 
 
 def what_is_missing(verdict: dict) -> str:
