@@ -87,6 +87,11 @@ def ranked(_store, data_hash: str, reference: str, key: tuple) -> an.ProspectsRe
     return an.analyse_prospects(_store, reference, dict(key))
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def csv_bytes(_result: an.ProspectsResult, data_hash: str, reference: str, key: tuple) -> bytes:
+    return _result.csv()  # every row: a few seconds for the whole census, so made once per ranking
+
+
 try:
     # The store's cached frames are replaced after a rebuild or a steward import: their identity
     # (with the data fingerprint) keys the cached rankings.
@@ -130,7 +135,7 @@ st.dataframe(an.prospects_table(result), hide_index=True, width="stretch", key="
     "Why": st.column_config.TextColumn("Why (strongest reasons)", width="large")})
 st.caption(f"Showing {len(result.shown):,} of {len(scored):,}. Blank = not in the census files. Sources: 2021 Census "
            "of Canada; US Census Bureau 2021 population estimates (see Data & sources).")
-st.download_button(f"Download all {len(scored):,} (CSV)", result.csv, file_name=f"prospects-like-{reference}.csv",
+st.download_button(f"Download all {len(scored):,} (CSV)", lambda: csv_bytes(result, data_hash, reference, key), file_name=f"prospects-like-{reference}.csv",
                    mime="text/csv", icon=":material/download:",
                    help="Every jurisdiction that passes the filters, best first, with each dimension's contribution.")
 with st.expander("Sources & assumptions"):

@@ -232,7 +232,7 @@ class PeersResult:
 def _items(agency: Any, frame: pd.DataFrame, weights: Mapping[str, float], availability: Mapping[str, Any],
            n_scored: int, vendor_index: Any) -> list[dict[str, Any]]:
     out = peer_data.peer_items(agency, frame, weights)
-    for item, (_, row) in zip(out, frame.iterrows()):
+    for item, row in zip(out, frame.to_dict("records")):  # plain dicts: a Series per row is slow
         item["vendor_canonical"] = vendors.canonical_vendor(item["vendor"], vendor_index)
         item["availability"] = availability[item["deployment_id"]]
         item["dims_scored"] = n_scored
