@@ -11,8 +11,6 @@ from piggyback import fmt, scenarios, tables, widgets
 from piggyback import params as url_params
 from piggyback.business_case import build_business_case, business_case_from_scenario, compare_cases
 from piggyback.errors import PiggybackError
-from piggyback.pricing_figures import cost_by_year_figure
-from piggyback.timeline_figures import gantt_figure
 
 store = widgets.get_store()
 meeting = widgets.meeting_mode()
@@ -101,51 +99,15 @@ if tl.get("status") == "ok":
                f"{tl['display']['prob_faster']} of {tl['draws']:,} draws).")
 
 
-def _charts(height: int, stacked: bool = False) -> None:
-    tabs = [st.container(), st.container()] if stacked else st.tabs(["Timeline", "Cost by year"])
-    with tabs[0]:
-        if tl.get("status") == "ok":
-            fig = gantt_figure(tl["result"])  # its own height: one row per phase stays readable
-            fig.update_layout(height=max(height, fig.layout.height or 0))
-            st.plotly_chart(fig, width="stretch", key="bc_gantt")
-            gl = tl["result"]["routes"]
-            st.caption(f"Chart in words: a new RFP goes live about {gl['traditional']['go_live']['p50']} and the "
-                       f"piggyback route about {gl['piggyback']['go_live']['p50']} (medians), one bar per phase.")
-        else:
-            st.info(fmt.md_escape(tl.get("message")))
-    with tabs[1]:
-        if case["cost"]["status"] == "ok":
-            fig = cost_by_year_figure(case["cost"]["routes"]["piggyback"]["tco"])
-            fig.update_layout(height=height)
-            st.plotly_chart(fig, width="stretch", key="bc_cost")
-            st.caption(widgets.cost_chart_words(case["cost"]["routes"]["piggyback"]["tco"]))
-        else:
-            st.info(fmt.md_escape(case["cost"].get("message")))
-
-
 if meeting:
     best = case["peers"]["top"][:1]
     if best:
         st.markdown(f"**Closest peer:** {fmt.md_escape(best[0]['sentence'])}")
-    _charts(height=620, stacked=True)
+    widgets.case_charts(case, height=620, stacked=True)
     st.stop()
 
-left, right = st.columns(2)
-with left:
-    st.subheader("Closest peers and why")
-    for p in case["peers"]["top"]:
-        st.markdown(f"**{p['rank']}. {fmt.md_escape(p['jurisdiction'])}** (score {p['score']:.2f}, "
-                    f"{fmt.confidence(p['confidence'])}): {fmt.md_escape('; '.join(p['reasons']))}")
-    rob = case["peers"]["robustness"]
-    st.caption("Top three stable when any weight moves ±20%." if rob["stable"] else
-               f"Fragile ranking: the top three change in {rob['changes']} of {rob['checked']} ±20% weight moves.")
-with right:
-    st.subheader("Main risks")
-    for risk in case["risks"][:7]:
-        mark = {"high": ":red[**high**]", "medium": ":orange[**medium**]", "low": "low"}[risk["severity"]]
-        st.markdown(f"{mark} · {fmt.md_escape(risk['text'])}", help=f"Basis: {fmt.md_escape(risk['basis'])}")
-
-_charts(height=480)
+widgets.case_peers_and_risks(case)
+widgets.case_charts(case, height=480)
 
 with st.expander(f"Assumptions ({len(case['assumptions'])}, "
                  f"{sum(1 for a in case['assumptions'] if a['edited'])} edited)"):

@@ -961,6 +961,52 @@ def case_exports(case: dict, fingerprint: str, base_name: str) -> None:
                            help="Summary, Inputs, Assumptions, Peers, Timeline, Cost, Compliance and Sources sheets.")
 
 
+def case_charts(case: dict, height: int, stacked: bool = False) -> None:
+    """The business case's timeline (Gantt) and cost-by-year charts, each with its sentence in words;
+    in tabs, or one above the other (``stacked``, meeting mode)."""
+    from .pricing_figures import cost_by_year_figure
+    from .timeline_figures import gantt_figure
+
+    tl = case["timeline"]
+    tabs = [st.container(), st.container()] if stacked else st.tabs(["Timeline", "Cost by year"])
+    with tabs[0]:
+        if tl.get("status") == "ok":
+            fig = gantt_figure(tl["result"])  # its own height: one row per phase stays readable
+            fig.update_layout(height=max(height, fig.layout.height or 0))
+            st.plotly_chart(fig, width="stretch", key="bc_gantt")
+            gl = tl["result"]["routes"]
+            st.caption(f"Chart in words: a new RFP goes live about {gl['traditional']['go_live']['p50']} and the "
+                       f"piggyback route about {gl['piggyback']['go_live']['p50']} (medians), one bar per phase.")
+        else:
+            st.info(fmt.md_escape(tl.get("message")))
+    with tabs[1]:
+        if case["cost"]["status"] == "ok":
+            fig = cost_by_year_figure(case["cost"]["routes"]["piggyback"]["tco"])
+            fig.update_layout(height=height)
+            st.plotly_chart(fig, width="stretch", key="bc_cost")
+            st.caption(cost_chart_words(case["cost"]["routes"]["piggyback"]["tco"]))
+        else:
+            st.info(fmt.md_escape(case["cost"].get("message")))
+
+
+def case_peers_and_risks(case: dict) -> None:
+    """The closest peers with their reasons and robustness, beside the main risks with their basis."""
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Closest peers and why")
+        for p in case["peers"]["top"]:
+            st.markdown(f"**{p['rank']}. {fmt.md_escape(p['jurisdiction'])}** (score {p['score']:.2f}, "
+                        f"{fmt.confidence(p['confidence'])}): {fmt.md_escape('; '.join(p['reasons']))}")
+        rob = case["peers"]["robustness"]
+        st.caption("Top three stable when any weight moves ±20%." if rob["stable"] else
+                   f"Fragile ranking: the top three change in {rob['changes']} of {rob['checked']} ±20% weight moves.")
+    with right:
+        st.subheader("Main risks")
+        for risk in case["risks"][:7]:
+            mark = {"high": ":red[**high**]", "medium": ":orange[**medium**]", "low": "low"}[risk["severity"]]
+            st.markdown(f"{mark} · {fmt.md_escape(risk['text'])}", help=f"Basis: {fmt.md_escape(risk['basis'])}")
+
+
 # -- the Compliance page's inputs, evidence controls and request texts ------------------------
 
 def compliance_inputs(settings: PageSettings, profile: AgencyProfile, result, currencies, bounds, today) -> None:
