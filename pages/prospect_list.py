@@ -39,7 +39,7 @@ settings = widgets.PageSettings("prospects", {"reference": None, "regions": [], 
                                               "jtypes": [], "preset": "balanced", "top": 50}, url=LINK)
 if not st.session_state.get("_prospects_peer_read") and not settings.value("reference") and "ref" not in st.query_params:
     st.session_state["_prospects_peer_read"] = True  # a link's ?peer= (the other pages' peer), read once
-    settings.set("reference", ref_param("peer")(st.query_params.get("peer")).value)
+    settings.set("reference", url_params.identifier(st.query_params.get("peer"), "peer", known=peer_ids).value)
 for name, ok in {"reference": lambda v: v if v in peer_ids else None,
                  "regions": lambda v: [r for r in v or [] if r in region_label],
                  "jtypes": lambda v: [t for t in v or [] if t in jtype_options],

@@ -203,10 +203,9 @@ def test_config_hides_error_details():
 
 def test_page_sources_read_url_parameters_only_through_the_parser():
     """A raw ``st.query_params.get`` is allowed only to compare with what the page writes back, or
-    in the reads that go straight into a parser (profile inputs, the weights preset/JSON, the scenario id)."""
+    in the reads that go straight into a parser (profile inputs, PageSettings' parameters, the scenario id)."""
     allowed = {
         'inputs = inputs_from_query({k: st.query_params.get(k) for k in PROFILE_KEYS}, problems)',
-        'wanted = st.query_params.get("weights")  # a preset name, or adjusted weights as small JSON',
         'wanted = st.session_state.pop("_open_scenario", None) or st.query_params.get("scenario")',
         'text = st.query_params.get(param)',  # PageSettings: handed straight to the setting's parser
     }
