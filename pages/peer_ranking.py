@@ -109,22 +109,12 @@ if last and last["weights"] != now["weights"] and last["filters"] == now["filter
         st.caption("With the new weights the top three did not change.")
 st.session_state["_peers_last"] = now
 
+text_columns = {c: st.column_config.TextColumn(label, help=tip and tip.format(date=decision.isoformat()), width=width)
+                for c, (label, tip, width) in an.RANKED_COLUMN_HELP.items()}
 st.dataframe(an.ranked_table(result), hide_index=True, width="stretch", key="peers_ranked", column_config={
+    **text_columns, "Source": widgets.link_column("First source"),
     "Score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.2f",
-                                             help="Similarity 0–1; a dimension unknown for the peer counts 0"),
-    "Range": st.column_config.TextColumn("Range", help="From the score (unknowns count 0) to the score if every "
-                                         "unknown dimension matched fully"),
-    "Known": st.column_config.TextColumn("Dims known", help="Dimensions known for both sides, of those scored"),
-    "Contract": st.column_config.TextColumn("Contract", help=f"May another body use this peer's contract on "
-                                            f"{decision.isoformat()}? Available, Expired, Not adoptable or Unknown, "
-                                            "from the facts on file"),
-    "Contract facts": st.column_config.TextColumn("Contract facts", width="medium"),
-    "Why": st.column_config.TextColumn("Why (strongest reasons)", width="large"),
-    "Modules": st.column_config.TextColumn("Modules", help="Modules listed by the sources; live status not "
-                                           "confirmed (the records do not say which are live)"),
-    "Go-live": st.column_config.TextColumn("Go-live", help="As published: a year, a month or a day"),
-    "Vehicle": st.column_config.TextColumn("Contract vehicle", help="As the sources describe it"),
-    "Source": widgets.link_column("First source")})
+                                             help="Similarity 0–1; a dimension unknown for the peer counts 0")})
 
 # Only the open tab is drawn (the figures are the costly part of a rerun).
 tab_why, tab_map, tab_src = st.tabs(["Why these scores", "Map", "Sources & assumptions"], key="peers_tab",

@@ -387,6 +387,21 @@ def robustness_text(result: PeersResult, escape=str) -> tuple[bool, str]:
                    f"the top three to {', '.join(escape(t) for t in change['top'])}{order_only}{more} Now: {now}.")
 
 
+# The ranked table's text columns: (label, help with {date} = the decision date, width).
+RANKED_COLUMN_HELP: dict[str, tuple[str, str | None, str | None]] = {
+    "Range": ("Range", "From the score (unknowns count 0) to the score if every unknown dimension matched fully", None),
+    "Known": ("Dims known", "Dimensions known for both sides, of those scored", None),
+    "Contract": ("Contract", "May another body use this peer's contract on {date}? Available, Expired, Not adoptable "
+                 "or Unknown, from the facts on file", None),
+    "Contract facts": ("Contract facts", None, "medium"),
+    "Why": ("Why (strongest reasons)", None, "large"),
+    "Modules": ("Modules", "Modules listed by the sources; live status not confirmed (the records do not say which "
+                "are live)", None),
+    "Go-live": ("Go-live", "As published: a year, a month or a day", None),
+    "Vehicle": ("Contract vehicle", "As the sources describe it", None),
+}
+
+
 def ranked_table(result: PeersResult) -> pd.DataFrame:
     """The ranked peers as the page's table (one row per peer that passes the filters)."""
     from .. import fmt
