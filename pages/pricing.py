@@ -27,8 +27,10 @@ except PiggybackError as exc:
 settings = widgets.cost_page_settings(defaults, profile)  # scenario section "pricing", ?years= in the link
 peers = store.peers()
 names = dict(zip(peers["deployment_id"], peers["census_name"].fillna(peers["jurisdiction"] + ", " + peers["region"])))
-peer_id = widgets.peer_picker(store)
-if not meeting:  # meeting mode: no editing widgets, the values persist
+if meeting:  # meeting mode: no editing widgets (the peer and settings chosen before persist)
+    peer_id = widgets.current_peer()
+else:
+    peer_id = widgets.peer_picker(store)
     widgets.cost_settings_form(settings, defaults, profile)
 result = analyse_cost(store, profile, peer_id, settings.values(), today=dt.date.today())  # the one cost chain
 if result.settings is None:

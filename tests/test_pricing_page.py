@@ -116,6 +116,8 @@ def test_meeting_mode_hides_settings_and_the_quote_form_but_keeps_the_figures():
     keys = {w.key for w in at.number_input}
     assert "pricing.pricing.horizon_years" not in keys and "quote_amount" not in keys
     assert not [b for b in at.button if b.label in ("Reset assumptions", "Save quote line")]
+    assert "peer_pick" not in {s.key for s in at.selectbox}  # no peer picker either: the link's peer is costed
+    assert millions(metrics(at)["10-year cost: piggyback"]) == millions(metrics(cost_page())["10-year cost: piggyback"])
 
 
 def test_edited_settings_persist_through_meeting_mode_without_their_widgets():
