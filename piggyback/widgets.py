@@ -430,7 +430,7 @@ class PageSettings:
             self._sync_url(name)
 
     def _read_url_once(self) -> None:
-        flag = f"_{self.page}_url_read"
+        flag = f"_url_read:{self.page}"  # not a widget prefix: opening a scenario keeps it
         if st.session_state.get(flag):
             return
         st.session_state[flag] = True
