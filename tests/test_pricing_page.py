@@ -164,3 +164,29 @@ def test_quote_is_saved_compared_with_the_scaled_peer_and_deleted(db_copy, monke
     delete[0].click().run()
     assert "Your quote: 10-year cost" not in metrics(at)
     assert any("No quote saved" in c.value for c in at.caption)
+
+
+def test_a_saved_scenario_with_numbers_of_the_other_type_still_opens(db_copy, monkeypatch):
+    """A scenario written by the CLI or an older page may hold the horizon as 12.0 and a rate as 8:
+    the settings widgets, bound to the scenario section, take them as they are."""
+    from piggyback.profile import profile_for
+    from piggyback.scenarios import open_scenario_store, payload_from_profile
+    from piggyback.store import Store
+
+    monkeypatch.setenv("PIGGYBACK_DB", str(db_copy))
+    s = Store.open(db_copy)
+    try:
+        saved = open_scenario_store(s).save("Mixed numbers", payload_from_profile(
+            profile_for(s, GUELPH), peer="fayetteville-ar",
+            settings={"pricing": {"assumptions": {"pricing.horizon_years": 12.0, "pricing.discount_rate": 8}}}))
+    finally:
+        s.close()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params["scenario"] = saved.id
+    at.run()
+    at.switch_page("pages/pricing.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert "12-year cost: piggyback" in metrics(at)
+    assert at.number_input(key="pricing.pricing.horizon_years").value == 12
+    assert at.number_input(key="pricing.pricing.discount_rate").value == 8.0
