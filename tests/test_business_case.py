@@ -310,3 +310,20 @@ def test_only_the_owner_or_a_steward_sees_rename_and_delete_enabled(page_db, mon
     assert ("bc_delete" in {b.key for b in at.button}) is steward
     if not steward:
         assert any("only its owner or a steward may change or delete it" in c.value for c in at.caption)
+
+
+def test_decision_figures_as_shown_keep_the_case_wording_and_say_why_a_cost_is_blank(store, guelph_case):
+    """tables.decision_figures (what the page shows): months saved, both ten-year costs with their
+    NPV, the verdict; a peer without prices gives a blank cost that says why, never a number."""
+    from piggyback import tables
+
+    case = guelph_case.to_dict()
+    figs = {f["key"]: f for f in case["key_figures"]}
+    shown = {f["label"]: f for f in tables.decision_figures(case)}
+    assert list(shown) == ["Months saved (median)", "10-year cost, piggyback", "10-year cost, new RFP", "Compliance"]
+    assert shown["10-year cost, piggyback"]["value"] == figs["cost_piggyback"]["display"]
+    assert shown["10-year cost, new RFP"]["caption"].startswith(f"NPV {figs['npv_traditional']['display']} · ")
+    assert shown["Compliance"]["value"] == case["compliance"]["verdict"]["headline"]
+    blank = build_business_case(store, profile_for(store, GUELPH), "ottawa-on", {}, today=TODAY).to_dict()
+    cost = {f["label"]: f for f in tables.decision_figures(blank)}["10-year cost, piggyback"]
+    assert cost["value"] == "—" and cost["caption"] == "No price schedule on file"
