@@ -24,7 +24,7 @@ today = dt.date.today()
 st.title("Compliance")
 verdict_box = st.container() if meeting else None  # meeting mode (#15): the verdict first under the title
 st.caption(show.PAGE_CAPTION)
-peer = widgets.peer_picker(store)
+peer = widgets.current_peer() if meeting else widgets.peer_picker(store)  # meeting mode: the chosen peer persists
 verdict_box = verdict_box or st.container()
 try:
     result, problem = analyse_compliance(store, profile, peer, settings.values(), today=today), None

@@ -151,6 +151,7 @@ def test_meeting_mode_puts_the_verdict_first_and_draws_no_editing_widget():
     drawn = {e.type for e in elements}
     assert not [k for k in EDITING if k in drawn], drawn
     assert not at.main.text_area and not at.main.number_input and not at.main.date_input
+    assert not at.main.selectbox  # not even the peer picker: the peer chosen before persists
     assert not [b for b in at.main.button if b.label in ("Record evidence", "Remove", "Reset go-live to the assumption")]
     # the request texts are still shown, read-only
     assert any("City of Ottawa" in c.value for c in at.main.code)
