@@ -4,8 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from piggyback import widgets
-
+from piggyback.ui import widgets
 HERE = Path(__file__).resolve().parent
 
 # (file, title, url_path, icon, section). A page whose file is absent is left out of the menu.

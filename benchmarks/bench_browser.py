@@ -53,7 +53,7 @@ def run(runs: int = 5) -> dict:
     from playwright.sync_api import sync_playwright
 
     from conftest import CHROMIUM, CHROMIUM_ARGS, start_server
-    from piggyback.store import build
+    from piggyback.data.store import build
 
     tmp = Path(tempfile.mkdtemp(prefix="piggyback-bench-browser-"))
     db = tmp / "bench.duckdb"

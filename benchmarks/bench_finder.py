@@ -1,4 +1,4 @@
-"""Benchmark: the agency finder (``piggyback.finder``) on the store's 33,616 census places.
+"""Benchmark: the agency finder (``piggyback.data.finder``) on the store's 33,616 census places.
 
     python benchmarks/bench_finder.py [--json OUT] [--runs 15]
 
@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from piggyback import finder  # noqa: E402
-from piggyback.store import Store, default_db_path  # noqa: E402
+from piggyback.data.store import Store, default_db_path  # noqa: E402
 
 WORDS = ["Ottawa", "Saint-Elzear", "Springfield", "Guelph, ON", "Travis County", "Montreal"]
 TYPOS = ["Otawa", "Springfeild", "Toronot", "Gelph"]

@@ -17,15 +17,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from piggyback.models import AgencyProfile  # noqa: E402
-from piggyback.pricing import (  # noqa: E402
+from piggyback.core.models import AgencyProfile  # noqa: E402
+from piggyback.engines.pricing import (  # noqa: E402
     PriceSchedule,
     default_assumptions,
     load_price_schedules,
     scale_items,
     total_cost_of_ownership,
 )
-from piggyback.pricing_routes import analyse_cost, compare_contracts, cost_settings, tornado  # noqa: E402
+from piggyback.engines.pricing_routes import analyse_cost, compare_contracts, cost_settings, tornado  # noqa: E402
 
 FAYETTEVILLE_POP = 93_949  # 2020 census, per the peer research
 AGENCY = AgencyProfile(name="Benchmark agency", country="CA", region="ON", population=143_740)
@@ -36,8 +36,8 @@ def run_store(runs: int, db: str) -> dict:
     import datetime as dt
 
     from piggyback.analyses.cost import analyse_cost
-    from piggyback.profile import profile_for
-    from piggyback.store import Store
+    from piggyback.data.profile import profile_for
+    from piggyback.data.store import Store
 
     store = Store.open(db, read_only=True)
     try:

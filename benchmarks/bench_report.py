@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from piggyback.business_case import build_business_case  # noqa: E402
-from piggyback.profile import profile_for  # noqa: E402
-from piggyback.report_pdf import case_figures, close_chart_renderer, figures_to_png, render_pdf  # noqa: E402
-from piggyback.report_xlsx import render_xlsx  # noqa: E402
-from piggyback.store import Store  # noqa: E402
+from piggyback.analyses.business_case import build_business_case  # noqa: E402
+from piggyback.data.profile import profile_for  # noqa: E402
+from piggyback.reports.report_pdf import case_figures, close_chart_renderer, figures_to_png, render_pdf  # noqa: E402
+from piggyback.reports.report_xlsx import render_xlsx  # noqa: E402
+from piggyback.data.store import Store  # noqa: E402
 
 
 def _ms(start: float) -> float:

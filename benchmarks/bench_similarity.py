@@ -9,7 +9,7 @@ data, and the Peers page's rerun after a weight change.
    ``score_candidates`` (>= 15 runs) and of ``score_candidates_rowwise`` (3 runs). Targets:
    < 50 ms and >= 50x faster than the baseline.
 2. Real data (the store's database, ``$PIGGYBACK_DB``): every census jurisdiction as a prospect
-   of the Ottawa deployment through ``piggyback.peers.prospect_candidates`` and
+   of the Ottawa deployment through ``piggyback.data.peers.prospect_candidates`` and
    ``rank_prospects`` (the Prospects page and ``prospects`` command), with a row-by-row check.
 3. The Peers page under AppTest: the median time of a rerun after a weight slider moves.
    Target < 300 ms.
@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from piggyback import similarity  # noqa: E402
-from piggyback.models import CA_PROVINCES, MODULES, US_STATES  # noqa: E402
+from piggyback.core.models import CA_PROVINCES, MODULES, US_STATES  # noqa: E402
 
 TARGET_MS = 50.0
 TARGET_SPEEDUP = 50.0
@@ -101,14 +101,14 @@ def synthetic_candidates(rows: int = DEFAULT_ROWS, seed: int = 20261127,
 
 def _open_store():
     """The benchmark's store: the same file and mode the app uses (so AppTest can share it)."""
-    from piggyback.store import Store, default_db_path
+    from piggyback.data.store import Store, default_db_path
 
     return Store.open(default_db_path(), allow_read_only_fallback=True)
 
 
 def real_candidates() -> pd.DataFrame:  # pragma: no cover - depends on the store being built
     """Every census jurisdiction but Ottawa's, as the Prospects page ranks them."""
-    from piggyback.peers import prospect_candidates
+    from piggyback.data.peers import prospect_candidates
 
     store = _open_store()
     try:
@@ -128,7 +128,7 @@ def _median_ms(fn, runs: int) -> tuple[float, list[float]]:
 
 def bench_store_prospects(runs: int = 15, check_rows: bool = True) -> dict[str, Any]:
     """Every census jurisdiction ranked against the Ottawa deployment, as the app does it."""
-    from piggyback.peers import prospect_candidates, rank_prospects, reference_agency
+    from piggyback.data.peers import prospect_candidates, rank_prospects, reference_agency
 
     store = _open_store()
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from piggyback.timeline import TIMELINE_CSV, load_phases, simulate_timeline, simulate_timeline_loop  # noqa: E402
+from piggyback.engines.timeline import TIMELINE_CSV, load_phases, simulate_timeline, simulate_timeline_loop  # noqa: E402
 
 DEFAULT_PHASES = load_phases(TIMELINE_CSV)
 

@@ -130,7 +130,7 @@ def _start(db: Path, env: dict) -> tuple[subprocess.Popen, str]:
 
 
 def run(sessions: int = 20, servers: int = 1) -> dict:
-    from piggyback.store import build
+    from piggyback.data.store import build
 
     tmp = Path(tempfile.mkdtemp(prefix="piggyback-load-"))
     env = dict(os.environ)
@@ -167,8 +167,8 @@ def run(sessions: int = 20, servers: int = 1) -> dict:
 
 def _saved_scenarios(db: Path, database_url: str | None) -> dict[str, str | None]:
     """Scenario name -> its agency, read back from the users' record after the servers stopped."""
-    from piggyback.scenarios import open_scenario_store
-    from piggyback.store import Store
+    from piggyback.data.scenarios import open_scenario_store
+    from piggyback.data.store import Store
 
     previous = os.environ.get("PIGGYBACK_DATABASE_URL")
     if database_url:

@@ -43,7 +43,7 @@ def _median_ms(fn, runs: int) -> float:
 
 
 def bench_build(tmp: Path) -> dict:
-    from piggyback.store import build
+    from piggyback.data.store import build
 
     path = tmp / "bench.duckdb"
     t = time.perf_counter()

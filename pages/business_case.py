@@ -7,10 +7,16 @@ import re
 import pandas as pd
 import streamlit as st
 
-from piggyback import fmt, scenarios, tables, widgets
-from piggyback import params as url_params
-from piggyback.business_case import build_business_case, business_case_from_scenario, compare_cases
-from piggyback.errors import PiggybackError
+from piggyback.core import fmt
+
+from piggyback.data import scenarios
+
+from piggyback.figures import tables
+
+from piggyback.ui import widgets
+from piggyback.core import params as url_params
+from piggyback.analyses.business_case import build_business_case, business_case_from_scenario, compare_cases
+from piggyback.core.errors import PiggybackError
 
 store = widgets.get_store()
 meeting = widgets.meeting_mode()
@@ -24,7 +30,7 @@ profile = widgets.require_profile()
 @st.cache_data(show_spinner=False, max_entries=64)
 def _case(_store, version: str, profile_json: str, peer_id: str | None, settings_json: str, snapshot_json: str,
           today: str) -> dict:
-    from piggyback.models import AgencyProfile
+    from piggyback.core.models import AgencyProfile
 
     return build_business_case(_store, AgencyProfile.model_validate_json(profile_json), peer_id,
                                json.loads(settings_json), snapshot=json.loads(snapshot_json),

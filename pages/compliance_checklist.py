@@ -1,16 +1,17 @@
 """Compliance: may the agency buy under the peer's contract? The verdict (one of four states), then
 every blocker, then warnings and information items, each with its citation. Layout only: the
-figures come from ``piggyback.analyses.compliance``, the words from ``piggyback.compliance_display``."""
+figures come from ``piggyback.analyses.compliance``, the words from ``piggyback.figures.compliance_display``."""
 
 import datetime as dt
 
 import streamlit as st
 
-from piggyback import compliance_display as show
-from piggyback import fmt, identity, widgets
+from piggyback.figures import compliance_display as show
+from piggyback.core import fmt, identity
+from piggyback.ui import widgets
 from piggyback.analyses.compliance import CURRENCIES, DEFAULTS, NATIONAL_CURRENCY, analyse_compliance
-from piggyback.compliance import checklist_csv
-from piggyback.errors import PiggybackError
+from piggyback.engines.compliance import checklist_csv
+from piggyback.core.errors import PiggybackError
 
 BOX = {"blocked": st.error, "not_shown": st.warning, "allowed_with_items": st.info, "allowed": st.success}
 DATE_MIN, DATE_MAX = dt.date(2000, 1, 1), dt.date(2100, 12, 31)

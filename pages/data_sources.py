@@ -4,10 +4,11 @@
 import pandas as pd
 import streamlit as st
 
-from piggyback import coverage as cov
-from piggyback import fmt, identity, widgets
-from piggyback.interchange import deployments_table, import_bytes, neutralize, unknown_vendor_message
-from piggyback.errors import PiggybackError
+from piggyback.analyses import coverage as cov
+from piggyback.core import fmt, identity
+from piggyback.ui import widgets
+from piggyback.data.interchange import deployments_table, import_bytes, neutralize, unknown_vendor_message
+from piggyback.core.errors import PiggybackError
 
 store = widgets.get_store()
 meta = store.meta()

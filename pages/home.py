@@ -2,8 +2,12 @@
 
 import streamlit as st
 
-from piggyback import fmt, landscape, widgets
-from piggyback.models import VEHICLES
+from piggyback.core import fmt
+
+from piggyback.engines import landscape
+
+from piggyback.ui import widgets
+from piggyback.core.models import VEHICLES
 
 store = widgets.get_store()
 profile = widgets.current_profile()
@@ -41,7 +45,7 @@ with left:
                if len(by_vendor) else "Chart in words: no vendor is named yet.")
 with right:
     try:
-        from piggyback.similarity_figures import peer_map_figure
+        from piggyback.figures.similarity_figures import peer_map_figure
 
         st.plotly_chart(peer_map_figure(profile.model_dump() if profile else None, peers), width="stretch")
         located = int(peers[["lat", "lon"]].notna().all(axis=1).sum()) if {"lat", "lon"} <= set(peers) else 0

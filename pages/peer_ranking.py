@@ -5,14 +5,15 @@ import datetime as dt
 
 import streamlit as st
 
-from piggyback import availability as avail_mod
-from piggyback import fmt, identity, widgets
-from piggyback import peers as peer_data
+from piggyback.engines import availability as avail_mod
+from piggyback.core import fmt, identity
+from piggyback.ui import widgets
+from piggyback.data import peers as peer_data
 from piggyback.analyses import peers as an
-from piggyback.errors import PiggybackError
-from piggyback.models import VEHICLES
-from piggyback.similarity import DIMENSION_LABELS, DIMENSIONS, PRESETS, SIMILARITY_ASSUMPTIONS
-from piggyback.similarity_figures import contributions_table, peer_map_figure, score_bar_figure
+from piggyback.core.errors import PiggybackError
+from piggyback.core.models import VEHICLES
+from piggyback.engines.similarity import DIMENSION_LABELS, DIMENSIONS, PRESETS, SIMILARITY_ASSUMPTIONS
+from piggyback.figures.similarity_figures import contributions_table, peer_map_figure, score_bar_figure
 
 store, profile, meeting = widgets.get_store(), widgets.require_profile(), widgets.meeting_mode()
 an.upgrade_section(widgets.scenario_section("peers"))

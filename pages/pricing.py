@@ -6,10 +6,16 @@ import datetime as dt
 
 import streamlit as st
 
-from piggyback import fmt, quotes, tables, widgets
+from piggyback.core import fmt
+
+from piggyback.data import quotes
+
+from piggyback.figures import tables
+
+from piggyback.ui import widgets
 from piggyback.analyses.cost import analyse_cost
-from piggyback.errors import PiggybackError
-from piggyback.pricing_figures import cost_by_year_figure, peer_compare_figure, tornado_figure
+from piggyback.core.errors import PiggybackError
+from piggyback.figures.pricing_figures import cost_by_year_figure, peer_compare_figure, tornado_figure
 
 store = widgets.get_store()
 profile = widgets.require_profile()

@@ -9,13 +9,15 @@ import dataclasses
 
 import streamlit as st
 
-from piggyback import fmt, widgets
-from piggyback import params as url_params
-from piggyback import peers as peer_data
+from piggyback.core import fmt
+
+from piggyback.ui import widgets
+from piggyback.core import params as url_params
+from piggyback.data import peers as peer_data
 from piggyback.analyses import peers as an
-from piggyback.errors import PiggybackError
-from piggyback.models import CA_PROVINCES, US_STATES
-from piggyback.similarity import PRESETS
+from piggyback.core.errors import PiggybackError
+from piggyback.core.models import CA_PROVINCES, US_STATES
+from piggyback.engines.similarity import PRESETS
 
 store = widgets.get_store()
 peers = peer_data.peer_candidates(store)

@@ -6,13 +6,15 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from piggyback import fmt, widgets
+from piggyback.core import fmt
+
+from piggyback.ui import widgets
 from piggyback.analyses.timeline import analyse_timeline, calibration_from_track_record
-from piggyback.errors import PiggybackError
-from piggyback.timeline import (DAYS_PER_MONTH, METHODS, MIN_DRAWS, RANGE_KEYS, ROUTE_LABELS, SIMILAR_PEERS,
+from piggyback.core.errors import PiggybackError
+from piggyback.engines.timeline import (DAYS_PER_MONTH, METHODS, MIN_DRAWS, RANGE_KEYS, ROUTE_LABELS, SIMILAR_PEERS,
                                 calibrate_implementation, first_of_next_month, most_similar_peer_ids,
                                 overrides_from_table, peer_durations, value_per_month)
-from piggyback.timeline_figures import (adjustments_table, gantt_figure, peer_spans_table, procurement_record_table,
+from piggyback.figures.timeline_figures import (adjustments_table, gantt_figure, peer_spans_table, procurement_record_table,
                                         savings_histogram, track_record_table)
 
 METHOD_LABELS = {"pert": "PERT (default)", "triangular": "Triangular"}

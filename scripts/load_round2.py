@@ -3,8 +3,8 @@ Run from /work/main. Idempotent: rebuilds the round-2 rows from the research fil
 import hashlib, re, sys
 import pandas as pd
 sys.path.insert(0, ".")
-from piggyback.store import Store, deployment_from_row
-from piggyback.vendors import canonical_vendor
+from piggyback.data.store import Store, deployment_from_row
+from piggyback.data.vendors import canonical_vendor
 
 R = "../shared/research/round2/"
 RESEARCHED = "2026-11-29"

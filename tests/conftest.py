@@ -34,7 +34,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 def built_db() -> Path:
     """The database built once from data/ for the whole run (treat as read-only), and the copy
     that AppTest scripts use."""
-    from piggyback.store import build
+    from piggyback.data.store import build
 
     if not BUILT_DB.exists():
         build(BUILT_DB)
@@ -44,7 +44,7 @@ def built_db() -> Path:
 
 @pytest.fixture(scope="session")
 def store(built_db):
-    from piggyback.store import Store
+    from piggyback.data.store import Store
 
     s = Store.open(built_db, read_only=True)
     yield s
@@ -61,7 +61,7 @@ def db_copy(built_db, tmp_path) -> Path:
 
 @pytest.fixture()
 def writable_store(db_copy):
-    from piggyback.store import Store
+    from piggyback.data.store import Store
 
     s = Store.open(db_copy)
     yield s
@@ -77,7 +77,6 @@ def run_cli(*args: str, db: Path | None = None, timeout: int = 120) -> subproces
     import io
 
     from piggyback import cli
-
     out, err = io.StringIO(), io.StringIO()
     previous = os.environ.get("PIGGYBACK_DB")
     os.environ["PIGGYBACK_DB"] = str(db or BUILT_DB)
@@ -209,7 +208,7 @@ def assert_no_exception(page) -> None:
 
 def person(name: str, role: str = "member", source: str = "local"):
     """A signed-in user for tests that call write functions as a given role."""
-    from piggyback.identity import Role, User
+    from piggyback.core.identity import Role, User
 
     return User(id=f"{source}:{name}", role=Role[role], label=name, source=source)
 

@@ -7,10 +7,10 @@ import csv
 import io
 import json
 
-from piggyback.ask import ask_for, missing_facts
+from piggyback.analyses.ask import ask_for, missing_facts
 from piggyback.cli import main
-from piggyback.interchange import deployments_table, import_bytes
-from piggyback.profile import profile_for
+from piggyback.data.interchange import deployments_table, import_bytes
+from piggyback.data.profile import profile_for
 
 
 def _import_ottawa(store, **changes):

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from piggyback.availability import STATES, assess, assess_all, date_span
+from piggyback.engines.availability import STATES, assess, assess_all, date_span
 
 DECISION = dt.date(2026, 11, 29)
 SRC = "https://example.gov/council/report-1"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import assert_no_exception, wait_for_app
-from piggyback import peers as peer_data
-from piggyback.profile import profile_for
+from piggyback.data import peers as peer_data
+from piggyback.data.profile import profile_for
 
 pytestmark = pytest.mark.browser
 

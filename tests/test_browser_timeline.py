@@ -10,9 +10,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from conftest import assert_no_exception, wait_for_app
-from piggyback import fmt
+from piggyback.core import fmt
 from piggyback.analyses.timeline import analyse_timeline
-from piggyback.profile import profile_for
+from piggyback.data.profile import profile_for
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,9 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from piggyback.business_case import build_business_case, business_case_from_scenario, compare_cases, summary_rows
-from piggyback.profile import profile_for
-from piggyback.scenarios import open_scenario_store, payload_from_profile, snapshot_for
+from piggyback.analyses.business_case import build_business_case, business_case_from_scenario, compare_cases, summary_rows
+from piggyback.data.profile import profile_for
+from piggyback.data.scenarios import open_scenario_store, payload_from_profile, snapshot_for
 
 GUELPH = "CA-CSD-3523008"
 TODAY = dt.date(2026, 3, 2)
@@ -207,7 +207,7 @@ def test_save_scenario_appears_in_the_list_with_its_link(page_db):
     assert any(o.startswith("Committee, March — Guelph, ON · fayetteville-ar") for o in picks.options)
     links = [c.value for c in at.code]
     assert len(links) == 1 and "?scenario=" in links[0]
-    from piggyback.store import Store
+    from piggyback.data.store import Store
 
     s = Store.open(page_db)  # same settings as the app's connection in this process
     try:
@@ -220,7 +220,7 @@ def test_save_scenario_appears_in_the_list_with_its_link(page_db):
 
 def test_scenario_link_restores_agency_peer_and_settings(page_db):
     """Opening ?scenario=<id> (no agency in the URL) restores the agency, the peer and the settings."""
-    from piggyback.store import Store
+    from piggyback.data.store import Store
 
     s = Store.open(page_db)
     try:
@@ -258,7 +258,7 @@ def test_meeting_mode_hides_controls_and_keeps_the_figures(page_db):
 def test_open_button_switches_to_another_saved_scenario_and_compare_shows_both(page_db):
     """The list holds this agency's scenarios only (another agency's opens by its link); choosing one
     and pressing Open loads its peer; the compare table shows both."""
-    from piggyback.store import Store
+    from piggyback.data.store import Store
 
     s = Store.open(page_db)
     try:
@@ -293,7 +293,7 @@ def test_only_the_owner_or_a_steward_sees_rename_and_delete_enabled(page_db, mon
     finds Rename disabled and no Delete; a steward gets both (the scenario store checks again)."""
     from conftest import person
 
-    from piggyback.store import Store
+    from piggyback.data.store import Store
 
     s = Store.open(page_db)
     try:
@@ -315,8 +315,7 @@ def test_only_the_owner_or_a_steward_sees_rename_and_delete_enabled(page_db, mon
 def test_decision_figures_as_shown_keep_the_case_wording_and_say_why_a_cost_is_blank(store, guelph_case):
     """tables.decision_figures (what the page shows): months saved, both ten-year costs with their
     NPV, the verdict; a peer without prices gives a blank cost that says why, never a number."""
-    from piggyback import tables
-
+    from piggyback.figures import tables
     case = guelph_case.to_dict()
     figs = {f["key"]: f for f in case["key_figures"]}
     shown = {f["label"]: f for f in tables.decision_figures(case)}

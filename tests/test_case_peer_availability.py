@@ -3,9 +3,9 @@ the reasons behind it), judged on the Compliance decision date, and says so in i
 
 import datetime as dt
 
-from piggyback.availability import STATES, assess
-from piggyback.business_case import build_business_case
-from piggyback.profile import profile_for
+from piggyback.engines.availability import STATES, assess
+from piggyback.analyses.business_case import build_business_case
+from piggyback.data.profile import profile_for
 
 TODAY = dt.date(2026, 11, 29)
 

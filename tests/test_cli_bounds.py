@@ -10,7 +10,6 @@ import pytest
 
 from conftest import BUILT_DB
 from piggyback import cli
-
 AGENCY = ("--agency", "Guelph, ON")
 LONG = "x" * 201
 
@@ -133,8 +132,8 @@ def test_folders_are_refused_as_output_files(capsys, tmp_path):
 def test_report_into_a_folder_fails_before_any_rendering(capsys, tmp_path, monkeypatch):
     """`report --out <folder>` exits 2 within a second, and the business case is never built, even
     when the folder's name ends in .pdf (it used to fail only when writing, after rendering)."""
-    import piggyback.business_case as business_case
-    import piggyback.report_pdf as report_pdf
+    import piggyback.analyses.business_case as business_case
+    import piggyback.reports.report_pdf as report_pdf
 
     called = []
     monkeypatch.setattr(business_case, "build_business_case", lambda *a, **k: called.append("case"))

@@ -14,10 +14,10 @@ import json
 
 import pytest
 
-from piggyback import evidence as ev
+from piggyback.data import evidence as ev
 from piggyback.analyses.compliance import analyse_compliance
-from piggyback.compliance import verdict as compute_verdict
-from piggyback.compliance import RuleResult
+from piggyback.engines.compliance import verdict as compute_verdict
+from piggyback.engines.compliance import RuleResult
 
 from conftest import BUILT_DB, ROOT, run_cli
 
@@ -116,7 +116,7 @@ def test_decision_date_picks_the_threshold_in_force():
 
 
 def test_recorded_evidence_turns_that_rule_to_pass(db_copy):
-    from piggyback.store import Store
+    from piggyback.data.store import Store
 
     args = ["--agency", GUELPH, "--peer", "ottawa-on", *DATE]
     _, before = check_json(*args, db=db_copy)
@@ -171,7 +171,6 @@ TODAY = ["--date", "2026-11-29"]  # the issue's commands, on a fixed decision da
 def check_in_process(capsys, monkeypatch, *args) -> tuple[int, str]:
     """``python -m piggyback check …`` through ``piggyback.cli.main`` in this process."""
     from piggyback import cli
-
     monkeypatch.setenv("PIGGYBACK_DB", str(BUILT_DB))
     code = cli.main(["check", *args])
     return code, capsys.readouterr().out
@@ -230,7 +229,6 @@ def test_blockers_come_first_in_the_json_and_the_text(built_db, capsys, monkeypa
 
 def test_help_documents_the_verdict_exit_codes(capsys):
     from piggyback import cli
-
     assert cli.main(["check", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "1: blocked (a blocker fails)" in text and "4: not shown to be allowed" in text
@@ -241,8 +239,8 @@ def test_seeded_and_imported_rows_with_award_and_term_get_an_expiry(store, writa
     """Visalia's seeded contract (award 2025, 7-year term) ends in 2032; a steward-imported row
     (award 2025-03-17, 7 years) ends 2032-03-17 (hand-computed), after the assumed go-live, so the
     active-term rule passes instead of "expiry date is not recorded" (issue #12)."""
-    from piggyback.interchange import import_bytes
-    from piggyback.profile import profile_for
+    from piggyback.data.interchange import import_bytes
+    from piggyback.data.profile import profile_for
 
     from test_interchange import CONTRACT_ROW, csv_bytes
 

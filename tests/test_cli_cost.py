@@ -8,7 +8,6 @@ import pytest
 
 from conftest import run_cli
 from piggyback import cli
-
 AGENCY = ["--agency", "Guelph, ON", "--peer", "fayetteville-ar", "--start-year", "2026"]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import BUILT_DB, run_cli
 from piggyback import cli
-from piggyback.similarity import DIMENSIONS
+from piggyback.engines.similarity import DIMENSIONS
 
 GUELPH = "CA-CSD-3523008"
 OTTAWA_GEO = "CA-CSD-3506008"

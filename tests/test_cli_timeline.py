@@ -9,8 +9,8 @@ import pytest
 
 from conftest import run_cli
 from piggyback.analyses.timeline import analyse_timeline
-from piggyback.profile import profile_for
-from piggyback.timeline import (
+from piggyback.data.profile import profile_for
+from piggyback.engines.timeline import (
     first_of_next_month,
     peer_actuals,
     peer_durations,

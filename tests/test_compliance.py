@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from piggyback import compliance as cmp
-from piggyback.models import MODULES, VEHICLES, Contract
+from piggyback.engines import compliance as cmp
+from piggyback.core.models import MODULES, VEHICLES, Contract
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = cmp.load_rules(ROOT / "data" / "compliance")

@@ -13,13 +13,15 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from piggyback import cli, fmt
+from piggyback import cli
+
+from piggyback.core import fmt
 from piggyback.analyses.compliance import ChecklistInputError, analyse_compliance
-from piggyback.ask import ask_for
-from piggyback.business_case import build_business_case
-from piggyback.profile import profile_for
-from piggyback.report_pdf import render_pdf
-from piggyback.report_xlsx import render_xlsx
+from piggyback.analyses.ask import ask_for
+from piggyback.analyses.business_case import build_business_case
+from piggyback.data.profile import profile_for
+from piggyback.reports.report_pdf import render_pdf
+from piggyback.reports.report_xlsx import render_xlsx
 
 from conftest import BUILT_DB, ROOT
 

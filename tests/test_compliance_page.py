@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from piggyback import evidence as ev
-from piggyback import fmt
+from piggyback.data import evidence as ev
+from piggyback.core import fmt
 from piggyback.analyses.compliance import analyse_compliance, default_golive
-from piggyback.compliance import CATEGORY_LABELS, CATEGORY_ORDER, SEVERITY_ORDER
-from piggyback.profile import profile_for
+from piggyback.engines.compliance import CATEGORY_LABELS, CATEGORY_ORDER, SEVERITY_ORDER
+from piggyback.data.profile import profile_for
 
 from conftest import ROOT
 
@@ -120,7 +120,7 @@ def test_without_a_peer_no_evidence_can_be_recorded():
 
 
 def test_evidence_recorded_in_the_store_shows_as_pass(own_db):
-    from piggyback.store import Store
+    from piggyback.data.store import Store
 
     store = Store.open(own_db)
     try:

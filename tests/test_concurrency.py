@@ -71,8 +71,8 @@ def test_concurrent_sessions_keep_their_agency_and_every_save_lands(app_url, app
     with ThreadPoolExecutor(max_workers=1) as pool:
         problems = pool.submit(lambda: asyncio.run(_drive(app_url))).result(timeout=1200)
     assert not problems, "\n".join(problems)
-    from piggyback.scenarios import open_scenario_store
-    from piggyback.store import Store
+    from piggyback.data.scenarios import open_scenario_store
+    from piggyback.data.store import Store
 
     store = Store.open(app_db, read_only=True, allow_read_only_fallback=True)  # the server holds it
     try:

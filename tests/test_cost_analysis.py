@@ -15,12 +15,13 @@ from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from piggyback import cli, fmt
+from piggyback import cli
+from piggyback.core import fmt
 from piggyback.analyses.cost import analyse_cost
-from piggyback.models import AgencyProfile
-from piggyback import pricing as engine
-from piggyback.pricing import PriceItem, PriceSchedule, default_assumptions, label_derived, prepare_schedule, spread_lump_sums
-from piggyback.profile import profile_for
+from piggyback.core.models import AgencyProfile
+from piggyback.engines import pricing as engine
+from piggyback.engines.pricing import PriceItem, PriceSchedule, default_assumptions, label_derived, prepare_schedule, spread_lump_sums
+from piggyback.data.profile import profile_for
 
 TODAY = dt.date.today()
 YEAR = 2026
@@ -214,9 +215,9 @@ def _cli(capsys, built_db, place: str, peer: str) -> tuple[int, dict | str]:
 
 
 def _exports(store, geo_id: str, peer: str):
-    from piggyback.business_case import build_business_case
-    from piggyback.report_pdf import render_pdf
-    from piggyback.report_xlsx import render_xlsx
+    from piggyback.analyses.business_case import build_business_case
+    from piggyback.reports.report_pdf import render_pdf
+    from piggyback.reports.report_xlsx import render_xlsx
 
     case = build_business_case(store, profile_for(store, geo_id), peer, {}, today=TODAY).to_dict()
     text = re.sub(r"\s+", " ", "\n".join(p.extract_text() for p in

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 
 from piggyback.cli import main
-from piggyback.coverage import FACTS, coverage
+from piggyback.analyses.coverage import FACTS, coverage
 
 
 def _run(capsys, db, *argv):
@@ -69,8 +69,8 @@ def test_cli_one_peer_in_words(capsys, built_db):
 
 
 def test_an_imported_fact_moves_from_missing_to_known(writable_store):
-    from piggyback.coverage import coverage_of_store
-    from piggyback.interchange import deployments_table, import_bytes
+    from piggyback.analyses.coverage import coverage_of_store
+    from piggyback.data.interchange import deployments_table, import_bytes
 
     before = coverage_of_store(writable_store, "ottawa-on")["peers"][0]["facts"]
     assert before["coop_clause"] == "missing" and before["award"] == "missing"

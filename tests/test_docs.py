@@ -7,7 +7,7 @@ import re
 
 from conftest import ROOT
 
-from piggyback.settings import SETTINGS
+from piggyback.core.settings import SETTINGS
 
 ARCHITECTURE = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
 

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from piggyback import compliance
-from piggyback import evidence as ev
+from piggyback.engines import compliance
+from piggyback.data import evidence as ev
 from piggyback.analyses import compliance as ac
 from piggyback.analyses.compliance import analyse_compliance
-from piggyback.errors import ReadOnlyStore, UnknownPeer
-from piggyback.profile import profile_for
+from piggyback.core.errors import ReadOnlyStore, UnknownPeer
+from piggyback.data.profile import profile_for
 
 from conftest import ROOT, person, record_count
 

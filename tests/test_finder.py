@@ -3,8 +3,7 @@ larger places come first; a name in a link resolves to its place."""
 
 import pytest
 
-from piggyback import finder
-
+from piggyback.data import finder
 GUELPH = "CA-CSD-3523008"
 OTTAWA = "CA-CSD-3506008"
 

@@ -5,8 +5,8 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from piggyback import fmt
-from piggyback.interchange import neutralize
+from piggyback.core import fmt
+from piggyback.data.interchange import neutralize
 
 
 def test_blank_values_show_as_a_dash_never_zero():

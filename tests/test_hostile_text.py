@@ -10,13 +10,13 @@ from google.protobuf.message import Message
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from piggyback import widgets
-from piggyback.evidence import record_evidence, scope_for
-from piggyback.identity import operator
-from piggyback.interchange import import_bytes
-from piggyback.scenarios import open_scenario_store, payload_from_profile
-from piggyback.profile import profile_for
-from piggyback.store import Store
+from piggyback.ui import widgets
+from piggyback.data.evidence import record_evidence, scope_for
+from piggyback.core.identity import operator
+from piggyback.data.interchange import import_bytes
+from piggyback.data.scenarios import open_scenario_store, payload_from_profile
+from piggyback.data.profile import profile_for
+from piggyback.data.store import Store
 
 PAYLOAD = ('[click me](https://evil.example/phish) https://evil.example/bare www.evil.example '
            '<img src=x onerror=alert(1)> [click](javascript:alert(1)) ![t](http://evil.example/t.png) **x**')

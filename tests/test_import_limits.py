@@ -26,9 +26,9 @@ import pytest
 from openpyxl import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 
-from piggyback import interchange
-from piggyback.errors import ImportRejected, PiggybackError
-from piggyback.interchange import MAX_BYTES, MAX_ROWS, import_bytes, import_file
+from piggyback.data import interchange
+from piggyback.core.errors import ImportRejected, PiggybackError
+from piggyback.data.interchange import MAX_BYTES, MAX_ROWS, import_bytes, import_file
 
 SECONDS = 2.0
 PEAK_BYTES = 200_000_000

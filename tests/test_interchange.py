@@ -5,12 +5,12 @@ import io
 
 import pytest
 
-from piggyback.identity import Role, User
+from piggyback.core.identity import Role, User
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from piggyback.errors import ImportRejected
-from piggyback.interchange import ALL_COLUMNS, STEWARD_COLUMNS, deployments_table, export_file, import_bytes, import_file
+from piggyback.core.errors import ImportRejected
+from piggyback.data.interchange import ALL_COLUMNS, STEWARD_COLUMNS, deployments_table, export_file, import_bytes, import_file
 
 NEW_ROW = {"jurisdiction": "City of Guelph", "region": "ON", "country": "Canada", "vendor": "Example Vendor",
            "product": "Example Permits", "go_live": "2025-03", "confidence": "medium",
@@ -72,7 +72,7 @@ def test_reimport_updates_instead_of_duplicating(writable_store):
 
 
 def test_import_survives_a_rebuild(writable_store, db_copy):
-    from piggyback.store import Store, build
+    from piggyback.data.store import Store, build
 
     import_bytes(writable_store, csv_bytes([NEW_ROW]), "new.csv")
     writable_store.close()
@@ -173,8 +173,8 @@ CONTRACT_ROW = {"jurisdiction": "City of Guelph", "region": "ON", "country": "Ca
 
 
 def test_imported_row_keeps_award_value_term_and_prices_through_a_rebuild(writable_store, db_copy):
-    from piggyback.pricing import items_from_records
-    from piggyback.store import Store, build
+    from piggyback.engines.pricing import items_from_records
+    from piggyback.data.store import Store, build
 
     detail = import_bytes(writable_store, csv_bytes([CONTRACT_ROW]), "contract.csv")
     assert detail["contract_rows"] == 1 and detail["unknown_vendors"] == []
@@ -220,7 +220,7 @@ def test_round_trip_changes_no_contract_and_a_bare_value_becomes_a_flagged_lump_
 
 
 def test_unknown_vendor_is_reported_not_guessed(writable_store):
-    from piggyback.interchange import unknown_vendor_message
+    from piggyback.data.interchange import unknown_vendor_message
 
     detail = import_bytes(writable_store, csv_bytes([{**CONTRACT_ROW, "vendor": "Acela Permit Wizards"}]), "v.csv")
     assert detail["unknown_vendors"] == ["Acela Permit Wizards"]

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from conftest import run_cli
-from piggyback.errors import AmbiguousAgency, UnknownAgency
-from piggyback.lookup import find_agencies, resolve_agency
+from piggyback.core.errors import AmbiguousAgency, UnknownAgency
+from piggyback.data.lookup import find_agencies, resolve_agency
 
 
 @pytest.mark.parametrize("query,geo_id", [

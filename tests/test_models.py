@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from piggyback.models import (AgencyProfile, Assumption, Deployment, check_partial_date, normalize_country,
+from piggyback.core.models import (AgencyProfile, Assumption, Deployment, check_partial_date, normalize_country,
                               partial_date_mid, partial_date_start)
 
 BASE = dict(deployment_id="guelph-on", jurisdiction="City of Guelph", region="ON", country="CA", confidence="high")

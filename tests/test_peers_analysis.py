@@ -11,10 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import BUILT_DB, ROOT
 from piggyback import cli
-from piggyback import peers as peer_data
+from piggyback.data import peers as peer_data
 from piggyback.analyses.peers import PeersSettingsError, analyse_peers, analyse_prospects, upgrade_section
-from piggyback.business_case import build_business_case
-from piggyback.profile import profile_for
+from piggyback.analyses.business_case import build_business_case
+from piggyback.data.profile import profile_for
 
 GUELPH = "CA-CSD-3523008"
 TRAVIS = "US-CO-48453"

@@ -1,4 +1,4 @@
-"""AppTest for the Peers and Prospects pages, and the store glue behind them (piggyback.peers)."""
+"""AppTest for the Peers and Prospects pages, and the store glue behind them (piggyback.data.peers)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, person
-from piggyback import fmt
-from piggyback import peers as peer_data
-from piggyback.errors import ReadOnlyStore, UnknownPeer
-from piggyback.similarity import DIMENSIONS
+from piggyback.core import fmt
+from piggyback.data import peers as peer_data
+from piggyback.core.errors import ReadOnlyStore, UnknownPeer
+from piggyback.engines.similarity import DIMENSIONS
 
 GUELPH = "CA-CSD-3523008"
 OTTAWA_GEO = "CA-CSD-3506008"
@@ -251,14 +251,13 @@ def test_steward_adds_a_contact_through_the_form(monkeypatch, db_copy):
     assert any(i.value == "No public contact on file for City of Cambridge." for i in at.info)
 
     # A contact a steward saved (add_contact, tested above) is listed on the page as user-entered.
-    from piggyback.store import Store
+    from piggyback.data.store import Store
 
     steward = Store.open(db_copy)
     peer_data.add_contact(steward, "cambridge-on", "City of Cambridge, Building Services", "email",
                           "building@cambridge.ca", "https://www.cambridge.ca/en/build-invest-grow/", user=person("steward", "steward"))
     steward.close()
-    from piggyback import widgets
-
+    from piggyback.ui import widgets
     widgets._open_store.clear()
     at = page("peers", agency=GUELPH, peer="cambridge-on")
     contacts = next(d.value for d in at.dataframe if "Department or role" in d.value.columns)
@@ -306,7 +305,7 @@ def test_prospects_from_a_link_with_the_shared_peer():
     assert ranked_all > 30_000
 
 
-# -- The glue: piggyback.peers ----------------------------------------------------------------
+# -- The glue: piggyback.data.peers ----------------------------------------------------------------
 
 
 def test_peer_candidates_prefer_census_population_and_plain_lists(store):
@@ -421,7 +420,7 @@ def test_seeded_web_contacts_link_to_their_page(store):
 
 def test_peer_items_contributions_add_up(store):
     """The rows `similar --json` prints: contributions per dimension add up to the score."""
-    from piggyback.profile import profile_for
+    from piggyback.data.profile import profile_for
 
     agency = profile_for(store, GUELPH)
     scored = peer_data.rank_peers(store, agency, "operational fit")

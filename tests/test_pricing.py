@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from piggyback.models import AgencyProfile, Deployment
-from piggyback import pricing as engine
-from piggyback import pricing_routes as routes
-from piggyback.pricing import (
+from piggyback.core.models import AgencyProfile, Deployment
+from piggyback.engines import pricing as engine
+from piggyback.engines import pricing_routes as routes
+from piggyback.engines.pricing import (
     ASSUMPTIONS_CSV,
     CATEGORIES,
     PRICE_ITEMS_CSV,
@@ -33,8 +33,8 @@ from piggyback.pricing import (
     schedule_for,
     tco_kwargs_from_assumptions,
 )
-from piggyback.pricing_routes import analyse_cost, compare_contracts, contract_tco, tornado
-from piggyback.pricing_figures import cost_by_year_figure, peer_compare_figure, tornado_figure
+from piggyback.engines.pricing_routes import analyse_cost, compare_contracts, contract_tco, tornado
+from piggyback.figures.pricing_figures import cost_by_year_figure, peer_compare_figure, tornado_figure
 
 SETTINGS = settings(max_examples=60, deadline=None)
 #: The engine reads no file: these tests give it the shipped assumptions explicitly.

@@ -169,9 +169,9 @@ def test_quote_is_saved_compared_with_the_scaled_peer_and_deleted(db_copy, monke
 def test_a_saved_scenario_with_numbers_of_the_other_type_still_opens(db_copy, monkeypatch):
     """A scenario written by the CLI or an older page may hold the horizon as 12.0 and a rate as 8:
     the settings widgets, bound to the scenario section, take them as they are."""
-    from piggyback.profile import profile_for
-    from piggyback.scenarios import open_scenario_store, payload_from_profile
-    from piggyback.store import Store
+    from piggyback.data.profile import profile_for
+    from piggyback.data.scenarios import open_scenario_store, payload_from_profile
+    from piggyback.data.store import Store
 
     monkeypatch.setenv("PIGGYBACK_DB", str(db_copy))
     s = Store.open(db_copy)

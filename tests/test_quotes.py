@@ -7,11 +7,11 @@ import json
 import pytest
 from conftest import person, record_count
 
-from piggyback import quotes
-from piggyback.errors import ReadOnlyStore, UnknownPeer
-from piggyback.pricing import PricingError
-from piggyback.pricing_routes import contract_tco, cost_settings
-from piggyback.profile import profile_for
+from piggyback.data import quotes
+from piggyback.core.errors import ReadOnlyStore, UnknownPeer
+from piggyback.engines.pricing import PricingError
+from piggyback.engines.pricing_routes import contract_tco, cost_settings
+from piggyback.data.profile import profile_for
 
 GUELPH = "CA-CSD-3523008"
 SCOPE = f"agency:{GUELPH}|peer:fayetteville-ar"
@@ -30,7 +30,7 @@ def shared_writable(built_db, tmp_path_factory):
     """One writable copy for the tests that must leave it untouched."""
     import shutil
 
-    from piggyback.store import Store
+    from piggyback.data.store import Store
 
     path = tmp_path_factory.mktemp("quotes") / "copy.duckdb"
     shutil.copy(built_db, path)

@@ -23,14 +23,14 @@ import pytest
 import pg_cluster
 from conftest import ROOT, person
 
-from piggyback import evidence as ev
-from piggyback import peers as peer_data
-from piggyback import quotes
-from piggyback.identity import PermissionDenied
-from piggyback.interchange import import_bytes
-from piggyback.record import USER_TABLES, DuckDBRecord, RecordNameTaken
-from piggyback.scenarios import RecordScenarioStore, ScenarioConflict, ScenarioNameTaken, UnknownScenario
-from piggyback.store import Store
+from piggyback.data import evidence as ev
+from piggyback.data import peers as peer_data
+from piggyback.data import quotes
+from piggyback.core.identity import PermissionDenied
+from piggyback.data.interchange import import_bytes
+from piggyback.data.record import USER_TABLES, DuckDBRecord, RecordNameTaken
+from piggyback.data.scenarios import RecordScenarioStore, ScenarioConflict, ScenarioNameTaken, UnknownScenario
+from piggyback.data.store import Store
 
 ANA = person("ana")  # member
 BO = person("bo")  # member
@@ -62,7 +62,7 @@ def pg_url(pg):
 def _open(kind: str, request, tmp_path):
     if kind == "duckdb":
         return DuckDBRecord.open(tmp_path / "record.duckdb")
-    from piggyback.record_postgres import PostgresRecord
+    from piggyback.data.record_postgres import PostgresRecord
 
     rec = PostgresRecord.connect(request.getfixturevalue("pg_url"))
     with rec.transaction() as tx:  # each test starts from an empty record
@@ -325,7 +325,7 @@ def test_concurrent_writers_lose_and_cross_nothing(record):
 def test_two_servers_writing_at_once_lose_and_cross_nothing(pg_url):
     """Two records on one database (two app servers' pools): writers on both, each row whole,
     each visible through the other server, one shared scenario updated from both with no update lost."""
-    from piggyback.record_postgres import PostgresRecord
+    from piggyback.data.record_postgres import PostgresRecord
 
     servers = [PostgresRecord.connect(pg_url), PostgresRecord.connect(pg_url)]
     try:
@@ -369,7 +369,7 @@ def test_two_servers_writing_at_once_lose_and_cross_nothing(pg_url):
 
 
 def test_open_record_picks_the_server_when_the_url_is_set(pg_url, db_copy, monkeypatch):
-    from piggyback.record_postgres import PostgresRecord
+    from piggyback.data.record_postgres import PostgresRecord
 
     monkeypatch.setenv("PIGGYBACK_DATABASE_URL", pg_url)
     s = Store.open(db_copy)
@@ -382,9 +382,9 @@ def test_open_record_picks_the_server_when_the_url_is_set(pg_url, db_copy, monke
 
 def test_a_server_applies_an_import_made_through_another_without_a_restart(pg_url, built_db, tmp_path,
                                                                            monkeypatch):
-    from piggyback import widgets
-    from piggyback.errors import UnknownPeer
-    from piggyback.record_postgres import PostgresRecord
+    from piggyback.ui import widgets
+    from piggyback.core.errors import UnknownPeer
+    from piggyback.data.record_postgres import PostgresRecord
 
     stores = []
     for name in ("a", "b"):
@@ -409,7 +409,7 @@ def test_a_server_applies_an_import_made_through_another_without_a_restart(pg_ur
 
 
 def test_migrations_are_versioned_idempotent_and_serialized(pg):
-    from piggyback.record_postgres import LATEST, MIGRATIONS, PostgresRecord
+    from piggyback.data.record_postgres import LATEST, MIGRATIONS, PostgresRecord
 
     url = pg.create_database("migrations")
     results: list = []
@@ -439,7 +439,7 @@ def test_migrations_are_versioned_idempotent_and_serialized(pg):
 
 
 def test_a_schema_newer_than_the_code_is_refused(pg):
-    from piggyback.record_postgres import LATEST, PostgresRecord, RecordSchemaTooNew
+    from piggyback.data.record_postgres import LATEST, PostgresRecord, RecordSchemaTooNew
 
     url = pg.create_database("newer")
     PostgresRecord(url).migrate()
@@ -484,7 +484,7 @@ def test_migrate_command(pg):
 
 
 def test_an_unreachable_server_gives_one_plain_sentence(pg):
-    from piggyback.record_postgres import PostgresRecord, RecordUnreachable
+    from piggyback.data.record_postgres import PostgresRecord, RecordUnreachable
 
     port = pg_cluster.free_port()  # nothing listens there
     url = f"postgresql://ana:s3cret-pw@127.0.0.1:{port}/piggyback"
@@ -498,7 +498,7 @@ def test_an_unreachable_server_gives_one_plain_sentence(pg):
 
 
 def test_a_pool_with_every_connection_in_use_says_busy_not_unreachable(pg_url):
-    from piggyback.record_postgres import PostgresRecord, RecordUnreachable
+    from piggyback.data.record_postgres import PostgresRecord, RecordUnreachable
 
     record = PostgresRecord.connect(pg_url, pool_size=1, timeout=0.5)
     holding, release = threading.Event(), threading.Event()
@@ -525,7 +525,7 @@ def test_a_pool_with_every_connection_in_use_says_busy_not_unreachable(pg_url):
 
 def test_a_server_that_goes_away_loses_nothing_reported_saved():
     """A second cluster of its own, stopped under a connected record."""
-    from piggyback.record_postgres import PostgresRecord, RecordUnreachable
+    from piggyback.data.record_postgres import PostgresRecord, RecordUnreachable
 
     try:
         cluster = pg_cluster.start_cluster()
@@ -576,8 +576,9 @@ def test_the_page_says_the_database_is_unreachable_and_keeps_the_work_on_screen(
     plain sentence, the name typed stays in its box, nothing crashes; back up, the save goes through."""
     from streamlit.testing.v1 import AppTest
 
-    from piggyback import record_postgres, widgets
+    from piggyback.data import record_postgres
 
+    from piggyback.ui import widgets
     try:
         cluster = pg_cluster.start_cluster()
     except RuntimeError as exc:

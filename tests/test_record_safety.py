@@ -10,10 +10,10 @@ import duckdb
 import pytest
 from conftest import ROOT, person, record_count
 
-from piggyback import evidence as ev
-from piggyback.record import DuckDBRecord, RecordWriteFailed, default_record_path
-from piggyback.scenarios import open_scenario_store
-from piggyback.store import Store, build
+from piggyback.data import evidence as ev
+from piggyback.data.record import DuckDBRecord, RecordWriteFailed, default_record_path
+from piggyback.data.scenarios import open_scenario_store
+from piggyback.data.store import Store, build
 
 GUELPH = "CA-CSD-3523008"
 SCOPE = f"agency:{GUELPH}|peer:ottawa-on"
@@ -52,8 +52,8 @@ def test_another_process_reads_what_was_just_saved(db_copy):
         code = textwrap.dedent(f"""
             import sys
             sys.path.insert(0, {str(ROOT)!r})
-            from piggyback.store import Store
-            from piggyback.scenarios import open_scenario_store
+            from piggyback.data.store import Store
+            from piggyback.data.scenarios import open_scenario_store
             r = Store.open({str(db_copy)!r}, read_only=True, allow_read_only_fallback=True)
             print(open_scenario_store(r).get({saved.id!r}).name)
             r.close()
@@ -97,7 +97,7 @@ def test_an_import_the_reference_missed_is_applied_on_opening(db_copy):
     between the two writes) picks them up when it opens, facts included."""
     import json
 
-    from piggyback.record import now
+    from piggyback.data.record import now
 
     s = Store.open(db_copy)
     dep = s.deployment("ottawa-on").model_dump()

@@ -11,11 +11,11 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from conftest import run_cli
-from piggyback import report_pdf
-from piggyback.business_case import build_business_case
-from piggyback.profile import profile_for
-from piggyback.report_pdf import render_pdf
-from piggyback.report_xlsx import SHEETS, render_xlsx
+from piggyback.reports import report_pdf
+from piggyback.analyses.business_case import build_business_case
+from piggyback.data.profile import profile_for
+from piggyback.reports.report_pdf import render_pdf
+from piggyback.reports.report_xlsx import SHEETS, render_xlsx
 
 GUELPH = "CA-CSD-3523008"
 TODAY = dt.date(2026, 3, 2)
@@ -211,8 +211,8 @@ def test_page_cli_pdf_and_excel_show_the_same_verdict(store, capsys, monkeypatch
     from streamlit.testing.v1 import AppTest
 
     from conftest import BUILT_DB, ROOT
-    from piggyback import cli, fmt
-
+    from piggyback import cli
+    from piggyback.core import fmt
     today = dt.date.today()  # the Compliance page decides on today's date
     settings = {"compliance": {"value": value, "currency": "CAD"}} if value else {}
     case = build_business_case(store, profile_for(store, geo_id), "ottawa-on", settings, today=today).to_dict()
@@ -255,9 +255,9 @@ def test_pdf_page_one_is_the_decision_page(store):
 
     from pypdf import PdfReader
 
-    from piggyback.business_case import build_business_case
-    from piggyback.profile import profile_for
-    from piggyback.report_pdf import render_pdf
+    from piggyback.analyses.business_case import build_business_case
+    from piggyback.data.profile import profile_for
+    from piggyback.reports.report_pdf import render_pdf
 
     case = build_business_case(store, profile_for(store, "Guelph, ON"), "ottawa-on", {},
                                today=__import__("datetime").date(2026, 11, 29))

@@ -12,13 +12,13 @@ import csv
 import pytest
 from conftest import person, record_count
 
-from piggyback import evidence as ev
-from piggyback import peers as peer_data
-from piggyback import quotes
-from piggyback.identity import ANONYMOUS, PermissionDenied, Role, can, from_login, local_user, operator
-from piggyback.interchange import import_bytes
-from piggyback.profile import profile_for
-from piggyback.scenarios import ScenarioError, open_scenario_store, payload_from_profile
+from piggyback.data import evidence as ev
+from piggyback.data import peers as peer_data
+from piggyback.data import quotes
+from piggyback.core.identity import ANONYMOUS, PermissionDenied, Role, can, from_login, local_user, operator
+from piggyback.data.interchange import import_bytes
+from piggyback.data.profile import profile_for
+from piggyback.data.scenarios import ScenarioError, open_scenario_store, payload_from_profile
 
 GUELPH = "CA-CSD-3523008"
 SCOPE = f"agency:{GUELPH}|peer:ottawa-on"

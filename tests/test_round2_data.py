@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from piggyback.models import is_blank
-from piggyback.pricing import items_from_records
+from piggyback.core.models import is_blank
+from piggyback.engines.pricing import items_from_records
 
 from conftest import run_cli
 
@@ -161,7 +161,7 @@ def test_export_lists_at_least_48_deployments(tmp_path):
 def test_unlisted_sources_are_classified_by_what_they_are():
     """The rule the store uses for an address not in sources.csv (an imported row's) agrees with
     the research's own classification of every deployment source it can judge from the address."""
-    from piggyback.contract_import import source_kind_of
+    from piggyback.data.contract_import import source_kind_of
 
     sources = pd.read_csv(ROOT / "data" / "peers" / "sources.csv", dtype=str, keep_default_na=False)
     kind = dict(zip(sources["url"], sources["kind"]))

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from piggyback.errors import ReadOnlyStore
-from piggyback.profile import DEFAULT_MODULES, profile_for
-from piggyback.scenarios import (
+from piggyback.core.errors import ReadOnlyStore
+from piggyback.data.profile import DEFAULT_MODULES, profile_for
+from piggyback.data.scenarios import (
     Scenario,
     ScenarioConflict,
     ScenarioError,

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from piggyback import similarity as sim
-from piggyback import similarity_figures as figs
-from piggyback.models import MODULES, AgencyProfile
+from piggyback.engines import similarity as sim
+from piggyback.figures import similarity_figures as figs
+from piggyback.core.models import MODULES, AgencyProfile
 
 ROOT = Path(__file__).resolve().parents[1]
 PROPS = settings(max_examples=60, deadline=None,
@@ -623,7 +623,7 @@ def test_benchmark_run_reports_agreeing_results():
 
 def test_scales_are_labelled_assumptions():
     """Every default scale is published as an assumption the store's table can hold."""
-    from piggyback.models import Assumption
+    from piggyback.core.models import Assumption
 
     rows = [Assumption(**row) for row in sim.SIMILARITY_ASSUMPTIONS]
     assert all(r.kind == "assumption" and r.source_url is None for r in rows)

@@ -6,8 +6,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from piggyback.errors import AmbiguousPeer, ReadOnlyStore, StoreBusy, StoreCorrupt, StoreError, UnknownPeer
-from piggyback.store import Store, build
+from piggyback.core.errors import AmbiguousPeer, ReadOnlyStore, StoreBusy, StoreCorrupt, StoreError, UnknownPeer
+from piggyback.data.store import Store, build
 
 
 def test_build_loads_every_census_row_and_peer(store):
@@ -148,7 +148,7 @@ def test_writer_elsewhere_gives_read_only_fallback_with_notice(db_copy):
     """DuckDB allows one writing process: a second process opening the reference store and the
     users' record falls back to read-only copies, which are removed when it closes."""
     import subprocess, sys, tempfile, textwrap
-    from piggyback.record import default_record_path
+    from piggyback.data.record import default_record_path
 
     record_path = default_record_path(db_copy)
     Store.open(db_copy).close()  # creates the record file

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from piggyback.errors import PiggybackError
-from piggyback.timeline import (
+from piggyback.core.errors import PiggybackError
+from piggyback.engines.timeline import (
     load_phases,
     TIMELINE_CSV,
     Phase,
@@ -35,7 +35,7 @@ from piggyback.timeline import (
     triangular_sample,
     value_per_month,
 )
-from piggyback.timeline_figures import gantt_figure, savings_histogram
+from piggyback.figures.timeline_figures import gantt_figure, savings_histogram
 
 DEFAULT_PHASES = load_phases(TIMELINE_CSV)  # the seeded phases, read explicitly (the engine reads no file)
 
@@ -542,7 +542,7 @@ def test_benchmark_run_reports_both_engines_on_the_same_draws():
 def test_phase_medians_are_the_distributions_and_match_the_draws(method):
     """Each phase's reported median is its distribution's median: within sampling error of the
     median of the engine's own draws, exact for a symmetric range, the same in both engines."""
-    from piggyback.timeline import _draw_matrix
+    from piggyback.engines.timeline import _draw_matrix
 
     res = simulate_timeline(DEFAULT_PHASES, START, draws=200_000, seed=2, method=method)
     draws = _draw_matrix(method, np.random.default_rng(2), DEFAULT_PHASES, 200_000)

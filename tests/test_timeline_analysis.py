@@ -17,14 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT, run_cli
-from piggyback import fmt
+from piggyback.core import fmt
 from piggyback.analyses.timeline import (
     analyse_timeline,
     calibration_from_track_record,
     track_record,
 )
-from piggyback.profile import profile_for
-from piggyback.timeline import Phase, simulate_timeline
+from piggyback.data.profile import profile_for
+from piggyback.engines.timeline import Phase, simulate_timeline
 
 TODAY = dt.date(2026, 11, 29)
 START = "2027-01-01"  # thresholds in force: CFTA municipal services 139,000 CAD (2026-2027); CETA blank
@@ -284,9 +284,9 @@ def test_page_cli_pdf_and_excel_show_the_same_figures(store, agency, peer):
     PDF text and in the workbook's cells (the analysis worded them once)."""
     import openpyxl
 
-    from piggyback.business_case import build_business_case
-    from piggyback.report_pdf import render_pdf
-    from piggyback.report_xlsx import render_xlsx
+    from piggyback.analyses.business_case import build_business_case
+    from piggyback.reports.report_pdf import render_pdf
+    from piggyback.reports.report_xlsx import render_xlsx
 
     prof = profile_for(store, agency)
     proc = run_cli("timeline", "--agency", prof.geo_id, "--peer", peer, "--start", START, "--json")
@@ -349,7 +349,7 @@ def test_expiry_end_is_the_last_day_the_text_can_mean(text, end):
 def test_business_case_lists_slippage_and_contract_expiry_as_risks(store):
     """The track record's planned-vs-actual slippage and the expired peer contract are risks of the
     business case, with their basis, in the analysis's words."""
-    from piggyback.business_case import build_business_case
+    from piggyback.analyses.business_case import build_business_case
 
     prof = profile_for(store, "Travis County, TX")
     case = build_business_case(store, prof, "killeen-tx", {"timeline": {"start": START}}, today=TODAY).to_dict()

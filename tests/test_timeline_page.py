@@ -9,10 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from piggyback import fmt
+from piggyback.core import fmt
 from piggyback.analyses.timeline import analyse_timeline
-from piggyback.profile import profile_for
-from piggyback.timeline import (
+from piggyback.data.profile import profile_for
+from piggyback.engines.timeline import (
     calibrate_implementation,
     first_of_next_month,
     peer_durations,

@@ -1,4 +1,4 @@
-"""URL parameters are typed by anyone: the strict readers in piggyback.params never raise and keep
+"""URL parameters are typed by anyone: the strict readers in piggyback.core.params never raise and keep
 every value in bounds, and no page shows a traceback for a hostile link (issue #17)."""
 
 import json
@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from piggyback import params
-from piggyback.models import MODULES
-from piggyback.profile import inputs_from_query
+from piggyback.core import params
+from piggyback.core.models import MODULES
+from piggyback.data.profile import inputs_from_query
 
 GUELPH = "CA-CSD-3523008"
 DEEP_JSON = "[" * 5000 + "]" * 5000

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from piggyback.vendors import VendorIndex, canonical_vendor, fold, unknown_vendors, vendor_matches
+from piggyback.data.vendors import VendorIndex, canonical_vendor, fold, unknown_vendors, vendor_matches
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "peers"
 

@@ -11,9 +11,9 @@ and the business case (PDF and Excel):
    row where that holds it (``evidence.checked_contract``);
 4. the evidence recorded for the agency and the peer (``evidence.evidence_for``), or the evidence
    of a snapshot the caller passes;
-5. the engine (``piggyback.compliance.evaluate``), which reads no file, and the four-state verdict
+5. the engine (``piggyback.engines.compliance.evaluate``), which reads no file, and the four-state verdict
    with the rule sets it covers;
-6. what to ask the peer for (``piggyback.ask``): the missing facts, ranked, and the request texts.
+6. what to ask the peer for (``piggyback.analyses.ask``): the missing facts, ranked, and the request texts.
 
 ``settings`` is the plain dict the page keeps in ``widgets.scenario_section("compliance")`` and a
 saved scenario holds: ``value`` (estimated total purchase value), ``currency`` (``CAD``/``USD``,
@@ -32,10 +32,10 @@ from typing import Any
 
 import pandas as pd
 
-from .. import compliance
-from ..errors import PiggybackError
-from ..evidence import checked_contract, contract_for, evidence_for, scope_for
-from ..models import AgencyProfile, is_blank
+from piggyback.engines import compliance
+from piggyback.core.errors import PiggybackError
+from piggyback.data.evidence import checked_contract, contract_for, evidence_for, scope_for
+from piggyback.core.models import AgencyProfile, is_blank
 
 GOLIVE_ASSUMPTION_MONTHS = 18  # used only when the store has no compliance.golive_months assumption
 GOLIVE_ASSUMPTION_ID = "compliance.golive_months"
@@ -75,7 +75,7 @@ def delegated_authority_for(store, name: str | None, region: str | None) -> dict
     province or state), blanks as None; None when the agency has no row."""
     if not name or "delegated_authority" not in store.tables():
         return None
-    from ..census import fold
+    from piggyback.data.census import fold
 
     table = store.table("delegated_authority")
     wanted = fold(str(name).split(",")[0])
@@ -210,7 +210,7 @@ def analyse_compliance(store, profile: AgencyProfile, peer_id: str | None, setti
     applied = compliance.applicable_rules(rules, profile.country, profile.region, federal)
     ask = None
     if peer_id and with_ask:
-        from ..ask import ask_with_verdict
+        from piggyback.analyses.ask import ask_with_verdict
 
         ask = ask_with_verdict(store, profile, peer_id, verdict, today=today)
     return ComplianceResult(

@@ -21,11 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import fmt
-from .. import pricing as pr
-from .. import pricing_routes as routes
-from ..errors import PiggybackError
-from ..models import AgencyProfile
+from piggyback.core import fmt
+from piggyback.engines import pricing as pr
+from piggyback.engines import pricing_routes as routes
+from piggyback.core.errors import PiggybackError
+from piggyback.core.models import AgencyProfile
 
 #: How far apart peers' totals may be before the spread says they disagree widely.
 WIDE_SPREAD = 3.0
@@ -38,7 +38,7 @@ class CostSettingsError(pr.PricingError):
 def settings_from_dict(store, profile: AgencyProfile, settings: Mapping[str, Any] | None,
                        today: dt.date) -> routes.CostSettings:
     """The engine's settings from the scenario dict (the store's assumptions, the user's edits)."""
-    from ..quotes import pricing_assumptions
+    from piggyback.data.quotes import pricing_assumptions
 
     settings = settings or {}
     edits = settings.get("assumptions") or {}
@@ -116,7 +116,7 @@ class CostResult:
 
 
 def _quote_items_from_store(store, profile: AgencyProfile, peer_id: str) -> list[pr.PriceItem]:
-    from ..quotes import list_quotes, scope_for
+    from piggyback.data.quotes import list_quotes, scope_for
 
     return [q.item for q in list_quotes(store, scope_for(profile.geo_id or "entered", peer_id))]
 
@@ -154,7 +154,7 @@ def analyse_cost(store, profile: AgencyProfile, peer_id: str | None, settings: M
     """The one cost chain. ``quotes`` are the user's quote lines for this agency and peer (read
     from the store's saved quotes when None). Never raises for a missing schedule or bad settings:
     the result's status and message say what to do."""
-    from ..quotes import peer_for_pricing, price_schedules
+    from piggyback.data.quotes import peer_for_pricing, price_schedules
 
     settings = dict(settings or {})
     currency = settings.get("currency") or routes.default_currency(profile)

@@ -2,8 +2,8 @@
 
 One chain, used by the Peers page, ``python -m piggyback similar`` and the business case (PDF
 and Excel): the weights (a preset, or the user's adjusted weights), every peer on file except the
-agency's own deployment scored once (``piggyback.similarity``), each peer's contract availability
-on the decision date (``piggyback.availability``), the filters (vendor by any of its names,
+agency's own deployment scored once (``piggyback.engines.similarity``), each peer's contract availability
+on the decision date (``piggyback.engines.availability``), the filters (vendor by any of its names,
 product, country, vehicle, availability), the ranked peers with reasons, and whether the top
 three hold when any one weight moves ±20%.
 
@@ -27,12 +27,13 @@ from typing import Any
 
 import pandas as pd
 
-from .. import availability as avail_mod
-from .. import peers as peer_data
-from .. import fmt, vendors
-from ..errors import PiggybackError
-from ..models import VEHICLES
-from ..similarity import (
+from piggyback.engines import availability as avail_mod
+from piggyback.data import peers as peer_data
+from piggyback.core import fmt
+from piggyback.data import vendors
+from piggyback.core.errors import PiggybackError
+from piggyback.core.models import VEHICLES
+from piggyback.engines.similarity import (
     DIMENSION_LABELS, DIMENSIONS, PRESETS, dims_scored, draft_introduction, explain, explain_sentence,
     robustness, score_candidates,
 )
@@ -119,8 +120,7 @@ def upgrade_section(section: dict) -> dict:
 def weights_param(raw: Any):
     """The link's ``weights``: a preset's name, or whole-percentage weights as small JSON
     (size and depth checked before parsing). A ``params.Param`` whose value is the name or the dict."""
-    from .. import params
-
+    from piggyback.core import params
     name = preset_name(raw)
     if raw is None or name:
         return params.Param(name, given=raw is not None)
@@ -404,8 +404,7 @@ RANKED_COLUMN_HELP: dict[str, tuple[str, str | None, str | None]] = {
 
 def ranked_table(result: PeersResult) -> pd.DataFrame:
     """The ranked peers as the page's table (one row per peer that passes the filters)."""
-    from .. import fmt
-
+    from piggyback.core import fmt
     s, items = result.scored, result.items
     return pd.DataFrame({
         "Rank": [i["rank"] for i in items],
@@ -432,8 +431,7 @@ def weights_table(result: PeersResult) -> pd.DataFrame:
 
 
 def contacts_table(contacts: pd.DataFrame) -> pd.DataFrame:
-    from .. import fmt
-
+    from piggyback.core import fmt
     return pd.DataFrame({
         "Department or role": contacts["department"], "Channel": contacts["channel"],
         "Contact": [peer_data.contact_link(c, v) for c, v in zip(contacts["channel"], contacts["value"])],
@@ -444,8 +442,7 @@ def contacts_table(contacts: pd.DataFrame) -> pd.DataFrame:
 
 def compare_evidence(store, deployment_ids: list[str], names: Mapping[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(sources, vendor-stated claims) of the peers compared side by side, each row naming its peer."""
-    from .. import fmt
-
+    from piggyback.core import fmt
     src = pd.concat([peer_data.peer_sources(store, d).assign(peer=names[d]) for d in deployment_ids], ignore_index=True)
     claims = pd.concat([peer_data.peer_claims(store, d).assign(peer=names[d]) for d in deployment_ids],
                        ignore_index=True)

@@ -36,9 +36,9 @@ from typing import Any
 
 import pandas as pd
 
-from .. import fmt
-from .. import timeline as tl
-from ..models import AgencyProfile, is_blank, partial_date_mid
+from piggyback.core import fmt
+from piggyback.engines import timeline as tl
+from piggyback.core.models import AgencyProfile, is_blank, partial_date_mid
 
 CALIBRATIONS = ("peers", "track_record")  # settings["calibrate"]: implementation from … (or None)
 DEFAULT_CORRELATION = 0.5  # used only if the store has no tl.sim.correlation row
@@ -457,7 +457,7 @@ def calibration_from_track_record(track: Mapping[str, Any]) -> dict[str, Any]:
     """Implementation low / likely / high = min / median / max of the recorded contract-to-go-live
     spans with month or day precision (go-lives and the latest revised plans, which are lower
     bounds); year-only spans are too coarse and are left out. Shape of
-    :func:`piggyback.timeline.calibrate_implementation` so :func:`apply_calibration` takes it."""
+    :func:`piggyback.engines.timeline.calibrate_implementation` so :func:`apply_calibration` takes it."""
     used = [o for o in track["implementation"] if not o["approximate"]]
     if not used:
         return {"low": None, "likely": None, "high": None, "n_peers": 0, "peer_ids": [], "approximate": None,
@@ -645,8 +645,7 @@ def _contract(store, peer_id: str) -> dict[str, Any] | None:
 def analyse_timeline(store, profile: AgencyProfile, peer_id: str | None, settings: Mapping[str, Any] | None,
                      *, today: dt.date) -> TimelineResult:
     """The one timeline chain (see the module docstring). Raises TimelineError with a plain message."""
-    from .. import availability as avail
-
+    from piggyback.engines import availability as avail
     frame = store.assumptions("timeline")
     a = _assumption_values(frame)
     lacking = [i for i in REQUIRED if i not in a or a[i]["value"] is None]

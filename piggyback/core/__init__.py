@@ -1,0 +1,1 @@
+"""Values and rules every layer shares: models, errors, settings, identities, formatting, URL parameters."""

@@ -1,0 +1,1 @@
+"""The business case as PDF and Excel, built from the analyses' results."""

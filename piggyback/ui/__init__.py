@@ -1,0 +1,1 @@
+"""The one Streamlit layer of the package: the shared frame and small widgets."""
