@@ -376,31 +376,10 @@ def contract_record(store, peer_id: str | None) -> dict[str, Any] | None:
     """
     if not peer_id:
         return None
-    try:
-        from piggyback.data.evidence import contract_for
-    except ImportError:
-        contract_for = None
-    if contract_for is not None:
-        record = contract_for(store, peer_id)
-    else:
-        contracts = store.table("contracts")
-        rows = contracts[contracts["deployment_id"] == peer_id]
-        record = None if rows.empty else {k: _clean(v) for k, v in rows.iloc[0].to_dict().items()}
+    from piggyback.data.evidence import contract_for
+
+    record = contract_for(store, peer_id)
     return record if record is not None else {"deployment_id": peer_id, "on_record": False}
-
-
-def default_golive(decision: dt.date, months: int = 18) -> dt.date:
-    """The Compliance page's go-live assumption: the decision date plus 18 months."""
-    try:
-        from piggyback.analyses.compliance import default_golive as page_default
-
-        return page_default(decision)
-    except ImportError:
-        total = decision.month - 1 + months
-        year, month = decision.year + total // 12, total % 12 + 1
-        import calendar
-
-        return dt.date(year, month, min(decision.day, calendar.monthrange(year, month)[1]))
 
 
 def evidence_map(rows: list[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
@@ -425,7 +404,9 @@ def _compliance_section(store, profile: AgencyProfile, peer_id: str | None, cont
     planned = _date(cs.get("golive") or cs.get("planned_golive"), "planned go-live")
     planned_kind = "user-entered"
     if planned is None:
-        planned, planned_kind = default_golive(decision), "assumption"
+        from piggyback.analyses.compliance import default_golive, golive_months
+
+        planned, planned_kind = default_golive(decision, golive_months(store)), "assumption"
     value = _num(cs.get("value"))
     currency = cs.get("currency") if cs.get("currency") in ("CAD", "USD") else (
         "CAD" if profile.country == "CA" else "USD")

@@ -194,6 +194,15 @@ class Store:
             store.close()
             build(path, data_dir, record=record)
             store = cls(path, read_only=read_only, data_dir=data_dir)
+        elif store._snapshot_dir is None and store.meta().get("data_hash") != _data_hash(store.data_dir):
+            # data/ changed since the build (an update of the seed data): the reference store is
+            # derived, so rebuild it; the users' record is apart and untouched.
+            store.close()
+            try:
+                build(path, data_dir, record=record)
+            except StoreBusy:
+                pass  # another process holds it: serve what is built, it rebuilds on its next start
+            store = cls(path, read_only=read_only, data_dir=data_dir)
         store.record = record
         if record.notice and not store.notice:
             store.notice = record.notice
