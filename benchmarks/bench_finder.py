@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from piggyback import finder  # noqa: E402
+from piggyback.data import finder  # noqa: E402
 from piggyback.data.store import Store, default_db_path  # noqa: E402
 
 WORDS = ["Ottawa", "Saint-Elzear", "Springfield", "Guelph, ON", "Travis County", "Montreal"]

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from piggyback import similarity  # noqa: E402
+from piggyback.engines import similarity  # noqa: E402
 from piggyback.core.models import CA_PROVINCES, MODULES, US_STATES  # noqa: E402
 
 TARGET_MS = 50.0
