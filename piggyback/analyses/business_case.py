@@ -46,7 +46,7 @@ from piggyback.engines import pricing as pr
 from piggyback.engines import similarity as sim
 from piggyback.engines import timeline as tl
 from piggyback.core.errors import PiggybackError
-from piggyback.core.models import MODULES, VEHICLES, AgencyProfile, Assumption, is_blank
+from piggyback.core.models import number_or_none, MODULES, VEHICLES, AgencyProfile, Assumption, is_blank
 from piggyback.data.scenarios import snapshot_for
 
 TOP_PEERS = 5
@@ -149,15 +149,6 @@ def _split_urls(value: Any) -> list[str]:
         items = re.split(r"\s*;\s*", str(value))
     return [str(u).strip() for u in items if str(u).strip().startswith(("http://", "https://"))]
 
-
-def _num(value: Any) -> float | None:
-    if is_blank(value):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
 
 
 class _SourceBook:
@@ -407,7 +398,7 @@ def _compliance_section(store, profile: AgencyProfile, peer_id: str | None, cont
         from piggyback.analyses.compliance import default_golive, golive_months
 
         planned, planned_kind = default_golive(decision, golive_months(store)), "assumption"
-    value = _num(cs.get("value"))
+    value = number_or_none(cs.get("value"))
     currency = cs.get("currency") if cs.get("currency") in ("CAD", "USD") else (
         "CAD" if profile.country == "CA" else "USD")
     federal = bool(cs.get("federal_funds")) and profile.country == "US"

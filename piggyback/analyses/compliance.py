@@ -35,11 +35,11 @@ import pandas as pd
 from piggyback.engines import compliance
 from piggyback.core.errors import PiggybackError
 from piggyback.data.evidence import checked_contract, contract_for, evidence_for, scope_for
-from piggyback.core.models import AgencyProfile, is_blank
+from piggyback.core.models import CURRENCY_OF_COUNTRY, AgencyProfile, is_blank
 
 GOLIVE_ASSUMPTION_MONTHS = 18  # used only when the store has no compliance.golive_months assumption
 GOLIVE_ASSUMPTION_ID = "compliance.golive_months"
-NATIONAL_CURRENCY = {"CA": "CAD", "US": "USD"}
+NATIONAL_CURRENCY = CURRENCY_OF_COUNTRY  # one map, in piggyback.core.models
 CURRENCIES = ("CAD", "USD")
 MAX_VALUE = 1e10  # ten billion: far above any permitting-system purchase
 

@@ -38,7 +38,7 @@ import pandas as pd
 
 from piggyback.core import fmt
 from piggyback.engines import timeline as tl
-from piggyback.core.models import AgencyProfile, is_blank, partial_date_mid
+from piggyback.core.models import number_or_none, AgencyProfile, is_blank, partial_date_mid
 
 CALIBRATIONS = ("peers", "track_record")  # settings["calibrate"]: implementation from … (or None)
 DEFAULT_CORRELATION = 0.5  # used only if the store has no tl.sim.correlation row
@@ -67,21 +67,12 @@ class TimelineSettingsError(tl.TimelineError):
 # --------------------------------------------------------------------------- settings
 
 
-def _num(value: Any) -> float | None:
-    if is_blank(value):
-        return None
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
 
 def _assumption_values(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
     out = {}
     for rec in frame.to_dict("records"):
         out[str(rec["assumption_id"])] = {
-            "value": _num(rec.get("value")), "low": _num(rec.get("low")), "high": _num(rec.get("high")),
+            "value": number_or_none(rec.get("value")), "low": number_or_none(rec.get("low")), "high": number_or_none(rec.get("high")),
             "name": rec.get("name"), "kind": rec.get("kind") or "assumption",
             "source_url": None if is_blank(rec.get("source_url")) else rec.get("source_url"),
             "unit": rec.get("unit"), "note": None if is_blank(rec.get("note")) else rec.get("note")}
@@ -106,7 +97,7 @@ def normalise_settings(settings: Mapping[str, Any] | None, today: dt.date,
     method = s.get("method") or "pert"
     if method not in tl.METHODS:
         raise TimelineSettingsError(f"The method must be one of {', '.join(tl.METHODS)}, not {method!r}.")
-    corr = _num(s.get("correlation"))
+    corr = number_or_none(s.get("correlation"))
     return {
         "start": str(start) if start else tl.first_of_next_month(today).isoformat(),
         "seed": int(s.get("seed") or 0),
@@ -116,8 +107,8 @@ def normalise_settings(settings: Mapping[str, Any] | None, today: dt.date,
         "overrides": {k: dict(v) for k, v in overrides.items()},
         "calibration": s.get("calibration") if isinstance(s.get("calibration"), Mapping) else None,
         "calibrate": s.get("calibrate") if s.get("calibrate") in CALIBRATIONS else None,
-        "contract_value": _num(s.get("contract_value")),
-        "delegated_authority": _num(s.get("delegated_authority")),
+        "contract_value": number_or_none(s.get("contract_value")),
+        "delegated_authority": number_or_none(s.get("delegated_authority")),
         "value_of_time": dict(s.get("value_of_time") or {}),
     }
 
@@ -212,7 +203,7 @@ def threshold_in_force(thresholds: pd.DataFrame, key: str, category: str, day: d
     # the narrowest dated row wins over an undated one
     rows.sort(key=lambda r: (is_blank(r.get("effective_from")), str(r.get("effective_from"))), reverse=False)
     r = rows[0]
-    return {"key": key, "agreement": r["agreement"], "amount": _num(r.get("amount")),
+    return {"key": key, "agreement": r["agreement"], "amount": number_or_none(r.get("amount")),
             "currency": r.get("currency"), "effective_from": None if is_blank(r.get("effective_from"))
             else str(r["effective_from"]), "effective_to": None if is_blank(r.get("effective_to"))
             else str(r["effective_to"]), "source_url": r.get("source_url")}
@@ -224,8 +215,8 @@ def delegated_authority(table: pd.DataFrame, profile: AgencyProfile) -> dict[str
     for r in table.to_dict("records"):
         if str(r.get("municipality", "")).strip().lower() == name and \
                 str(r.get("province", "")).strip().upper() == profile.region.upper():
-            return {"municipality": r["municipality"], "council_above": _num(r.get("council_approval_above")),
-                    "non_competitive_limit": _num(r.get("non_competitive_limit")),
+            return {"municipality": r["municipality"], "council_above": number_or_none(r.get("council_approval_above")),
+                    "non_competitive_limit": number_or_none(r.get("non_competitive_limit")),
                     "currency": r.get("currency"), "bylaw": r.get("bylaw"), "source_url": r.get("source_url"),
                     "quote": r.get("quote")}
     return None

@@ -5,6 +5,8 @@ Blank stays blank: every optional field is ``None`` when the source says nothing
 
 from __future__ import annotations
 
+import math
+
 import datetime as dt
 import re
 from typing import Annotated, Literal
@@ -73,6 +75,21 @@ def is_blank(value) -> bool:
     if isinstance(value, (list, tuple)) and not value:
         return True
     return isinstance(value, str) and value.strip() == ""
+
+
+def number_or_none(value) -> float | None:
+    """A finite number, or None for a blank, text that is not a number, NaN or infinity."""
+    if is_blank(value):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+#: The currency every amount of a country is in (one map for the package).
+CURRENCY_OF_COUNTRY = {"CA": "CAD", "US": "USD"}
 
 
 WEB_ADDRESS = re.compile(r"^https?://\S+$")

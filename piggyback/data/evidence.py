@@ -22,7 +22,7 @@ from piggyback.engines import compliance
 from piggyback.core.errors import PiggybackError, StoreError, UnknownPeer
 from piggyback.core.identity import User, actor, require, require_owner
 from piggyback.data.store import Store
-from piggyback.core.models import is_blank
+from piggyback.core.models import number_or_none, is_blank
 
 NOTE_MAX = 2000
 DOCUMENT_MAX = 300
@@ -102,14 +102,6 @@ def _bool(value: Any, field_name: str) -> bool | None:
                      "(fix data/peers/contracts.csv and rebuild)")
 
 
-def _number(value: Any) -> float | None:
-    if is_blank(value):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
 
 def contract_for(store: Store, deployment_id: str) -> dict | None:
     """The peer's contract record as the engine reads it, or None when no contract is on record.
@@ -130,7 +122,7 @@ def contract_for(store: Store, deployment_id: str) -> dict | None:
         if key in _BOOL_FIELDS:
             facts[key] = _bool(value, key)
         elif key in _NUMBER_FIELDS:
-            facts[key] = _number(value)
+            facts[key] = number_or_none(value)
         elif key == "scope_modules":
             facts[key] = [] if is_blank(value) else [m.strip() for m in str(value).split(";") if m.strip()]
         elif key == "source_urls":
@@ -176,7 +168,7 @@ def checked_contract(store: Store, deployment_id: str, record: dict | None | boo
             if fact in _BOOL_FIELDS:
                 value = _bool(value, column)
             elif fact in _NUMBER_FIELDS:
-                value = _number(value)
+                value = number_or_none(value)
             elif fact == "vehicle" and str(value) == "unknown":
                 continue
             else:

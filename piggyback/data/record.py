@@ -210,12 +210,7 @@ class DuckDBRecord(Record):
         except StoreBusy:
             if not allow_snapshot:
                 raise
-        copy_dir = Path(tempfile.mkdtemp(prefix="piggyback-record-"))
-        copy = copy_dir / path.name
-        shutil.copy(path, copy)
-        wal = Path(str(path) + ".wal")
-        if wal.exists():
-            shutil.copy(wal, Path(str(copy) + ".wal"))
+        copy_dir, copy = copy_for_reading(path, "piggyback-record-")
         try:
             rec = cls(copy, read_only=True, snapshot_dir=copy_dir)
         except BaseException:
@@ -280,6 +275,18 @@ class DuckDBRecord(Record):
     def __del__(self):  # a snapshot copy never outlives its reader
         if getattr(self, "_snapshot_dir", None) is not None:
             shutil.rmtree(self._snapshot_dir, ignore_errors=True)
+
+
+def copy_for_reading(path: Path, prefix: str) -> tuple[Path, Path]:
+    """A private copy of a DuckDB file and its write-ahead log, for a reader while another
+    process holds the file (DuckDB has one writer per file). The caller removes the folder."""
+    copy_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    copy = copy_dir / path.name
+    shutil.copy(path, copy)
+    wal = Path(str(path) + ".wal")
+    if wal.exists():
+        shutil.copy(wal, Path(str(copy) + ".wal"))
+    return copy_dir, copy
 
 
 def _rollback(cur) -> None:

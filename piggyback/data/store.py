@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import json
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from piggyback.core import settings
 from piggyback.core.errors import AmbiguousPeer, StoreBusy, StoreCorrupt, StoreError, UnknownPeer
 from piggyback.core.identity import User, actor
 from piggyback.core.models import Deployment, Jurisdiction
-from piggyback.data.record import Record, migrate_legacy, open_record
+from piggyback.data.record import Record, copy_for_reading, migrate_legacy, open_record
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_DIR / "data"
@@ -216,12 +215,7 @@ class Store:
         """DuckDB lets one process write and no other process open the file meanwhile, so serve a
         read-only copy of the file (writers checkpoint after each write, so it is current), and
         say so. The copy is removed when the store is closed or collected."""
-        copy_dir = Path(tempfile.mkdtemp(prefix="piggyback-snapshot-"))
-        copy = copy_dir / path.name
-        shutil.copy(path, copy)
-        wal = Path(str(path) + ".wal")
-        if wal.exists():
-            shutil.copy(wal, Path(str(copy) + ".wal"))
+        copy_dir, copy = copy_for_reading(path, "piggyback-snapshot-")
         try:
             store = cls(copy, read_only=True, data_dir=data_dir)
         except BaseException:

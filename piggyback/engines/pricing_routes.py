@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from piggyback.core.models import AgencyProfile, Assumption, Deployment
+from piggyback.core.models import CURRENCY_OF_COUNTRY, AgencyProfile, Assumption, Deployment
 from piggyback.engines.pricing import (
     ASSUMPTION_PARAMS,
     CONTRACT_VALUE_YEARS,
@@ -243,7 +243,7 @@ EDITABLE: tuple[str, ...] = (
     "pricing.fx_cad_per_usd", "pricing.scale_elasticity", "pricing.staff_users_per_1000",
     *ROUTE_COMPONENTS["traditional"], *ROUTE_COMPONENTS["piggyback"], LUMP_SHARE, EXTRAPOLATION,
 )
-COUNTRY_CURRENCY = {"CA": "CAD", "US": "USD"}
+COUNTRY_CURRENCY = CURRENCY_OF_COUNTRY  # one map, in piggyback.core.models
 
 
 def default_currency(agency: AgencyProfile) -> str:
