@@ -81,8 +81,8 @@ async def _session(browser, url: str, geo: str, name: str, timings: dict, errors
         await name_box.press("Enter")
         await page.wait_for_function(WAIT_JS, timeout=300_000)
         await page.get_by_role("button", name="Save scenario").click()
-        await page.wait_for_timeout(300)
-        await page.wait_for_function(WAIT_JS, timeout=300_000)
+        # Done when the page says so: a rerun that has not started yet would look finished.
+        await page.get_by_text(f"Saved 'load {geo}'").wait_for(timeout=300_000)
         timings.setdefault("save scenario", []).append(time.perf_counter() - t)
     except Exception as exc:  # report, do not hide, what failed
         errors.append(f"{geo}: {type(exc).__name__}: {exc}")
