@@ -272,3 +272,12 @@ def test_the_engine_reads_no_file_it_is_given_the_assumptions(store, monkeypatch
     finally:
         monkeypatch.undo()
         engine._default_assumptions.cache_clear()
+
+
+def test_a_peer_that_paid_nothing_is_left_out_of_the_spread_and_says_why(store):
+    """Hood River's statewide ePermitting is funded by a state surcharge (price line 0 USD): a
+    spread whose low end is 0 would tell Guelph nothing, so the peer is named as left out instead."""
+    result = analyse_cost(store, profile_for(store, "Guelph, ON"), "fayetteville-ar", {}, today=TODAY)
+    spread = result.spread
+    assert spread["min"] > 0 and all(r["peer"] != "hood-river-or" for r in spread["peers"])
+    assert "hood-river-or" in spread["left_out"] and "no purchase price" in spread["left_out"]["hood-river-or"]

@@ -132,8 +132,15 @@ def peer_spread(schedules: Mapping[str, pr.PriceSchedule], agency: AgencyProfile
                      "display": fmt.cost(t.total, t.currency),
                      "extrapolated": any(w.split(": ", 1)[-1].startswith(("Scaled beyond", "Price is from",
                                                                           "Lump sum")) for w in t.warnings)})
+    # A peer whose lines add up to nothing paid no purchase price (Hood River: a state-funded
+    # program): it says nothing about what this agency would pay, so it stays out of the spread.
+    free = [r["peer"] for r in rows if r["total"] <= 0]
+    rows = [r for r in rows if r["total"] > 0]
     totals = [r["total"] for r in rows]
     out: dict[str, Any] = {"count": len(rows), "peers": rows, "problems": dict(sorted(problems.items()))}
+    if free:
+        out["left_out"] = {dep: "its price lines add up to no purchase price (a program funded by others): "
+                                "not a price this agency would pay" for dep in free}
     if totals:
         out.update({"min": min(totals), "median": statistics.median(totals), "max": max(totals)})
         positive = [t for t in totals if t > 0]
@@ -144,7 +151,9 @@ def peer_spread(schedules: Mapping[str, pr.PriceSchedule], agency: AgencyProfile
                               f"{fmt.cost_range(out['min'], out['max'], settings.currency)} over "
                               f"{settings.horizon_years} years (median {fmt.cost(out['median'], settings.currency)})"
                               + ("; the peers disagree widely: read any one peer's figure as indicative."
-                                 if wide else "."))
+                                 if wide else ".")
+                              + (f" Left out: {', '.join(free)} (no purchase price on file: a program funded "
+                                 "by others)." if free else ""))
     return out, results
 
 
