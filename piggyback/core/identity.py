@@ -184,7 +184,7 @@ def may_change(user: User, owner: str | None) -> bool:
     """A record is changed or removed only by its owner (author) or a steward."""
     if user.role >= Role.steward:
         return True
-    return bool(owner) and user.signed_in and owner == user.id and user.role >= Role.viewer
+    return bool(owner) and user.signed_in and owner == user.id
 
 
 def require_owner(user: User, owner: str | None, what: str) -> None:

@@ -6,30 +6,22 @@ peer and its contract, every page's edited settings (the per-page dicts the page
 snapshot of the user's own records for that agency and peer (entered price items, compliance
 evidence), so the saved analysis stays complete even if those rows change later.
 
-Storage goes through one small interface, :class:`ScenarioStore`. :class:`DuckDBScenarioStore`
-implements it on the ``scenarios`` table of the Piggyback store::
+Storage goes through one small interface, :class:`ScenarioStore`, implemented once by
+:class:`RecordScenarioStore` on the ``scenarios`` table of the users' record
+(:class:`piggyback.data.record.Record`: the embedded DuckDB file, or PostgreSQL when
+``PIGGYBACK_DATABASE_URL`` is set; the SQL is the same on both)::
 
-    scenarios (scenario_id VARCHAR PRIMARY KEY, name VARCHAR UNIQUE, payload VARCHAR (JSON),
-               created_at TIMESTAMP, updated_at TIMESTAMP, version INTEGER)
+    scenarios (scenario_id PRIMARY KEY, name UNIQUE, payload (JSON text), created_at, updated_at,
+               version, owner, owner_label)
 
-Concurrency
-    Every write is one transaction on its own cursor (DuckDB connections are shared by the
-    app's sessions; a cursor per operation keeps them apart) and is written to the audit log in
-    the same transaction. Saves use optimistic concurrency: an update names the ``version`` it
-    started from and succeeds only if the row still has it (``UPDATE ... WHERE scenario_id = ?
-    AND version = ?``), bumping the version. A lost race raises :class:`ScenarioConflict` with a
-    message saying what to do; nothing is overwritten silently and nothing is half-written.
-    Two sessions creating the same name: the ``UNIQUE`` constraint lets one win and the other
-    gets :class:`ScenarioNameTaken`.
-
-Swapping in a shared server database
-    When several app servers share the work, DuckDB's single-writer file no longer fits.
-    Write a class with the same methods as :class:`ScenarioStore` over the same table in the
-    server database (PostgreSQL: ``payload JSONB``, ``TIMESTAMPTZ``, the same ``PRIMARY KEY``
-    and ``UNIQUE (name)``), keep the same ``WHERE version = %s`` update and map the server's
-    unique-violation error to :class:`ScenarioNameTaken`, then return it from
-    :func:`open_scenario_store` (e.g. when a ``PIGGYBACK_SCENARIOS_URL`` setting names the
-    server). Pages, the CLI and the tests only use the interface, so nothing else changes.
+Concurrency and ownership
+    Every write is one transaction of the record, audited inside it. Saves use optimistic
+    concurrency: an update names the ``version`` it started from and succeeds only if the row
+    still has it (``UPDATE ... WHERE scenario_id = ? AND version = ?``), bumping the version. A lost
+    race raises :class:`ScenarioConflict`; nothing is overwritten silently or half-written. Two
+    sessions creating the same name: the ``UNIQUE`` constraint lets one win and the other gets
+    :class:`ScenarioNameTaken`. Only a scenario's owner or a steward changes it
+    (:mod:`piggyback.core.identity`).
 
 Session state
     :func:`apply_scenario_to_session` and :func:`payload_from_profile` are pure over dict-likes,
