@@ -216,3 +216,11 @@ def person(name: str, role: str = "member", source: str = "local"):
 def record_count(store, table: str, where: str = "", params=()) -> int:
     """Rows of a users' record table (scenarios, evidence, audit_log …)."""
     return store.record.rows(f"SELECT COUNT(*) FROM {table} {where}", list(params))[0][0]  # test-only names
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Browser files first. The suite runs on pytest-xdist workers, one file per worker at a time
+    (`--dist loadfile`), handed out in collection order: the long browser files started last left
+    one worker busy for a minute after the other had finished. Order within a file is kept."""
+    browser_files = {item.path for item in items if item.get_closest_marker("browser")}
+    items.sort(key=lambda item: item.path not in browser_files)
