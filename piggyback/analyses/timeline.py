@@ -113,6 +113,22 @@ def normalise_settings(settings: Mapping[str, Any] | None, today: dt.date,
     }
 
 
+def apply_table_edits(base_phases: Sequence[tl.Phase], rows: Sequence[Mapping[str, Any]],
+                      edited_rows: Mapping[Any, Mapping[str, Any]], overrides: Mapping[str, Any],
+                      ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
+    """The assumptions table's edits (``edited_rows``: row index -> changed cells, as the editor
+    reports them) applied to the rows shown: the new overrides, the rows still in error as typed
+    (phase id -> {low, likely, high}) and why each is in error. A row in error keeps its last
+    valid override, so the model uses its last valid range until it is fixed."""
+    rows = [dict(r) for r in rows]
+    for i, change in edited_rows.items():
+        rows[int(i)].update(change)
+    new, errors = tl.overrides_from_table(base_phases, rows)
+    new.update({pid: overrides[pid] for pid in errors if pid in overrides})
+    pending = {r["id"]: {k: r.get(k) for k in tl.RANGE_KEYS} for r in rows if r["id"] in errors}
+    return new, pending, errors
+
+
 # --------------------------------------------------------------------------- adjustments
 
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import plotly.graph_objects as go
 
 from piggyback.core import fmt
-from piggyback.engines.timeline import ROUTE_LABELS, ROUTES, TimelineResult
+from piggyback.engines.timeline import RANGE_KEYS, ROUTE_LABELS, ROUTES, TimelineResult
 
 FONT = dict(size=18)
 TICK_FONT = dict(size=15)
@@ -172,6 +172,33 @@ def adjustments_table(adjustments: list[Mapping[str, Any]]) -> "pd.DataFrame":
              "after": " / ".join(f"{v:.1f}" for v in a["after"]), "assumption": a["assumption_id"] or "—",
              "why": a["reason"]} for a in adjustments]
     return pd.DataFrame(rows, columns=["phase", "input", "before", "after", "assumption", "why"])
+
+
+def assumption_rows(result: Any, pending: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The assumptions table of an analysed timeline (``analyse_timeline``'s result): one row per
+    phase with its range, kind and source; a row still in error (``pending``) shows as typed."""
+    edited = {p.id for p in result.phases if p.kind == "user-entered"}
+    return [{"id": p.id, "name": p.name, **{k: pending.get(p.id, {}).get(k, getattr(p, k)) for k in RANGE_KEYS},
+             "kind": ("edited by user (not valid yet)" if p.id in pending else
+                      "edited by user" if p.id in edited else fmt.kind(p.kind)), "source": p.source_url,
+             "note": p.note} for p in result.phases]
+
+
+def settings_summary(result: Any, peer_label: str | None = None) -> str:
+    """The settings an analysed timeline rests on, in plain sentences (meeting mode shows them
+    instead of the inputs): the peer, the start, the contract value with its basis, the authority."""
+    inputs, settings = result.inputs, result.settings
+    cur, auth = inputs["currency"], inputs.get("delegated_authority")
+    if auth is None or auth.get("council_above") is None:
+        authority = "not on file, so a council cycle is assumed"
+    else:
+        authority = (f"staff may award up to {fmt.money(auth['council_above'], cur)} ("
+                     + ("entered by user" if auth.get("entered_by_user") else
+                        f"on file: {auth.get('bylaw') or 'data/compliance/delegated_authority.csv'}") + ")")
+    peer = peer_label or (result.peer or {}).get("jurisdiction") or "none chosen"
+    return (f"Peer contract: {peer}. Start date {settings['start']}; contract value "
+            f"{fmt.money(inputs['contract_value'], cur)} ({inputs['contract_value_basis']}); delegated "
+            f"authority: {authority}.")
 
 
 def peer_spans_table(durations: "pd.DataFrame", blank: str = "—") -> "pd.DataFrame":
