@@ -123,3 +123,25 @@ def test_editing_an_assumption_in_the_table_updates_figures_and_reset_restores(p
     expect(delta).to_have_text(delta_text(months_saved(store)), timeout=WAIT)
     assert_no_exception(page)
     assert not page.errors
+
+
+def test_meeting_mode_has_no_inputs_and_the_figures_above_the_fold(page, app_url):
+    """Meeting mode on a 1280×720 projector (#15): the settings in use as one line of text, the four
+    key figures fully visible without scrolling, and no input, Advanced expander or editable grid."""
+    page.goto(f"{app_url}/timeline?agency={GUELPH}&peer=washoe-nv&meeting=1")
+    wait_for_app(page)
+    page.get_by_role("heading", name="Timeline").wait_for()
+    metrics = page.get_by_test_id("stMetric")
+    expect(metrics).to_have_count(4, timeout=WAIT)
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_text("Peer contract: Washoe County", exact=False)).to_be_visible(timeout=WAIT)
+    for i in range(4):
+        box = metrics.nth(i).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 720, (i, box)
+    for role in ("spinbutton", "slider", "radio", "combobox"):
+        assert main.get_by_role(role).count() == 0, role
+    assert main.get_by_test_id("stDateInput").count() == 0
+    assert main.get_by_text("Advanced: simulation settings").count() == 0
+    assert main.get_by_role("button", name="Reset to defaults").count() == 0
+    assert_no_exception(page)
+    assert not page.errors
