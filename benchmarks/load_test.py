@@ -113,7 +113,7 @@ async def _run(urls: list[str], sessions: int) -> dict:
 
 def _start(db: Path, env: dict) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+    proc = subprocess.Popen([sys.executable, "-m", "piggyback.ui.server", "--server.headless", "true",
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
                             cwd=ROOT, env={**env, "PIGGYBACK_DB": str(db)},

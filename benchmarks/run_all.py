@@ -74,7 +74,7 @@ def bench_cold_start(db: Path) -> dict:
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        proc = subprocess.Popen([sys.executable, "-m", "piggyback.ui.server",
                                  "--server.headless", "true", "--server.port", str(port),
                                  "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Several app servers, one shared record, on this machine: a throw-away PostgreSQL cluster, two
-# `streamlit run app.py` servers (each with its own reference DuckDB file) and nginx in front
-# with sticky sessions (deploy/nginx.conf), all on 127.0.0.1. Ctrl-C stops everything and
+# app servers (`python -m piggyback.ui.server`, each with its own reference DuckDB file) and nginx
+# in front with sticky sessions (deploy/nginx.conf), all on 127.0.0.1. Ctrl-C stops everything and
 # removes the cluster (KEEP=1 keeps its folder, with the logs).
 #
 #   scripts/run_replicas.sh            # then open http://127.0.0.1:8080
@@ -74,7 +74,7 @@ export STREAMLIT_SERVER_COOKIE_SECRET=${STREAMLIT_SERVER_COOKIE_SECRET:-$("$PYTH
 upstreams=""
 for port in "${APP_PORTS[@]}"; do
   cp "$WORK/reference.duckdb" "$WORK/server-$port.duckdb"
-  PIGGYBACK_DB="$WORK/server-$port.duckdb" "$PYTHON" -m streamlit run "$ROOT/app.py" \
+  PIGGYBACK_DB="$WORK/server-$port.duckdb" "$PYTHON" -m piggyback.ui.server \
     --server.headless true --server.address 127.0.0.1 --server.port "$port" \
     --browser.gatherUsageStats false --server.fileWatcherType none >"$WORK/server-$port.log" 2>&1 &
   PIDS+=($!)

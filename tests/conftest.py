@@ -106,7 +106,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url(built_db, tmp_path_factory, browser):
-    """A real `streamlit run app.py` on a free loopback port, on a copy of the built database."""
+    """A real app server (`python -m piggyback.ui.server`, i.e. `streamlit run app.py`) on a free loopback port, on a copy of the built database."""
     db = tmp_path_factory.mktemp("server") / "app.duckdb"
     shutil.copy(built_db, db)
     _SERVER_DB.append(db)
@@ -136,14 +136,14 @@ def app_db(app_url) -> Path:
 
 
 def start_server(db: Path, log_path: Path, edits: bool = True):
-    """`streamlit run app.py` on a free loopback port; returns (process, url) once healthy."""
+    """`python -m piggyback.ui.server` on a free loopback port; returns (process, url) once healthy."""
     port = _free_port()
     env = {**os.environ, "PIGGYBACK_DB": str(db)}
     if edits:
         env["PIGGYBACK_ALLOW_EDITS"] = "1"
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+        [sys.executable, "-m", "piggyback.ui.server", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

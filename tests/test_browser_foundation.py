@@ -77,8 +77,10 @@ def test_shared_link_reopens_agency_and_data_page_renders(page, app_url):
     assert_no_exception(page)
 
 
-def test_deep_link_on_a_fresh_server_shows_the_frame(page, built_db, tmp_path):
-    """The first visit to a fresh server through a page link still runs app.py's frame (agency picker)."""
+def test_deep_link_on_a_fresh_server_opens_without_page_not_found(page, built_db, tmp_path):
+    """The first visit to a fresh server through a page link runs app.py's frame (agency picker) on
+    the page linked, with no "Page not found" dialog (plain `streamlit run` showed one: until its
+    first st.navigation call Streamlit read pages/ as an automatic menu; piggyback.ui.server)."""
     import shutil
 
     from conftest import start_server
@@ -91,6 +93,9 @@ def test_deep_link_on_a_fresh_server_shows_the_frame(page, built_db, tmp_path):
         wait_for_app(page)
         page.get_by_role("heading", name="Data & sources").wait_for()
         assert page.get_by_role("combobox", name="Your agency").input_value().startswith("Guelph, ON")
+        assert "/data?" in page.url
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        assert page.get_by_text("Page not found").count() == 0
         assert_no_exception(page)
     finally:
         proc.terminate()
