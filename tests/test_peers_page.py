@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from dataclasses import replace as dataclass_replace
 
 import numpy as np
 import pytest
@@ -128,6 +129,22 @@ def test_weights_from_a_link_and_slider_adjustment():
     url = at.query_params["weights"]
     weights = json.loads(url[0] if isinstance(url, list) else url)
     assert weights["size"] > 10 and sum(weights.values()) in range(98, 103)
+
+
+def test_preset_callbacks_draw_nothing_of_their_own():
+    """Choosing a preset (from a link, the list or the reset button) shows no stray value: the
+    callbacks once sat in the page script, where Streamlit's magic drew their result as '`None` `None`'."""
+    def stray(at):
+        return [m.value for m in at.markdown if "`None`" in m.value]
+
+    at = page("peers", agency=GUELPH, weights="procurement fit")
+    assert not stray(at)
+    at.selectbox(key="peers.preset").set_value("size only").run()
+    assert not stray(at)
+    at.slider(key="peers.w_size").set_value(60).run()
+    next(b for b in at.button if b.label == "Reset to the preset").click().run()
+    assert not at.exception and not stray(at)
+    assert at.slider(key="peers.w_size").value == 100  # back to size only
 
 
 def test_meeting_mode_hides_the_sliders_and_keeps_the_preset(monkeypatch):
@@ -263,6 +280,93 @@ def test_steward_adds_a_contact_through_the_form(monkeypatch, db_copy):
     contacts = next(d.value for d in at.dataframe if "Department or role" in d.value.columns)
     assert contacts["Contact"].tolist() == ["mailto:building@cambridge.ca"]
     assert set(contacts["Kind"]) == {fmt.kind("user-entered")}
+
+
+def test_own_deployment_chosen_as_the_peer_elsewhere_is_not_offered_here():
+    """Fayetteville with its own deployment as the shared peer (chosen on another page): the page says
+    the choice is not in its list, keeps it for the other pages and shows the three closest peers."""
+    at = page("peers", agency="US-PL-05-143-23290", peer="fayetteville-ar")
+    assert "fayetteville-ar" not in at.selectbox(key="peer_pick").options
+    assert any("is not in this page's list; it stays chosen for the other pages" in c.value for c in at.caption)
+    closest = ranked(at)["Peer"].head(3).tolist()
+    lines = [m.value for m in at.markdown if " — score " in m.value]
+    assert len(lines) == 3 and all(line.startswith(f"**{fmt.md_escape(n)}**") for line, n in zip(lines, closest))
+    assert at.session_state["peer"] == "fayetteville-ar"
+
+
+# -- The page's words, built in piggyback.analyses.peers ----------------------------------------
+
+
+def _guelph_result(store, **settings):
+    import datetime as dt
+
+    from piggyback.analyses.peers import analyse_peers
+    from piggyback.data.profile import profile_for
+    return analyse_peers(store, profile_for(store, GUELPH), settings, today=dt.date(2026, 1, 15))
+
+
+def test_weights_caption_says_preset_or_adjusted_and_what_is_left_out(store):
+    """Guelph's profile lacks a legacy system and a permit volume: with the balanced preset both are
+    named as left out; size only leaves nothing out; weights moved by hand say 'Adjusted from'."""
+    from piggyback.analyses.peers import weights_caption
+    balanced = weights_caption(_guelph_result(store))
+    assert balanced.startswith("Preset **balanced**: ")
+    assert balanced.endswith("Not in your agency's profile, so left out for every peer: legacy system, permit volume.")
+    size = weights_caption(_guelph_result(store, preset="size only"))
+    assert size == "Preset **size only**: population 100%."
+    moved = weights_caption(_guelph_result(store, preset="size only", weights={"size": 50, "legal": 50}))
+    assert moved.startswith("Adjusted from the **size only**: ") and "population 50%" in moved
+
+
+def test_top_three_change_speaks_only_when_the_weights_alone_changed():
+    from piggyback.analyses.peers import top_three_change
+    last = {"weights": {"size": 100}, "filters": {}, "top": ["A", "B", "C"]}
+    assert top_three_change(None, last) is None  # first run
+    assert top_three_change(last, dict(last)) is None  # nothing moved
+    assert top_three_change(last, {**last, "weights": {"size": 50}, "filters": {"vendor": ["X"]}}) is None
+    same = top_three_change(last, {**last, "weights": {"size": 50}})
+    assert same == (False, "With the new weights the top three did not change.")
+    changed, text = top_three_change({**last, "top": ["[x](http://e)", "B", "C"]},
+                                     {**last, "weights": {"size": 50}, "top": ["B", "A", "C"]}, fmt.md_escape)
+    assert changed and text.startswith("With the new weights the top three changed: it was ")
+    assert "[x](http://e)" not in text and fmt.md_escape("[x](http://e)") in text
+
+
+def test_filter_words():
+    """Codes in words, anything else as spelled; the title counts the filters on; the availability
+    help names the date and every state."""
+    import datetime as dt
+
+    from piggyback.analyses import peers as an
+    from piggyback.core.models import VEHICLES
+    from piggyback.engines import availability as avail_mod
+    assert an.filter_option_text("country", "CA") == "Canada"
+    assert an.filter_option_text("country", "MX") == "MX"  # no words on file: as spelled, never 'None'
+    assert an.filter_option_text("vehicle", "cooperative") == VEHICLES["cooperative"]
+    assert an.filter_option_text("vendor", "Computronix") == "Computronix"
+    assert [an.filters_title(n) for n in (0, 1, 2)] == ["Filter peers", "Filter peers (1 filter on)",
+                                                        "Filter peers (2 filters on)"]
+    tip = an.availability_help(dt.date(2026, 3, 1))
+    assert tip.startswith("Judged on 2026-03-01 ") and all(avail_mod.STATE_LABELS[s] in tip for s in avail_mod.STATES)
+    assert set(an.FILTER_LABELS) == set(an.FILTERS)
+
+
+def test_notes_escape_names_and_stay_silent_when_empty(store):
+    from piggyback.analyses import peers as an
+    from piggyback.engines.similarity import SIMILARITY_ASSUMPTIONS
+    result = _guelph_result(store)
+    assert an.own_deployment_note(result) is None
+    hostile = dataclass_replace(result, own=("City of <b>X</b>",), unknown_vendors=("[V](http://e)",))
+    assert "&lt;b&gt;" in an.own_deployment_note(hostile, fmt.md_escape)
+    assert an.unknown_vendors_note(hostile, fmt.md_escape).endswith(fmt.md_escape("[V](http://e)") + ".")
+    assert an.map_caption(0, 12).startswith("Every peer shown has a map point.")
+    assert an.map_caption(2, 12).startswith("2 of 12 peers have no map point on file")
+    assert len(an.scales_table()) == len(SIMILARITY_ASSUMPTIONS)
+    assert set(an.scales_table()[0]) == {"name", "value", "unit", "kind", "note"}
+    names = an.peer_names(result)
+    assert list(names) == [i["deployment_id"] for i in result.items] and names["ottawa-on"] == "City of Ottawa"
+    line = an.peer_line({**result.item("ottawa-on"), "vendor": None}, fmt.md_escape)
+    assert line.startswith("**City of Ottawa** — score ") and "vendor not known" in line
 
 
 # -- Prospects page ---------------------------------------------------------------------------

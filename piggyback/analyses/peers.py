@@ -34,8 +34,8 @@ from piggyback.data import vendors
 from piggyback.core.errors import PiggybackError
 from piggyback.core.models import VEHICLES
 from piggyback.engines.similarity import (
-    DIMENSION_LABELS, DIMENSIONS, PRESETS, dims_scored, draft_introduction, explain, explain_sentence,
-    robustness, score_candidates,
+    DIMENSION_LABELS, DIMENSIONS, PRESETS, SIMILARITY_ASSUMPTIONS, dims_scored, draft_introduction, explain,
+    explain_sentence, robustness, score_candidates,
 )
 
 FILTERS = ("vendor", "product", "country", "vehicle", "availability")
@@ -457,6 +457,88 @@ def contact_note(contact: Mapping[str, Any] | None, peer_name: str) -> str:
     if contact and contact.get("value") not in (None, ""):
         return f"Send it to the public contact point on file ({contact.get('channel') or 'web'}): {contact['value']}."
     return f"No public contact point is on file for {peer_name}: find the department's address on its website."
+
+
+def weights_caption(result: PeersResult) -> str:
+    """The line beside the weights: the preset (or adjusted from it), each weight's share, and the
+    dimensions left out because the agency's profile lacks them."""
+    left_out = ", ".join(DIMENSION_LABELS[d].lower() for d in result.left_out)
+    return (("Adjusted from the " if result.adjusted else "Preset ") + f"**{result.preset}**: {result.shares_text}."
+            + (f" Not in your agency's profile, so left out for every peer: {left_out}." if left_out else ""))
+
+
+def ranking_snapshot(result: PeersResult) -> dict[str, Any]:
+    """What ``top_three_change`` compares between two runs: the weights, the filters, the top three."""
+    return {"weights": result.weights_pct, "filters": result.filters, "top": result.top_names}
+
+
+def top_three_change(last: Mapping[str, Any] | None, now: Mapping[str, Any], escape=str) -> tuple[bool, str] | None:
+    """(changed, the sentence) after the weights alone changed since ``last`` (both from
+    ``ranking_snapshot``); None when there is nothing to say (first run, same weights, other filters)."""
+    if not last or last["weights"] == now["weights"] or last["filters"] != now["filters"]:
+        return None
+    if last["top"] != now["top"]:
+        return True, f"With the new weights the top three changed: it was {', '.join(escape(t) for t in last['top'])}."
+    return False, "With the new weights the top three did not change."
+
+
+FILTER_LABELS = {"vendor": "Vendor", "product": "Product", "country": "Country", "vehicle": "Contract vehicle",
+                 "availability": "Contract availability"}
+_FILTER_VALUE_TEXT = {"country": {"CA": "Canada", "US": "United States"}, "vehicle": VEHICLES,
+                      "availability": avail_mod.STATE_LABELS}
+
+
+def filter_option_text(name: str, value: Any) -> str:
+    """A filter choice as the list shows it: a country, vehicle or availability code in words; any
+    other value (and a code without words) as spelled."""
+    return _FILTER_VALUE_TEXT.get(name, {}).get(value, str(value))
+
+
+def filters_title(active: int) -> str:
+    return "Filter peers" + (f" ({active} filter{'s' if active != 1 else ''} on)" if active else "")
+
+
+def availability_help(decision: dt.date) -> str:
+    """The availability filter's tooltip: the date judged on and what each state means."""
+    return (f"Judged on {decision.isoformat()} (the Compliance page's decision date, else today). "
+            + " ".join(f"{avail_mod.STATE_LABELS[k]}: {v}" for k, v in avail_mod.STATE_HELP.items()))
+
+
+def unknown_vendors_note(result: PeersResult, escape=str) -> str | None:
+    if not result.unknown_vendors:
+        return None
+    return ("Not in the vendor list, so shown as spelled and not merged with any other: "
+            + ", ".join(escape(v) for v in result.unknown_vendors) + ".")
+
+
+def own_deployment_note(result: PeersResult, escape=str) -> str | None:
+    if not result.own:
+        return None
+    return f"Your own deployment on file ({', '.join(escape(j) for j in result.own)}) is not counted as a peer."
+
+
+def map_caption(missing: int, shown: int) -> str:
+    """Under the peer map: how many peers have no point (``missing`` of ``shown``) and where points come from."""
+    return ((f"{missing} of {shown} peers have no map point on file and are not drawn. " if missing
+             else "Every peer shown has a map point. ") + "Points: GNIS for US places, GeoNames for larger "
+            "Canadian municipalities; a municipality without a point is left off rather than placed by guess.")
+
+
+def scales_table() -> list[dict[str, Any]]:
+    """The similarity engine's scales (default assumptions), as the Sources tab lists them."""
+    return [{k: a[k] for k in ("name", "value", "unit", "kind", "note")} for a in SIMILARITY_ASSUMPTIONS]
+
+
+def peer_names(result: PeersResult) -> dict[str, str]:
+    """``{deployment_id: jurisdiction}`` of the ranked peers, best first."""
+    return {i["deployment_id"]: i["jurisdiction"] for i in result.items}
+
+
+def peer_line(item: Mapping[str, Any], escape=str) -> str:
+    """One peer in a line (Markdown): its name in bold, score, vendor and whether its contract is available."""
+    return (f"**{escape(item['jurisdiction'])}** — score {item['score']:.2f}, "
+            f"{escape(item['vendor']) if item['vendor'] else 'vendor not known'}, "
+            f"contract: {item['availability']['label'].lower()}")
 
 
 def prospects_table(result: ProspectsResult) -> pd.DataFrame:
