@@ -13,7 +13,7 @@ from piggyback.data import scenarios
 
 from piggyback.figures import tables
 
-from piggyback.ui import widgets
+from piggyback.ui import business_case as case_ui, scenarios as scenarios_ui, widgets
 from piggyback.core import params as url_params
 from piggyback.analyses.business_case import build_business_case, business_case_from_scenario, compare_cases
 from piggyback.core.errors import PiggybackError
@@ -109,11 +109,11 @@ if meeting:
     best = case["peers"]["top"][:1]
     if best:
         st.markdown(f"**Closest peer:** {fmt.md_escape(best[0]['sentence'])}")
-    widgets.case_charts(case, height=620, stacked=True)
+    case_ui.case_charts(case, height=620, stacked=True)
     st.stop()
 
-widgets.case_peers_and_risks(case)
-widgets.case_charts(case, height=480)
+case_ui.case_peers_and_risks(case)
+case_ui.case_charts(case, height=480)
 
 with st.expander(f"Assumptions ({len(case['assumptions'])}, "
                  f"{sum(1 for a in case['assumptions'] if a['edited'])} edited)"):
@@ -139,12 +139,12 @@ st.subheader("Export")
 fingerprint = json.dumps([case["agency"]["geo_id"], peer_id, settings, snapshot, today.isoformat()],
                          sort_keys=True, default=str)
 base_name = f"business-case-{_slug(profile.name)}-{today.isoformat()}"
-widgets.case_exports(case, fingerprint, base_name)
+case_ui.case_exports(case, fingerprint, base_name)
 
 # -- scenarios ---------------------------------------------------------------------------------
 st.subheader("Scenarios")
 st.caption("A scenario keeps the agency and its inputs, the peer, every page's edited settings, and the "
            "quotes and evidence recorded for this agency and peer. Its link reopens all of it.")
 
-widgets.scenario_manager(store, profile, f"{profile.name} — {peer['jurisdiction']}" if peer else profile.name,
+scenarios_ui.scenario_manager(store, profile, f"{profile.name} — {peer['jurisdiction']}" if peer else profile.name,
                          compare=_compare)

@@ -12,7 +12,7 @@ from piggyback.data import quotes
 
 from piggyback.figures import tables
 
-from piggyback.ui import widgets
+from piggyback.ui import cost as cost_ui, widgets
 from piggyback.analyses.cost import analyse_cost
 from piggyback.core.errors import PiggybackError
 from piggyback.figures.pricing_figures import cost_by_year_figure, peer_compare_figure, tornado_figure
@@ -30,14 +30,14 @@ try:
 except PiggybackError as exc:
     st.error(fmt.md_escape(exc))
     st.stop()
-settings = widgets.cost_page_settings(defaults, profile)  # scenario section "pricing", ?years= in the link
+settings = cost_ui.cost_page_settings(defaults, profile)  # scenario section "pricing", ?years= in the link
 peers = store.peers()
 names = dict(zip(peers["deployment_id"], peers["census_name"].fillna(peers["jurisdiction"] + ", " + peers["region"])))
 if meeting:  # meeting mode: no editing widgets (the peer and settings chosen before persist)
     peer_id = widgets.current_peer()
 else:
     peer_id = widgets.peer_picker(store)
-    widgets.cost_settings_form(settings, defaults, profile)
+    cost_ui.cost_settings_form(settings, defaults, profile)
 result = analyse_cost(store, profile, peer_id, settings.values(), today=dt.date.today())  # the one cost chain
 if result.settings is None:
     st.error(fmt.md_escape(result.message))
@@ -112,7 +112,7 @@ if result.ok:
     for w in result.warnings:
         st.warning(fmt.md_escape(w), icon=":material/warning:")
     st.plotly_chart(cost_by_year_figure(analysis.piggyback.tco), width="stretch", key="cost_by_year_chart")
-    st.caption(widgets.cost_chart_words(analysis.piggyback.tco) + " The Line items tab lists every line.")
+    st.caption(cost_ui.cost_chart_words(analysis.piggyback.tco) + " The Line items tab lists every line.")
     tab_tornado, tab_items, tab_peers, tab_sources = st.tabs(
         ["What moves the total", "Line items", "Peers side by side", "Sources & assumptions"])
     with tab_tornado:
@@ -120,7 +120,7 @@ if result.ok:
         st.caption("Piggyback route: each assumption moved from the low to the high end of its range, the others "
                    "kept. The discount rate moves the NPV, not the total. The horizon is a choice, not varied.")
     with tab_items:
-        widgets.cost_items_table(analysis.piggyback.tco, "cost_items")
+        cost_ui.cost_items_table(analysis.piggyback.tco, "cost_items")
         st.caption(f"Fixed and yearly amounts are {fmt.md_escape(peer_name)}'s own totals, scaled by population "
                    f"to the power of the size elasticity; its population: {fmt.md_escape(result.population_note)}. "
                    f"Ours: {fmt.integer(profile.population)} (census).")
@@ -141,9 +141,9 @@ saved = quotes.list_quotes(store, scope) if result.quote_items else []
 if saved or not meeting:
     st.subheader("Your quote")
 if result.quote is not None:
-    widgets.quote_comparison(result, peer_name)
+    cost_ui.quote_comparison(result, peer_name)
 if not meeting:
-    widgets.quote_delete_buttons(store, scope, saved)
+    cost_ui.quote_delete_buttons(store, scope, saved)
     if not saved:
         st.caption(f"No quote saved for {fmt.md_escape(peer_name)}'s contract yet.")
-    widgets.quote_form(store, scope, currency)
+    cost_ui.quote_form(store, scope, currency)
