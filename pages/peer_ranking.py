@@ -31,7 +31,7 @@ if st.query_params.get("weights") != result.url_weights:
     st.query_params["weights"] = result.url_weights
 
 ui.weights_controls(settings, result, meeting)
-ui.filter_controls(settings, result)
+ui.filter_controls(settings, result, meeting)
 if result.own:
     st.caption(an.own_deployment_note(result, fmt.md_escape))
 if not result.items:
@@ -83,9 +83,8 @@ if tab_src.open:
                    "estimates (see Data & sources). Modules, legacy system, vendor and dates: the peer records' own "
                    "sources, each with its confidence. Permit volume: peers' published outcomes.")
 
-st.subheader("Compare peers side by side")
-ui.side_by_side(store, settings, result)
+ui.side_by_side(store, settings, result, meeting)
 
 st.subheader("Sister municipalities: ask a peer")
 chosen = ui.sister_municipalities(store, result, meeting)
-ui.introduction_draft(store, result, chosen)
+ui.introduction_draft(store, result, chosen, meeting)

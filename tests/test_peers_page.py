@@ -147,14 +147,35 @@ def test_preset_callbacks_draw_nothing_of_their_own():
     assert at.slider(key="peers.w_size").value == 100  # back to size only
 
 
-def test_meeting_mode_hides_the_sliders_and_keeps_the_preset(monkeypatch):
-    """In meeting mode the per-dimension sliders and the contact form are gone; the preset stays."""
+def test_meeting_mode_shows_no_editing_widget_only_the_choices_in_words(monkeypatch):
+    """Issue #15: on the projector the page holds no editing widget (no preset, sliders, filters,
+    compare list, peer picker, contact form or draft letter); the weights, the filters, the compared
+    peers and the chosen peer made before are shown in words and tables."""
     monkeypatch.setenv("PIGGYBACK_ALLOW_EDITS", "1")
-    at = page("peers", agency=GUELPH, meeting="1")
-    assert not at.slider
-    assert at.selectbox(key="peers.preset").value == "balanced"
-    # No contact form either (the sidebar's agency search is the only text box left).
-    assert [t.key for t in at.get("text_input")] == ["agency_query"]
+    at = page("peers", agency=GUELPH, weights="size only")
+    at.multiselect(key="peers.country").set_value(["CA"]).run()
+    at.multiselect(key="peers.compare").set_value(["ottawa-on", "cambridge-on"]).run()
+    at.session_state["meeting"] = True
+    at.session_state["peer"] = "ottawa-on"
+    at.run()
+    assert not at.exception
+    main_inputs = [w for kind in ("selectbox", "multiselect", "slider", "text_area", "text_input", "button")
+                   for w in at.main.get(kind)]
+    assert main_inputs == [], [(type(w).__name__, getattr(w, "label", "")) for w in main_inputs]
+    captions = " ".join(c.value for c in at.caption)
+    assert "Weights: Preset **size only**" in captions
+    assert "Filters on: country Canada." in captions
+    assert [h.value for h in at.subheader][:1] == ["Compare peers side by side"]
+    assert "Peer contract: **City of Ottawa**" in " ".join(m.value for m in at.markdown)
+    assert not [e for e in at.expander if e.label.startswith("Ask for an introduction")]
+
+
+def test_filters_summary_names_each_filter_in_words(store):
+    from piggyback.analyses.peers import filters_summary
+    assert filters_summary(_guelph_result(store)) is None
+    both = filters_summary(_guelph_result(store, country=["CA"], vehicle=["cooperative", "own_rfp"]))
+    assert both.startswith("Filters on: ") and "country Canada" in both and both.endswith(".")
+    assert both.count(";") == 1
 
 
 def test_peers_page_explains_the_lower_bound_method():

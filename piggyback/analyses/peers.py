@@ -498,6 +498,15 @@ def filters_title(active: int) -> str:
     return "Filter peers" + (f" ({active} filter{'s' if active != 1 else ''} on)" if active else "")
 
 
+def filters_summary(result: PeersResult, escape=str) -> str | None:
+    """The filters in force, in words (meeting mode shows them instead of the filter lists)."""
+    if not result.filters:
+        return None
+    return "Filters on: " + "; ".join(
+        f"{FILTER_LABELS[name].lower()} {', '.join(escape(filter_option_text(name, v)) for v in values)}"
+        for name, values in result.filters.items()) + "."
+
+
 def availability_help(decision: dt.date) -> str:
     """The availability filter's tooltip: the date judged on and what each state means."""
     return (f"Judged on {decision.isoformat()} (the Compliance page's decision date, else today). "

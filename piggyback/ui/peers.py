@@ -51,26 +51,34 @@ def _use_sliders(settings: widgets.PageSettings) -> None:
 
 
 def weights_controls(settings: widgets.PageSettings, result: an.PeersResult, meeting: bool) -> None:
-    """The preset, the per-dimension sliders (not in meeting mode) and the weights in use."""
+    """The preset, the per-dimension sliders and the weights in use; in meeting mode only the
+    weights in use, in words (no editing widget on the projector)."""
+    if meeting:
+        st.caption("Weights: " + an.weights_caption(result))
+        return
     top_row = st.columns([2, 3])
     top_row[0].selectbox("Weights preset", list(PRESETS), format_func=str.capitalize, **{
         **settings.bind("preset"), "on_change": _use_preset, "args": (settings,)},
         help="A starting point for what 'alike' means: balanced, procurement fit (law, modules, legacy system), "
              "operational fit (size, permits, modules) or size only. Presets are assumptions.")
-    if not meeting:
-        with top_row[1].expander("Adjust weights", expanded=False):
-            cols = st.columns(4)
-            for i, dim in enumerate(DIMENSIONS):
-                st.session_state[W_KEYS[dim]] = result.weights_pct[dim]
-                cols[i % 4].slider(DIMENSION_LABELS[dim], 0, 100, step=5, key=W_KEYS[dim], on_change=_use_sliders,
-                                   args=(settings,),
-                                   help="Relative weight; the weights are rescaled to add up to 100%.")
-            st.button("Reset to the preset", on_click=_use_preset, args=(settings,))
+    with top_row[1].expander("Adjust weights", expanded=False):
+        cols = st.columns(4)
+        for i, dim in enumerate(DIMENSIONS):
+            st.session_state[W_KEYS[dim]] = result.weights_pct[dim]
+            cols[i % 4].slider(DIMENSION_LABELS[dim], 0, 100, step=5, key=W_KEYS[dim], on_change=_use_sliders,
+                               args=(settings,), help="Relative weight; the weights are rescaled to add up to 100%.")
+        st.button("Reset to the preset", on_click=_use_preset, args=(settings,))
     top_row[1].caption(an.weights_caption(result))
 
 
-def filter_controls(settings: widgets.PageSettings, result: an.PeersResult) -> None:
-    """The filters (open while any is on); a choice no longer offered is dropped."""
+def filter_controls(settings: widgets.PageSettings, result: an.PeersResult, meeting: bool) -> None:
+    """The filters (open while any is on); a choice no longer offered is dropped. In meeting mode
+    only the filters in force, in words."""
+    if meeting:
+        said = an.filters_summary(result, fmt.md_escape)
+        if said:
+            st.caption(said)
+        return
     active = len(result.filters)
     with st.expander(an.filters_title(active), expanded=bool(active)):
         for col, name in zip(st.columns(5), an.FILTERS):
@@ -94,13 +102,21 @@ def top_three_message(result: an.PeersResult) -> None:
         st.caption(said[1])
 
 
-def side_by_side(store, settings: widgets.PageSettings, result: an.PeersResult) -> None:
-    """Two to four peers' facts in columns, with their sources and vendor-stated claims."""
+def side_by_side(store, settings: widgets.PageSettings, result: an.PeersResult, meeting: bool) -> None:
+    """Two to four peers' facts in columns, with their sources and vendor-stated claims. In meeting
+    mode the peers chosen before are shown without the list to choose them (none chosen: nothing)."""
     names = an.peer_names(result)
     settings.set("compare", [d for d in settings.value("compare") if d in names][:4])
-    compare = st.multiselect("Peers to compare (two to four)", list(names), max_selections=4,
-                             format_func=names.__getitem__, placeholder="Choose two to four peers …",
-                             **settings.bind("compare"))
+    if meeting:
+        compare = settings.value("compare")
+        if not compare:
+            return
+        st.subheader("Compare peers side by side")
+    else:
+        st.subheader("Compare peers side by side")
+        compare = st.multiselect("Peers to compare (two to four)", list(names), max_selections=4,
+                                 format_func=names.__getitem__, placeholder="Choose two to four peers …",
+                                 **settings.bind("compare"))
     if not compare:
         st.caption("Choose two to four peers to see their facts side by side, with their sources.")
         return
@@ -153,9 +169,13 @@ def sister_municipalities(store, result: an.PeersResult, meeting: bool) -> str |
     """The shared peer picker and the public contact points of the chosen peer (else the three
     closest); a data steward may add one where none is on file (not in meeting mode). Returns the
     chosen peer, None when none is chosen here (the agency's own deployment is never offered)."""
-    names = an.peer_names(result)
-    chosen = widgets.peer_picker(store, "Peer to contact (and whose contract you would adopt)",
-                                 only=result.scored_all["deployment_id"].tolist())
+    names, offered = an.peer_names(result), result.scored_all["deployment_id"].tolist()
+    if meeting:  # the peer chosen on any page, shown, not offered for change
+        chosen = widgets.current_peer() if widgets.current_peer() in offered else None
+        if chosen:
+            st.markdown("Peer contract: " + an.peer_line(result.item(chosen), fmt.md_escape))
+    else:
+        chosen = widgets.peer_picker(store, "Peer to contact (and whose contract you would adopt)", only=offered)
     targets = [chosen] if chosen else list(names)[:3]
     st.caption("Shared with Compliance, Timeline and Cost. " + ("" if chosen else "Until you choose one, the three "
                                                                  "closest peers are shown."))
@@ -184,9 +204,11 @@ def sister_municipalities(store, result: an.PeersResult, meeting: bool) -> str |
     return chosen
 
 
-def introduction_draft(store, result: an.PeersResult, chosen: str | None) -> None:
+def introduction_draft(store, result: an.PeersResult, chosen: str | None, meeting: bool) -> None:
     """The draft introduction to the chosen peer (else the closest), to copy, edit or download; open
-    when a peer is chosen."""
+    when a peer is chosen. Not in meeting mode: a draft letter is not for the projector."""
+    if meeting:
+        return
     intro_id = chosen or result.items[0]["deployment_id"]
     intro = result.item(intro_id)
     with st.expander(f"Ask for an introduction to {fmt.md_escape(intro['jurisdiction'])}", expanded=bool(chosen),
