@@ -29,12 +29,13 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
 [data-testid="stMain"] :is(p, li, span, label, td, th, code, textarea, input, summary),
 [data-testid="stSidebar"] :is(p, li, span, label, input),
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] * { font-size: max(18px, 1em) !important; }
-[data-testid="stMetricValue"] { font-size: 2.4rem !important; white-space: normal !important; }
-[data-testid="stMetricValue"] > div { white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stMetricValue"] { font-size: 2.2rem !important; white-space: normal !important; }
+[data-testid="stMetricValue"] :is(div, p) { white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]:nth-child(4)) [data-testid="stMetricValue"] { font-size: 1.8rem !important; }
 [data-testid="stMetricLabel"] p { font-size: 1.1rem !important; white-space: normal !important; }
 [data-testid="stMetricLabel"] > div { overflow: visible !important; }
 h1 { font-size: 2.4rem !important; } h2 { font-size: 1.9rem !important; } h3 { font-size: 1.5rem !important; }
-.js-plotly-plot .main-svg text { font-size: max(18px, 1em) !important; }
+.js-plotly-plot .main-svg :is(text, tspan) { font-size: max(18px, 1em) !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; max-width: 100% !important; }
 </style>
 """
