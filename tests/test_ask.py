@@ -90,6 +90,8 @@ def test_compliance_page_lists_what_to_ask_with_editable_texts_kept_in_the_scena
     at.run()
     at.switch_page("pages/compliance_checklist.py")
     at.run()
+    at.session_state["cmp_tab"] = "What to ask for"  # only the open tab is drawn
+    at.run()
     assert not at.exception, at.exception
     table = next(d.value for d in at.dataframe if "Why it matters" in d.value.columns or "why it matters" in d.value.columns)
     facts = set(table["fact"])

@@ -155,7 +155,10 @@ def test_meeting_mode_puts_the_verdict_first_and_draws_no_editing_widget():
     assert not at.main.text_area and not at.main.number_input and not at.main.date_input
     assert not at.main.selectbox  # not even the peer picker: the peer chosen before persists
     assert not [b for b in at.main.button if b.label in ("Record evidence", "Remove", "Reset go-live to the assumption")]
-    # the request texts are still shown, read-only
+    # the request texts are still shown, read-only (in their tab: only the open tab is drawn)
+    at.session_state["cmp_tab"] = "What to ask for"
+    at.run()
+    assert not at.main.text_area
     assert any("City of Ottawa" in c.value for c in at.main.code)
 
 

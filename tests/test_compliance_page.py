@@ -48,6 +48,22 @@ def label_status(exp) -> str:
     return exp.label.split(" · ")[0]
 
 
+def open_card(at, rule_id: str) -> AppTest:
+    """Open a rule's card, as a click on its title does: its evidence controls are drawn only then."""
+    at.session_state[f"cmp_rule_{rule_id}"] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_tab(at, label: str) -> AppTest:
+    """Open one of the tabs under the verdict: only the open tab is drawn."""
+    at.session_state["cmp_tab"] = label
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 @pytest.fixture()
 def own_db(db_copy, monkeypatch):
     """The page on a private copy of the database (so recorded evidence stays in this test)."""
@@ -90,11 +106,11 @@ def test_page_shows_verdict_first_and_blockers_first_across_the_checklist(store)
         assert label_status(exp) == status
     assert not [r for r in rules if r.startswith(("TX-", "US-"))]
     assert any(b.label.startswith("Download the due-diligence checklist") for b in at.get("download_button"))
-    table = at.dataframe[0].value  # "As a table": same rules, statuses in words, a source link each
+    table = open_tab(at, "As a table").dataframe[0].value  # same rules, statuses in words, a source link each
     assert list(table["rule"]) == list(rules)
     assert set(table["status"]) <= {"✅ pass", "❌ fail", "❓ needs evidence"}
     assert table["source"].str.startswith("http").all()
-    thresholds = at.dataframe[1].value  # thresholds in force for Ontario on the decision date, with sources
+    thresholds = open_tab(at, "Thresholds in force").dataframe[0].value  # Ontario's on the decision date, sourced
     assert set(thresholds["agreement"]) <= {"CFTA", "CETA"}
     assert list(thresholds["period"]) == [t["period"] for t in expected.thresholds]
     assert list(thresholds["amount"]) == [fmt.money(t["amount"], t["currency"]) if t["amount"] is not None
@@ -113,7 +129,7 @@ def test_expired_contract_shows_a_blocking_verdict_with_the_fail_open():
 
 
 def test_without_a_peer_no_evidence_can_be_recorded():
-    at = open_page(agency=GUELPH)
+    at = open_card(open_page(agency=GUELPH), "ALL-03")
     assert any("Choose the peer contract" in i.value for i in at.info)
     assert not [b for b in at.button if b.label == "Record evidence"]
     assert label_status(rule_expanders(at)["ALL-03"]) == "❓ needs evidence"
@@ -128,7 +144,7 @@ def test_evidence_recorded_in_the_store_shows_as_pass(own_db):
                            document="Purchasing By-law 2021-11 s.7", label="clerk")
     finally:
         store.close()
-    at = open_page(agency=GUELPH, peer="ottawa-on")
+    at = open_card(open_page(agency=GUELPH, peer="ottawa-on"), "ALL-11")
     exp = rule_expanders(at)["ALL-11"]
     assert label_status(exp) == "✅ pass"
     texts = [m.value for m in exp.markdown]
@@ -138,7 +154,7 @@ def test_evidence_recorded_in_the_store_shows_as_pass(own_db):
 
 
 def test_record_and_remove_evidence_through_the_form(own_db):
-    at = open_page(agency=GUELPH, peer="ottawa-on")
+    at = open_card(open_page(agency=GUELPH, peer="ottawa-on"), "ALL-12")
     could_block = int({m.label: m.value for m in at.metric}["Could block"])
     at.text_area(key="ev_note_ALL-12").input("Council approved on 2026-03-02")
     at.text_input(key="ev_link_ALL-12").input("https://guelph.ca/council/minutes")
@@ -155,7 +171,7 @@ def test_record_and_remove_evidence_through_the_form(own_db):
 
 
 def test_a_bad_link_is_refused_with_its_reason_and_nothing_saved(own_db):
-    at = open_page(agency=GUELPH, peer="ottawa-on")
+    at = open_card(open_page(agency=GUELPH, peer="ottawa-on"), "ALL-02")
     at.text_input(key="ev_link_ALL-02").input("ftp://files.example.org/rfp.pdf")
     at.button(key="ev_submit_ALL-02").click()
     at.run()
@@ -186,7 +202,7 @@ def test_inputs_move_the_thresholds_and_are_kept_in_the_scenario():
 
 
 def test_meeting_mode_hides_editing_controls():
-    at = open_page(agency=GUELPH, peer="ottawa-on", meeting="1")
+    at = open_card(open_page(agency=GUELPH, peer="ottawa-on", meeting="1"), "ALL-12")
     assert not [b for b in at.button if b.label in ("Record evidence", "Remove")]
     assert not at.number_input and not at.date_input
     assert rule_expanders(at) and at.warning
@@ -211,3 +227,36 @@ def test_missing_facts_listed_and_a_state_without_rules_said_plainly():
     at = open_page(agency=SPRINGFIELD_MO, peer="ottawa-on")
     assert any(w.value.startswith(fmt.md_escape("Missouri: no state rules on file; this verdict covers general rules only"))
                for w in at.warning)
+
+
+# -- what a rerun draws (#15): the open tab and the open cards' controls only ---------------------
+
+def test_a_closed_tab_is_not_drawn_and_appears_when_opened():
+    """The checklist is open first; the table, thresholds, contract facts and requests are drawn
+    only once their tab is opened, and the checklist then is not."""
+    at = open_page(agency=GUELPH, peer="ottawa-on")
+    rules = list(rule_expanders(at))
+    assert rules and not at.dataframe
+    assert not [t for t in at.text_area if t.key == "cmp_ask_request"]
+    open_tab(at, "As a table")
+    assert len(at.dataframe) == 1 and list(at.dataframe[0].value["rule"]) == rules
+    assert not rule_expanders(at)
+    open_tab(at, "What to ask for")
+    assert "City of Ottawa" in at.text_area(key="cmp_ask_request").value
+    open_tab(at, "Checklist")
+    assert rule_expanders(at) and not at.dataframe
+
+
+def test_a_closed_card_shows_its_facts_and_draws_its_evidence_form_once_opened():
+    """A closed rule card carries its reason and citation (what a reader scans) but no form; opening
+    it draws the form to record evidence, and the verdict above is unchanged."""
+    at = open_page(agency=GUELPH, peer="ottawa-on")
+    card = rule_expanders(at)["ALL-12"]
+    assert label_status(card) == "❓ needs evidence" and card.markdown
+    assert not [t for t in at.text_area if t.key == "ev_note_ALL-12"]
+    verdict = at.warning[0].value
+    open_card(at, "ALL-12")
+    card = rule_expanders(at)["ALL-12"]
+    assert [t.key for t in card.text_area] == ["ev_note_ALL-12"]
+    assert [b.label for b in card.button] == ["Record evidence"]
+    assert at.warning[0].value == verdict
