@@ -263,12 +263,11 @@ def test_committee_on_the_projector(browser, app_url, store):
     with journey(browser, PROJECTOR, "Journey 1: committee, projector 1280×720") as (page, steps):
         # -- the link a colleague sent ----------------------------------------------------------
         with steps.step("open the colleague's link on Peers"):
-            page.goto(f"{app_url}/peers?agency={GUELPH}&peer=ottawa-on&weights=balanced")
+            page.goto(f"{app_url}/peers?agency={GUELPH}&weights=balanced")
             wait_for_app(page)
             page.get_by_role("heading", name="Peers: who is like us?").wait_for()
         before = peers_analysis.analyse_peers(store, profile, {"preset": "balanced"}, today=today)
         assert page.get_by_role("combobox", name="Your agency").input_value().startswith("Guelph, ON")
-        assert "peer=ottawa-on" in page.url
         with steps.step("Peers: top peers with reasons"):
             best = before.items[0]
             expect(metric_value(page, "Closest peer")).to_have_text(best["jurisdiction"].removeprefix("City of "))
@@ -318,18 +317,23 @@ def test_committee_on_the_projector(browser, app_url, store):
         assert_no_exception(page)
 
         # -- "May we use Ottawa's contract?" ----------------------------------------------------
-        with steps.step("Compliance on Ottawa's contract"):
+        # The peer chosen here is the one every page shows, after a reload, in meeting mode and in
+        # another browser (issue #11).
+        with steps.step("Compliance: choose Ottawa's contract"):
             go(page, "Compliance")
+            pick(page, "Peer contract to adopt", "Ottawa", re.compile("City of Ottawa"))
+            page.wait_for_function("() => location.search.includes('peer=ottawa-on')", timeout=WAIT)
         checked = analyse_compliance(store, profile, "ottawa-on",
                                      {**COMPLIANCE_DEFAULTS, "currency": NATIONAL_CURRENCY[profile.country]}, today=today)
         verdict = main(page).get_by_test_id("stAlert").filter(has=page.locator("h3")).first
         expect(verdict.locator("h3")).to_have_text(checked.verdict["headline"])
+        assert checked.verdict["headline"] == "Not shown to be allowed"  # issue #12: open blockers are never "no blockers"
         assert re.search(r"\d+ blockers? lacks? facts or evidence", verdict.inner_text())
         rule_cards = main(page).get_by_test_id("stExpander").filter(
             has=page.locator("summary", has_text=re.compile(r" · (blocker|warning|info) · ")))
         summaries = rule_cards.locator("summary").all_inner_texts()
         severities = [re.search(r" · (blocker|warning|info) · ", s)[1] for s in summaries]
-        assert len(summaries) == len(checked.results), (len(summaries), len(checked.results))
+        assert len(summaries) == len(checked.results) >= 20, (len(summaries), len(checked.results))
         assert severities == sorted(severities, key=["blocker", "warning", "info"].index), "blockers come first"
         assert page.get_by_role("heading", name="Blockers").is_visible()
         citation = {r.rule_id: r.citation for r in checked.results}
@@ -362,6 +366,8 @@ def test_committee_on_the_projector(browser, app_url, store):
         # -- "How much sooner?" -----------------------------------------------------------------
         with steps.step("Timeline: ranges"):
             go(page, "Timeline")
+            assert "peer=ottawa-on" in page.url, page.url
+            expect(main(page)).to_contain_text("Ottawa")
             timeline = analyse_timeline(store, profile, "ottawa-on", {}, today=today)
             shown, saved = timeline.display(), timeline.months_saved
             expect(metric_value(page, "Months saved (median)")).to_have_text(shown["months_saved"], timeout=WAIT)
@@ -378,8 +384,14 @@ def test_committee_on_the_projector(browser, app_url, store):
         # -- "What does it cost us over ten years?" ---------------------------------------------
         with steps.step("Cost: Ottawa has no price schedule; cost Fayetteville's contract"):
             go(page, "Cost")
+            expect(main(page).get_by_role("heading", name="Cost", exact=True)).to_be_visible()
             assert analyse_cost(store, profile, "ottawa-on", {}, today=today).status == "no_schedule"
-            expect(main(page).get_by_text("No price schedule on file for")).to_be_visible(timeout=WAIT)
+            expect(main(page).get_by_text(re.compile(r"No price schedule on file for .*Ottawa"))).to_be_visible(timeout=WAIT)
+            assert "peer=ottawa-on" in page.url, page.url
+            page.reload()  # the peer survives a reload
+            wait_for_app(page)
+            assert "peer=ottawa-on" in page.url, page.url
+            expect(main(page).get_by_text(re.compile(r"No price schedule on file for .*Ottawa"))).to_be_visible(timeout=WAIT)
             pick(page, "Peer contract to adopt", "Fayetteville", re.compile("Fayetteville"))
             page.wait_for_function("() => location.search.includes('peer=fayetteville-ar')", timeout=WAIT)
         cost = analyse_cost(store, profile, "fayetteville-ar", {}, today=today)
@@ -419,6 +431,11 @@ def test_committee_on_the_projector(browser, app_url, store):
             with steps.step(f"meeting mode: {title}"):
                 go(page, title)
                 assert "meeting=1" in page.url and "peer=fayetteville-ar" in page.url, page.url
+                if title == "Business case":
+                    expect(main(page)).to_contain_text("Fayetteville")
+                elif title != "Peers" and "Fayetteville" not in main(page).inner_text():
+                    problems.append(f"{title}: meeting mode does not name the peer contract it is about "
+                                    "(Fayetteville's); without the picker nothing on the page says which")
                 assert_no_exception(page)
                 found, figures = meeting_problems(page, title)
             print(f"  {title} in meeting mode shows: {'; '.join(figures)}")
@@ -436,6 +453,8 @@ def test_committee_on_the_projector(browser, app_url, store):
         with steps.step("save the scenario under a name"):
             page.get_by_test_id("stSidebar").get_by_text("Meeting mode").click()  # back to editing to save
             wait_for_app(page)
+            assert "Fayetteville" in page.get_by_role("combobox", name="Peer contract to adopt").input_value()
+            assert "peer=fayetteville-ar" in page.url and "meeting=1" not in page.url, page.url
             name = page.get_by_role("textbox", name="Scenario name")
             name.fill("Committee vote")
             name.press("Enter")
@@ -446,8 +465,9 @@ def test_committee_on_the_projector(browser, app_url, store):
             link = main(page).get_by_test_id("stCode").inner_text().strip()
         assert "/business-case?scenario=" in link
         assert_no_exception(page)
-        with steps.step("reopen the scenario's link in a new tab"):
-            other = page.context.new_page()  # a new tab: a new Streamlit session
+        with steps.step("reopen the scenario's link in another browser"):
+            elsewhere = browser.new_context(viewport=PROJECTOR)  # a colleague's browser: a new session
+            other = elsewhere.new_page()
             other.set_default_timeout(30_000)
             other.on("pageerror", lambda exc: page.errors.append(f"new tab: {exc}"))
             other.goto(link)
@@ -458,6 +478,7 @@ def test_committee_on_the_projector(browser, app_url, store):
         assert "agency=CA-CSD-3523008" in other.url and "scenario=" in other.url
         assert other.get_by_role("textbox", name="Scenario name").input_value() == "Committee vote"
         assert_no_exception(other)
+        elsewhere.close()
         assert not page.errors
         assert not problems, "On the 1280×720 projector:\n" + "\n".join(problems)
 

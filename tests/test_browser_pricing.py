@@ -9,22 +9,6 @@ from conftest import assert_no_exception, wait_for_app
 pytestmark = pytest.mark.browser
 
 
-def test_shared_link_with_agency_and_peer_shows_cost_figures_and_chart(page, app_url):
-    """A link with the agency and the peer opens the Cost page with both routes' figures and the chart."""
-    page.goto(app_url + "/cost?agency=CA-CSD-3523008&peer=fayetteville-ar")
-    wait_for_app(page)
-    page.get_by_role("heading", name="Cost", exact=True).wait_for()
-    page.get_by_test_id("stMetricLabel").filter(has_text="10-year cost: piggyback").wait_for()
-    values = page.get_by_test_id("stMetricValue").all_inner_texts()
-    assert sum(v.endswith("CAD") for v in values) >= 5, values
-    chart = page.get_by_test_id("stPlotlyChart").first
-    chart.wait_for()
-    assert chart.is_visible()
-    assert page.locator(".js-plotly-plot .barlayer").count() >= 1  # the bars were drawn
-    assert_no_exception(page)
-    assert not page.errors
-
-
 def test_choosing_the_peer_then_a_longer_horizon_updates_the_total_and_the_link(page, app_url):
     """Typing the peer fills in its cost; a 15-year horizon relabels and raises the total and goes in the URL."""
     page.goto(app_url + "/cost?agency=CA-CSD-3523008")
