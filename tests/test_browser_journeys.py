@@ -3,7 +3,7 @@ its screen size, one browser context per journey:
 
 1. the procurement committee on a 1280×720 projector: a colleague's link, Peers with a weight moved,
    Compliance with evidence recorded, Timeline and Cost, meeting mode on every decision page, the
-   scenario saved under a name;
+   scenario saved under a name (with issue #11's check: the peer chosen on one page is every page's);
 2. the executive on a 1440×900 laptop: the business case link, then the PDF's first page;
 3. vendor staff on a 1366×768 laptop: the agency finder, sister municipalities and the
    introduction, then the Ontario prospect list and its CSV.
@@ -253,11 +253,13 @@ def meeting_problems(page, title: str) -> tuple[list[str], list[str]]:
 # -- 1. the committee ----------------------------------------------------------------------------
 
 def test_committee_on_the_projector(browser, app_url, store):
-    """A colleague's link (Guelph, Ottawa's contract, the balanced weights) on a 1280×720 projector:
-    Peers ranks with reasons and says whether a weight move changed the top three, in view; Compliance
-    lists blockers first with citations and takes evidence for two; Timeline and Cost show ranges equal
-    to the analyses; meeting mode shows every page's decision figures whole, in view, in type of 18 px
-    or more and without editing widgets; the scenario is saved under a name and its link reopens it."""
+    """A colleague's link (Guelph, the balanced weights) on a 1280×720 projector: Peers ranks with
+    reasons and says whether a weight move changed the top three, in view; Ottawa's contract chosen on
+    Compliance lists blockers first with citations and takes evidence for two; Timeline and Cost keep
+    Ottawa (also after a reload) and show ranges equal to the analyses, then Cost turns to Fayetteville's
+    priced contract; meeting mode shows every page's decision figures whole, in view, in type of 18 px or
+    more and without editing widgets; the scenario is saved under a name and its link reopens agency,
+    peer and name in another browser (issue #11: one peer on every page)."""
     today = dt.date.today()
     profile = profile_for(store, GUELPH)
     with journey(browser, PROJECTOR, "Journey 1: committee, projector 1280×720") as (page, steps):
