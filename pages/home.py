@@ -35,25 +35,30 @@ c3.metric("Contract vehicle known", int((peers["vehicle"] != "unknown").sum()),
 c4.metric("High-confidence records", int((peers["confidence"] == "high").sum()),
           help="high = a primary source such as a council report or official city page")
 
-left, right = st.columns([3, 2])
-with left:
-    st.plotly_chart(landscape.vendor_figure(peers), width="stretch")
-    by_vendor = peers["vendor"].value_counts()
-    st.caption(f"Chart in words: {len(peers)} peer deployments, {len(by_vendor)} vendors named and "
-               f"{int(peers['vendor'].isna().sum())} with the vendor not known; the most common is "
-               f"{fmt.md_escape(by_vendor.index[0])} ({int(by_vendor.iloc[0])}). The table below lists each one."
-               if len(by_vendor) else "Chart in words: no vendor is named yet.")
-with right:
-    try:
-        from piggyback.figures.similarity_figures import peer_map_figure
+# The charts are drawn once opened (#15): plotly's 4.7 MB script and the map were over a second of
+# the first page on 2 cores. The counts above and the table below carry the same facts.
+charts = st.expander("Vendors and map of the peer deployments", key="home_charts", on_change="rerun")
+if charts.open:
+    with charts:
+        left, right = st.columns([3, 2])
+        with left:
+            st.plotly_chart(landscape.vendor_figure(peers), width="stretch")
+            by_vendor = peers["vendor"].value_counts()
+            st.caption(f"Chart in words: {len(peers)} peer deployments, {len(by_vendor)} vendors named and "
+                       f"{int(peers['vendor'].isna().sum())} with the vendor not known; the most common is "
+                       f"{fmt.md_escape(by_vendor.index[0])} ({int(by_vendor.iloc[0])}). The table below lists each one."
+                       if len(by_vendor) else "Chart in words: no vendor is named yet.")
+        with right:
+            try:
+                from piggyback.figures.similarity_figures import peer_map_figure
 
-        st.plotly_chart(peer_map_figure(profile.model_dump() if profile else None, peers), width="stretch")
-        located = int(peers[["lat", "lon"]].notna().all(axis=1).sum()) if {"lat", "lon"} <= set(peers) else 0
-        st.caption(f"Map in words: {located} of the {len(peers)} peer deployments placed by their coordinates"
-                   + (f", with {fmt.md_escape(profile.name)} marked" if profile else "")
-                   + "; the table below lists every peer with its province or state.")
-    except ImportError:
-        st.caption("Map not available.")
+                st.plotly_chart(peer_map_figure(profile.model_dump() if profile else None, peers), width="stretch")
+                located = int(peers[["lat", "lon"]].notna().all(axis=1).sum()) if {"lat", "lon"} <= set(peers) else 0
+                st.caption(f"Map in words: {located} of the {len(peers)} peer deployments placed by their coordinates"
+                           + (f", with {fmt.md_escape(profile.name)} marked" if profile else "")
+                           + "; the table below lists every peer with its province or state.")
+            except ImportError:
+                st.caption("Map not available.")
 
 claims = store.table("claims")
 with st.expander("What the vendor article claims, and what research found", expanded=profile is None):
