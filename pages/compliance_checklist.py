@@ -8,7 +8,7 @@ import streamlit as st
 
 from piggyback.figures import compliance_display as show
 from piggyback.core import fmt, identity
-from piggyback.ui import widgets
+from piggyback.ui import compliance as ui, widgets
 from piggyback.analyses.compliance import CURRENCIES, DEFAULTS, NATIONAL_CURRENCY, analyse_compliance
 from piggyback.engines.compliance import checklist_csv
 from piggyback.core.errors import PiggybackError
@@ -25,7 +25,7 @@ today = dt.date.today()
 st.title("Compliance")
 verdict_box = st.container() if meeting else None  # meeting mode (#15): the verdict first under the title
 st.caption(show.PAGE_CAPTION)
-peer = widgets.current_peer() if meeting else widgets.peer_picker(store)  # meeting mode: the chosen peer persists
+peer = widgets.meeting_peer(store) if meeting else widgets.peer_picker(store)  # meeting mode: the chosen peer persists
 verdict_box = verdict_box or st.container()
 try:
     result, problem = analyse_compliance(store, profile, peer, settings.values(), today=today), None
@@ -37,7 +37,7 @@ if meeting and result is not None:
 elif not meeting:
     label = "Purchase value, funding and dates" + (f": {show.inputs_summary(result)}" if result else "")
     with st.expander(label, expanded=result is None, key="cmp_inputs_open"):
-        widgets.compliance_inputs(settings, profile, result, CURRENCIES, (DATE_MIN, DATE_MAX), today)
+        ui.compliance_inputs(settings, profile, result, CURRENCIES, (DATE_MIN, DATE_MAX), today)
 if problem is not None:
     verdict_box.error(fmt.md_escape(problem))
     st.stop()
@@ -81,76 +81,16 @@ tab_list, tab_table, tab_thresholds, tab_contract, tab_ask = st.tabs(
     ["Checklist", "As a table", "Thresholds in force", "Contract facts used", "What to ask for"], key="cmp_tab", on_change="rerun")
 if tab_list.open:
     with tab_list:
-        st.caption("Every blocker first, whatever its subject, then warnings, then items for information; in each, "
-                   "fails before open items. Failing blockers are open.")
-        if peer and meeting:
-            st.caption("Meeting mode: evidence is shown but cannot be recorded or removed.")
-        elif peer and store.read_only:
-            st.caption("The database is read-only now: evidence cannot be recorded.")
-        severity = None
-        for r in result.results:
-            if r.severity != severity:
-                severity = r.severity
-                st.subheader(show.SEVERITY_HEADINGS.get(severity, severity))
-            flashed = flash is not None and flash[0] == r.rule_id
-            # Evidence controls are drawn in an open card only (#15): 30 closed forms were half a rerun.
-            card = st.expander(show.rule_label(r), expanded=(r.severity == "blocker" and r.status == "fail") or flashed,
-                               key=f"cmp_rule_{r.rule_id}", on_change="rerun")
-            with card:
-                if flashed:
-                    (st.success if flash[1] == "success" else st.error)(fmt.md_escape(flash[2]))
-                for line in show.rule_lines(r, result.decision_date):
-                    st.markdown(line)
-                st.caption(f"Confidence {fmt.confidence(r.confidence)} · applies to {r.applies_to}")
-                widgets.evidence_controls(store, result.scope, r, result.evidence.get(r.rule_id, {}).get("items", []),
-                                          can_record and card.open)
-
+        ui.checklist_tab(store, result, peer, meeting, can_record, flash)
 if tab_table.open:
     with tab_table:
-        st.dataframe(show.checklist_table(result.results), hide_index=True, width="stretch", column_config={
-            "status": "Status", "severity": "Severity", "rule": "Rule", "category": "Subject",
-            "requirement": st.column_config.TextColumn("Requirement", width="large"),
-            "reason": st.column_config.TextColumn("Reason", width="large"), "threshold": "Threshold in force",
-            "evidence": "Evidence recorded", "confidence": "Confidence", "citation": "Citation",
-            "source": widgets.link_column("Source")})
-
+        ui.table_tab(result)
 if tab_thresholds.open:
     with tab_thresholds:
-        st.caption(show.thresholds_caption(result))
-        if result.thresholds:
-            st.dataframe(show.thresholds_table(result.thresholds), hide_index=True, width="stretch", column_config={
-                "agreement": "Agreement", "applies to": "Applies to", "category": "Category", "amount": "Amount",
-                "period": "Period in force", "compared by": "Rules", "confidence": "Confidence",
-                "source": widgets.link_column("Source"), "note": st.column_config.TextColumn("Note", width="large")})
-        else:
-            st.caption("No rule for this agency compares the value with a threshold.")
-
+        ui.thresholds_tab(result)
 if tab_contract.open:
     with tab_contract:
-        if not peer:
-            st.caption("Choose the peer contract above to see the facts on record.")
-        else:
-            st.dataframe(show.contract_facts(result), hide_index=True, width="stretch",
-                         column_config={"fact": "Fact", "value": st.column_config.TextColumn("On record", width="large")})
-            st.caption(show.contract_caption(result))
-            if result.contract_on_record:
-                st.markdown(f"**Sources** (record confidence {fmt.confidence(result.contract.get('confidence'))})")
-                st.dataframe(show.contract_sources(store.sources(), result.contract), hide_index=True, width="stretch",
-                             column_config={"source": widgets.link_column("Source"), "kind": "Kind"})
-                if result.contract.get("notes"):
-                    st.markdown(f"**Notes:** {fmt.md_escape(result.contract['notes'])}")
-
+        ui.contract_tab(store, result, peer)
 if tab_ask.open:
-    with tab_ask:  # what to ask the peer for (issue #14): ranked missing facts and editable request texts
-        if not peer:
-            st.caption("Choose the peer contract above to see what to ask it for.")
-        elif not result.ask["missing"]:
-            st.success("Every decision fact about this contract is on file: nothing to ask for.")
-        else:
-            st.caption("The facts still missing, most important first: those an open blocker waits for, then those "
-                       "that widen the cost and timeline ranges most. When the answer comes back, a data steward "
-                       "imports it (Data & sources) and the verdict updates.")
-            st.dataframe(show.ask_table(result.ask), hide_index=True, width="stretch",
-                         column_config={"why it matters": st.column_config.TextColumn("Why it matters", width="large"),
-                                        "fact": "Fact", "impact": "Impact"})
-            widgets.ask_texts(settings.section, result.ask, peer, meeting)
+    with tab_ask:
+        ui.ask_tab(settings.section, result, peer, meeting)
