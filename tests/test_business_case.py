@@ -90,6 +90,18 @@ def test_vendor_claims_and_sources_are_marked(store):
     assert "primary" in kinds
     for s in case["sources"]:
         assert s["url"] or s["title"], s
+    # Every source listed has a confidence; a recorded duration's is the weaker of its two events'.
+    assert all(s["confidence"] in ("low", "medium", "high") for s in case["sources"]), \
+        [s["url"] for s in case["sources"] if not s["confidence"]]
+    assert any(u.startswith("recorded duration") for s in case["sources"] for u in s["used_for"])
+
+
+def test_weakest_confidence_is_the_less_sure_of_the_facts():
+    from piggyback.core.models import weakest_confidence
+    assert weakest_confidence("high", "medium") == "medium"
+    assert weakest_confidence("low", "high") == "low"
+    assert weakest_confidence("high", None, "") == "high"
+    assert weakest_confidence(None, "unknown") is None
 
 
 def test_page_settings_change_the_figures_and_are_marked_edited(store):

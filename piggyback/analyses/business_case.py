@@ -292,7 +292,8 @@ def _timeline_section(store, profile: AgencyProfile, peer_id: str | None, settin
                      "low": a["low"], "high": a["high"], "unit": a["unit"], "kind": a["kind"],
                      "source_url": a["source_url"], "note": a["note"], "edited": False, "default": None})
     for o in res.track["implementation"]:
-        book.add(o["sources"], f"recorded duration: {o['agency']}", kind=o.get("source_kind"))
+        book.add(o["sources"], f"recorded duration: {o['agency']}", kind=o.get("source_kind"),
+                 confidence=o.get("confidence"))
     data = res.to_dict()
     sim = res.simulation
     vot = res.settings["value_of_time"]

@@ -38,7 +38,7 @@ import pandas as pd
 
 from piggyback.core import fmt
 from piggyback.engines import timeline as tl
-from piggyback.core.models import number_or_none, AgencyProfile, is_blank, partial_date_mid
+from piggyback.core.models import number_or_none, AgencyProfile, is_blank, partial_date_mid, weakest_confidence
 
 CALIBRATIONS = ("peers", "track_record")  # settings["calibrate"]: implementation from … (or None)
 DEFAULT_CORRELATION = 0.5  # used only if the store has no tl.sim.correlation row
@@ -438,7 +438,8 @@ def track_record(durations: pd.DataFrame) -> dict[str, Any]:
                 impl.append({**base, **sp, "status": status, "from_event": s0["event"], "from": s0["date"],
                              "to_event": end["event"], "to": end["date"],
                              "sources": sorted({s0["source_url"], end["source_url"]}),
-                             "source_kind": end["source_kind"]})
+                             "source_kind": end["source_kind"],
+                             "confidence": weakest_confidence(s0.get("confidence"), end.get("confidence"))})
             if plans and end is not None and end is not plans[0] and _mid(end["date"]) > _mid(plans[0]["date"]):
                 planned = _span(s0, plans[0])
                 actual = _span(s0, end)

@@ -9,7 +9,7 @@ import math
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -62,6 +62,16 @@ COUNTRY_ALIASES = {"CA": "CA", "CAN": "CA", "CANADA": "CA", "US": "US", "USA": "
                    "UNITED STATES": "US", "UNITED STATES OF AMERICA": "US"}
 
 PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+CONFIDENCE_LEVELS = ("low", "medium", "high")  # weakest first
+
+
+def weakest_confidence(*values: Any) -> str | None:
+    """The weakest of the confidences given (a figure resting on two facts is as sure as the less
+    sure one); None when none is a known level."""
+    known = [v for v in values if v in CONFIDENCE_LEVELS]
+    return min(known, key=CONFIDENCE_LEVELS.index) if known else None
 
 
 def is_blank(value) -> bool:
