@@ -50,14 +50,14 @@ m[2].metric("Its score", f"{best['score']:.2f}", help=f"0 = nothing alike, 1 = a
 m[3].metric("Top three", "stable" if stable else "fragile",
             help="Whether the top three (or their order) change when any one weight moves ±20%.")
 (st.success if stable else st.warning)(robust_text, icon=":material/verified:" if stable else ":material/warning:")
-ui.top_three_message(result)
 
 text_columns = {c: st.column_config.TextColumn(label, help=tip and tip.format(date=decision.isoformat()), width=width)
                 for c, (label, tip, width) in an.RANKED_COLUMN_HELP.items()}
-st.dataframe(an.ranked_table(result), hide_index=True, width="stretch", key="peers_ranked", column_config={
-    **text_columns, "Source": widgets.link_column("First source"),
-    "Score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.2f",
-                                             help="Similarity 0–1; a dimension unknown for the peer counts 0")})
+st.container(key="peers_ranking").dataframe(
+    an.ranked_table(result), hide_index=True, width="stretch", key="peers_ranked", column_config={
+        **text_columns, "Source": widgets.link_column("First source"),
+        "Score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.2f",
+                                                 help="Similarity 0–1; a dimension unknown for the peer counts 0")})
 
 # Only the open tab is drawn (the figures are the costly part of a rerun).
 tab_why, tab_map, tab_src = st.tabs(["Why these scores", "Map", "Sources & assumptions"], key="peers_tab",

@@ -34,7 +34,7 @@ settings = cost_ui.cost_page_settings(defaults, profile)  # scenario section "pr
 peers = store.peers()
 names = dict(zip(peers["deployment_id"], peers["census_name"].fillna(peers["jurisdiction"] + ", " + peers["region"])))
 if meeting:  # meeting mode: no editing widgets (the peer and settings chosen before persist)
-    peer_id = widgets.current_peer()
+    peer_id = widgets.current_peer()  # named in the heading of the figures below
 else:
     peer_id = widgets.peer_picker(store)
     cost_ui.cost_settings_form(settings, defaults, profile)
@@ -82,7 +82,7 @@ if result.ok:
     basis = (f"{fmt.md_escape(peer_name)}'s price lines scaled to {fmt.md_escape(profile.name)}"
              if result.basis == "peer" else "your quote for this contract")
     own = {r: fmt.md_escape(analysis.routes[r].procurement_source["formula"]) for r in analysis.routes}
-    st.subheader(f"{h}-year cost of ownership, {currency}")
+    st.subheader(f"{h}-year cost of ownership, {currency}" + (f", on {peer_name}'s contract" if meeting else ""))
     npv_help = (f"Net present value at {result.settings.assumptions['pricing.discount_rate'].value:g} %/yr "
                 f"({'entered by you' if 'pricing.discount_rate' in result.settings.edited else 'assumption'}).")
     moving = [r["name"].lower() for r in analysis.tornado if r["swing"] > 0]

@@ -37,7 +37,7 @@ def test_peers_ranked_then_two_compared_side_by_side(page, app_url, store):
     page.goto(f"{app_url}/peers?agency={GUELPH}")
     wait_for_app(page)
     page.get_by_role("heading", name="Peers: who is like us?").wait_for()
-    ranked = page.get_by_test_id("stDataFrame").first
+    ranked = page.locator(".st-key-peers_ranking").get_by_test_id("stDataFrame")
     ranked.scroll_into_view_if_needed()
     grid_cell(ranked, best).wait_for(state="attached")
     assert page.get_by_test_id("stMetricValue").first.inner_text().endswith(f"of {len(store.peers())}")

@@ -410,11 +410,12 @@ def ranked_table(result: PeersResult) -> pd.DataFrame:
         "Rank": [i["rank"] for i in items],
         "Peer": [i["jurisdiction"] for i in items],
         "Score": [i["score"] for i in items],
+        # The reasons next to the score: on a 1280-px projector the grid shows its first columns only.
+        "Why": [i["sentence"].removeprefix(f"{i['jurisdiction']} (score {i['score']:.2f}): ") for i in items],
         "Range": [f"{i['score']:.2f}–{i['score_high']:.2f}" for i in items],
         "Known": [f"{i['dims_used']} of {result.n_weighted}" for i in items],
         "Contract": [i["availability"]["label"] for i in items],
         "Contract facts": [avail_mod.reasons_text(i["availability"]) for i in items],
-        "Why": [i["sentence"].removeprefix(f"{i['jurisdiction']} (score {i['score']:.2f}): ") for i in items],
         "Vendor": [i["vendor_canonical"] or i["vendor"] or fmt.BLANK for i in items],
         "Product": [i["product"] or fmt.BLANK for i in items],
         "Modules": [", ".join(c) if len(c) else fmt.BLANK for c in s["module_codes"]],
@@ -423,6 +424,15 @@ def ranked_table(result: PeersResult) -> pd.DataFrame:
         "Confidence": [fmt.confidence(i["confidence"]) for i in items],
         "Source": [u[0] if len(u) else None for u in s["source_urls"]],
     })
+
+
+def top_three_table(result: PeersResult) -> pd.DataFrame:
+    """The top three with these weights, shown beside the sliders so a weight's effect is seen
+    where the weight is moved: rank, peer, score and how high it could go."""
+    return pd.DataFrame({"Rank": [i["rank"] for i in result.items[:3]],
+                         "Peer": [i["jurisdiction"] for i in result.items[:3]],
+                         "Score": [f"{i['score']:.2f}" for i in result.items[:3]],
+                         "Could reach": [f"{i['score_high']:.2f}" for i in result.items[:3]]})
 
 
 def weights_table(result: PeersResult) -> pd.DataFrame:

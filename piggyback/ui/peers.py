@@ -44,31 +44,55 @@ def decision_date() -> dt.date:
 
 def _use_preset(settings: widgets.PageSettings) -> None:
     settings.set("preset", st.session_state[settings.key("preset")]), settings.set("weights", None)
+    st.session_state["_peers_moved"] = "preset"
 
 
 def _use_sliders(settings: widgets.PageSettings) -> None:
     settings.set("weights", {d: int(st.session_state[k]) for d, k in W_KEYS.items()})
+    st.session_state["_peers_moved"] = "sliders"
 
 
 def weights_controls(settings: widgets.PageSettings, result: an.PeersResult, meeting: bool) -> None:
     """The preset, the per-dimension sliders and the weights in use; in meeting mode only the
-    weights in use, in words (no editing widget on the projector)."""
+    weights in use, in words (no editing widget on the projector). What a change did is said where
+    it was made: under the sliders (with the top three they give) or under the preset."""
     if meeting:
         st.caption("Weights: " + an.weights_caption(result))
         return
+    moved = st.session_state.pop("_peers_moved", None)
     top_row = st.columns([2, 3])
     top_row[0].selectbox("Weights preset", list(PRESETS), format_func=str.capitalize, **{
         **settings.bind("preset"), "on_change": _use_preset, "args": (settings,)},
         help="A starting point for what 'alike' means: balanced, procurement fit (law, modules, legacy system), "
              "operational fit (size, permits, modules) or size only. Presets are assumptions.")
-    with top_row[1].expander("Adjust weights", expanded=False):
+    top_row[1].caption(an.weights_caption(result))
+    with st.expander("Adjust weights", expanded=False):
+        # The answer above the sliders, so that it is in view while a weight is moved on a projector.
+        table_col, said_col = st.columns([3, 2])
+        with table_col.container(key="peers_top_three"):
+            st.dataframe(an.top_three_table(result), hide_index=True, width="stretch")
+        if moved == "sliders":
+            with said_col:
+                _top_three_message(result)
         cols = st.columns(4)
         for i, dim in enumerate(DIMENSIONS):
             st.session_state[W_KEYS[dim]] = result.weights_pct[dim]
             cols[i % 4].slider(DIMENSION_LABELS[dim], 0, 100, step=5, key=W_KEYS[dim], on_change=_use_sliders,
                                args=(settings,), help="Relative weight; the weights are rescaled to add up to 100%.")
         st.button("Reset to the preset", on_click=_use_preset, args=(settings,))
-    top_row[1].caption(an.weights_caption(result))
+    if moved != "sliders":
+        _top_three_message(result)
+
+
+def _top_three_message(result: an.PeersResult) -> None:
+    """After the weights alone changed: whether the top three changed, and what it was."""
+    now = an.ranking_snapshot(result)
+    said = an.top_three_change(st.session_state.get("_peers_last"), now, fmt.md_escape)
+    st.session_state["_peers_last"] = now
+    if said and said[0]:
+        st.info(said[1], icon=":material/swap_vert:")
+    elif said:
+        st.caption(said[1])
 
 
 def filter_controls(settings: widgets.PageSettings, result: an.PeersResult, meeting: bool) -> None:
@@ -89,17 +113,6 @@ def filter_controls(settings: widgets.PageSettings, result: an.PeersResult, meet
         note = an.unknown_vendors_note(result, fmt.md_escape)
         if note:
             st.caption(note)
-
-
-def top_three_message(result: an.PeersResult) -> None:
-    """After the weights alone changed: whether the top three changed, and what it was."""
-    now = an.ranking_snapshot(result)
-    said = an.top_three_change(st.session_state.get("_peers_last"), now, fmt.md_escape)
-    st.session_state["_peers_last"] = now
-    if said and said[0]:
-        st.info(said[1], icon=":material/swap_vert:")
-    elif said:
-        st.caption(said[1])
 
 
 def side_by_side(store, settings: widgets.PageSettings, result: an.PeersResult, meeting: bool) -> None:

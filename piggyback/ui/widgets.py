@@ -22,6 +22,9 @@ from piggyback.data.store import Store, build, default_db_path
 
 PROFILE_KEYS = ("agency", "modules", "permits", "users", "system")
 
+# Streamlit's 6rem above the title pushes a page's answers down; 3rem keeps them on a 720-px screen.
+BASE_CSS = '<style>[data-testid="stMainBlockContainer"] { padding-top: 3rem; }</style>'
+
 MEETING_CSS = """
 <style>
 /* Meeting mode: read from the back of the room on a 1280x720 projector. Nothing under 18 px. */
@@ -36,7 +39,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
 [data-testid="stMetricLabel"] > div { overflow: visible !important; }
 h1 { font-size: 2.4rem !important; } h2 { font-size: 1.9rem !important; } h3 { font-size: 1.5rem !important; }
 .js-plotly-plot .main-svg :is(text, tspan) { font-size: max(18px, 1em) !important; }
-[data-testid="stMainBlockContainer"] { padding-top: 2.5rem !important; max-width: 100% !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.5rem !important; max-width: 100% !important; }
 </style>
 """
 
@@ -293,8 +296,7 @@ def frame(store: Store) -> AgencyProfile | None:
                 row.to_dict(), permit_volume=st.session_state.get("in_permits"),
                 staff_users=st.session_state.get("in_users"), modules_needed=st.session_state.get("in_modules"),
                 current_system=(st.session_state.get("in_system") or "").strip() or None)
-    if meeting:
-        st.html(MEETING_CSS)
+    st.html(MEETING_CSS if meeting else BASE_CSS)
     _sync_url(profile)
     st.session_state["profile"] = profile
     return profile
@@ -453,6 +455,20 @@ def current_peer() -> str | None:
     return st.session_state.get("peer")
 
 
+def _peer_names(store: Store) -> dict[str, str]:
+    peers = store.peers()
+    return dict(zip(peers["deployment_id"], peers["jurisdiction"] + " — " + peers["vendor"].fillna("vendor not known")))
+
+
+def meeting_peer(store: Store) -> str | None:
+    """Meeting mode's stand-in for the picker: the chosen peer contract named in a line (no widget
+    on the projector), or a line saying none is chosen. Returns the chosen peer."""
+    current = current_peer()
+    st.markdown(f"**Peer contract:** {fmt.md_escape(_peer_names(store).get(current, current))}" if current
+                else "**Peer contract:** none chosen (choose one outside meeting mode).")
+    return current
+
+
 def peer_picker(store: Store, label: str = "Peer contract to adopt", *, only: list[str] | None = None,
                 where=st) -> str | None:
     """Pick the candidate peer (shared by every page; kept in the URL as ?peer=).
@@ -461,9 +477,8 @@ def peer_picker(store: Store, label: str = "Peer contract to adopt", *, only: li
     forgets a widget's state on pages that do not draw it, and the choice must survive them.
     ``only`` limits the list on this page without clearing a choice made elsewhere.
     """
-    peers = store.peers()
-    ids = peers["deployment_id"].tolist() if only is None else [i for i in peers["deployment_id"] if i in only]
-    names = dict(zip(peers["deployment_id"], peers["jurisdiction"] + " — " + peers["vendor"].fillna("vendor not known")))
+    names = _peer_names(store)
+    ids = list(names) if only is None else [i for i in names if i in only]
     current = current_peer()
     widget_key = "peer_pick"
     st.session_state[widget_key] = current if current in ids else None
@@ -575,146 +590,3 @@ class GroupedPageSettings(PageSettings):
             st.query_params[param] = str(where[name])
         elif param in st.query_params:
             del st.query_params[param]
-
-
-# -- the Compliance page's inputs, evidence controls and request texts ------------------------
-
-def compliance_inputs(settings: PageSettings, profile: AgencyProfile, result, currencies, bounds, today) -> None:
-    """Value, currency, federal funds, decision date and go-live, bound to the page's settings
-    (dates kept as ISO text). ``result``: the analysis, None when the inputs cannot be used."""
-    import datetime as dt
-
-    from piggyback.figures.compliance_display import golive_caption
-
-    def date_of(text, fallback):
-        try:
-            return dt.date.fromisoformat(text) if isinstance(text, str) and text else fallback
-        except ValueError:
-            return fallback
-
-    def bind_date(name: str, fallback) -> dict:
-        key = settings.key(name)
-        st.session_state[key] = min(max(date_of(settings.value(name), fallback), bounds[0]), bounds[1])
-        return {"key": key, "min_value": bounds[0], "max_value": bounds[1], "format": "YYYY-MM-DD",
-                "on_change": lambda: settings.set(name, (st.session_state.get(key) or None)
-                                                  and st.session_state[key].isoformat())}
-
-    value = settings.bind("value")
-    if not isinstance(st.session_state[value["key"]], (int, float)) or not 0 <= st.session_state[value["key"]] <= 1e10:
-        st.session_state[value["key"]] = None  # a saved scenario's value that cannot be one
-    currency = settings.bind("currency")
-    if st.session_state[currency["key"]] not in currencies:
-        st.session_state[currency["key"]] = settings.defaults["currency"]
-    federal = settings.bind("federal_funds")
-    st.session_state[federal["key"]] = bool(st.session_state[federal["key"]])
-    c1, c2, c3 = st.columns([2, 1, 2])
-    c1.number_input("Estimated total purchase value", min_value=0.0, max_value=1e10, step=10_000.0, format="%.0f",
-                    placeholder="unknown", **value,
-                    help="Every year, option and service you expect to buy under the contract. Blank = unknown: "
-                         "the trade-agreement threshold items then need evidence.")
-    c2.selectbox("Currency", list(currencies), **currency,
-                 help="The currency of the estimate; thresholds in another currency are not converted.")
-    c3.checkbox("Federal funds pay for part of it", disabled=profile.country != "US", **federal,
-                help="Only meaningful for US agencies: adds the federal grant rules (2 CFR 200, US-FED-…).")
-    c3.caption("Only meaningful for US agencies." if profile.country == "US"
-               else "Only meaningful for US agencies: no effect for a Canadian agency.")
-    d1, d2 = st.columns(2)
-    decision = date_of(settings.value("decision_date"), today)
-    d1.date_input("Decision date", **bind_date("decision_date", today),
-                  help="The thresholds in force on this date are used; default today.")
-    d2.date_input("Planned go-live", **bind_date("golive", result.golive_assumption if result else decision),
-                  help="The contract must stay in force through implementation.")
-    if result is not None:
-        d2.caption(golive_caption(result))
-    if settings.value("golive"):
-        d2.button("Reset go-live to the assumption", on_click=settings.set, args=("golive", None))
-
-
-def _compliance_evidence(store: Store, action: str, scope: str, rule_id: str, evidence_id: str | None = None) -> None:
-    from piggyback.data import evidence
-    keys = {f: f"ev_{f}_{rule_id}" for f in ("note", "document", "link", "who")}
-    try:
-        if action == "record":
-            evidence.record_evidence(store, scope, rule_id, note=st.session_state.get(keys["note"]),
-                                     document=st.session_state.get(keys["document"]),
-                                     link=st.session_state.get(keys["link"]), user=current_user(),
-                                     label=st.session_state.get(keys["who"]))
-            for key in ("note", "document", "link"):
-                st.session_state[keys[key]] = ""
-        else:
-            evidence.delete_evidence(store, evidence_id, scope=scope, user=current_user())
-    except PiggybackError as exc:
-        st.session_state["cmp_flash"] = (rule_id, "error", str(exc))
-        return
-    st.session_state["cmp_flash"] = (rule_id, "success", "Evidence recorded." if action == "record"
-                                     else "Evidence removed.")
-
-
-def evidence_controls(store: Store, scope: str | None, rule, items: list[dict], can_record: bool) -> None:
-    """One rule's recorded evidence (with Remove) and, for an open rule, the form to record some."""
-    from piggyback.data import evidence
-    from piggyback.figures.compliance_display import evidence_line
-
-    for item in items:
-        row = st.columns([5, 1]) if can_record else [st.container()]
-        row[0].markdown(evidence_line(item))
-        if can_record:
-            row[1].button("Remove", key=f"ev_rm_{item['evidence_id']}", on_click=_compliance_evidence,
-                          args=(store, "remove", scope, rule.rule_id, item["evidence_id"]),
-                          help="Remove this piece of evidence")
-    if rule.status != "needs_evidence" or not can_record:
-        return
-    with st.form(f"ev_form_{rule.rule_id}", border=True):
-        st.markdown(f"**Record evidence for {rule.rule_id}**")
-        st.text_area("Note", key=f"ev_note_{rule.rule_id}", max_chars=evidence.NOTE_MAX, height=68,
-                     placeholder="What was checked and what it showed")
-        f1, f2, f3 = st.columns(3)
-        f1.text_input("Document reference", key=f"ev_document_{rule.rule_id}", max_chars=evidence.DOCUMENT_MAX,
-                      placeholder="e.g. By-law 2019-026 s.18")
-        f2.text_input("Link", key=f"ev_link_{rule.rule_id}", max_chars=evidence.LINK_MAX, placeholder="https://…")
-        f3.text_input("Recorded by", key=f"ev_who_{rule.rule_id}", max_chars=evidence.WHO_MAX,
-                      placeholder="your name or role")
-        st.form_submit_button("Record evidence", on_click=_compliance_evidence,
-                              args=(store, "record", scope, rule.rule_id), key=f"ev_submit_{rule.rule_id}")
-
-
-def _keep_ask(section: dict, field: str, key: str, peer_id: str) -> None:
-    saved = section.setdefault("ask", {})
-    if saved.get("peer") != peer_id:
-        saved.clear()
-        saved["peer"] = peer_id
-    saved[field] = st.session_state.get(key)
-
-
-def _reset_ask(section: dict) -> None:
-    section.pop("ask", None)
-    for key in ("cmp_ask_request", "cmp_ask_records"):
-        st.session_state.pop(key, None)
-
-
-def ask_texts(section: dict, ask: dict, peer: str, meeting: bool) -> None:
-    """The two request texts, editable (kept in the page's scenario section) except in meeting mode,
-    where they are shown as text."""
-    saved = section.get("ask") if (section.get("ask") or {}).get("peer") == peer else {}
-    texts = {"request": saved.get("request") or ask["request"]["body"],
-             "records_request": saved.get("records_request") or ask["records_request"]["body"]}
-    if st.session_state.get("cmp_ask_peer") != peer:  # a new peer (or a scenario opened): redraw from the texts
-        st.session_state["cmp_ask_request"], st.session_state["cmp_ask_records"] = texts["request"], texts["records_request"]
-        st.session_state["cmp_ask_peer"] = peer
-    kind = ask["records_request"]["kind"]
-    for field, key, label, height, file, download in (
-            ("request", "cmp_ask_request", "Request to the peer's clerk or purchasing office (edit before sending)",
-             320, f"request-{peer}.txt", "Download the request (text)"),
-            ("records_request", "cmp_ask_records", f"The {kind} (edit before sending)", 260,
-             f"records-request-{peer}.txt", f"Download the {kind} (text)")):
-        st.markdown(f"**{fmt.md_escape(ask[field]['subject'])}**")
-        if meeting:
-            st.code(texts[field], language=None, wrap_lines=True)
-        else:
-            st.text_area(label, key=key, height=height, max_chars=20_000, on_change=_keep_ask,
-                         args=(section, field, key, peer))
-        st.download_button(download, st.session_state.get(key) or texts[field], file, "text/plain",
-                           key=f"cmp_ask_dl_{'request' if field == 'request' else 'records'}")
-    if saved and not meeting:
-        st.button("Reset the texts to the generated ones", on_click=_reset_ask, args=(section,), key="cmp_ask_reset")
-    st.caption("Your edits are kept with this session's settings and saved with the scenario.")
