@@ -242,7 +242,7 @@ def _agency_finder(store: Store) -> None:
         st.rerun(scope="app")  # the whole page follows the new agency
     index = _agency_index(store)
     query = st.text_input(
-        "Find your agency", key="agency_query", type="search", live="100ms", max_chars=finder.MAX_QUERY,
+        "Find your agency", key="agency_query", type="search", live="0ms", max_chars=finder.MAX_QUERY,
         placeholder="Type a name: Guelph, Saint-Elzear, Travis County …",
         help="Every Canadian municipality (2021 Census) and US county, city and town (2021 estimates). "
              "Accents, case and small typos do not matter; add the province or state to narrow it (Guelph, ON).")
