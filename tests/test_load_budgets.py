@@ -89,7 +89,7 @@ def test_no_budgets_prints_the_figures_but_judges_only_errors_and_scenarios(load
 
 
 def _fake_run(first_page: list[float], saved_right: bool = True):
-    def run(sessions, servers):
+    def run(sessions, servers, think=0.0):
         agencies = ["CA-CSD-3523008", "CA-CSD-3506008"][:sessions]
         timings = {"first page": first_page, "weight change (Peers)": [0.5] * sessions,
                    "population filter (Prospects)": [0.5] * sessions, "peer change (Compliance)": [0.5] * sessions}
