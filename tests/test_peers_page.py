@@ -570,3 +570,21 @@ def test_peers_page_reports_a_vendor_missing_from_the_vendor_list(monkeypatch, d
     text = " ".join(c.value for c in at.caption)
     assert "Not in the vendor list, so shown as spelled and not merged with any other: Clariti Cloud Inc." in text
     assert "Clariti Cloud Inc." in at.multiselect(key="peers.vendor").options
+
+
+def test_the_top_three_and_what_a_weight_changed_are_shown_beside_the_sliders():
+    """Issue #15: the answer is where the eye is. 'Adjust weights' holds the top three with the
+    weights in use (a plain table, the ranking's first three) and, after a slider moved, whether
+    the top three changed; after a preset change that sentence is under the preset instead."""
+    at = page("peers", agency=GUELPH)
+    box = next(e for e in at.expander if e.label == "Adjust weights")
+    assert box.table[0].value["Peer"].tolist() == ranked(at)["Peer"].head(3).tolist()
+    at.slider(key="peers.w_size").set_value(0).run()
+    box = next(e for e in at.expander if e.label == "Adjust weights")
+    said = [m.value for m in box.info] + [c.value for c in box.caption]
+    assert any(t.startswith("With the new weights the top three") for t in said), said
+    assert box.table[0].value["Peer"].tolist() == ranked(at)["Peer"].head(3).tolist()
+    at.selectbox(key="peers.preset").set_value("size only").run()
+    box = next(e for e in at.expander if e.label == "Adjust weights")
+    assert not [t for t in [m.value for m in box.info] + [c.value for c in box.caption] if t.startswith("With the new")]
+    assert any(t.startswith("With the new weights the top three") for t in [*messages(at), *(c.value for c in at.caption)])

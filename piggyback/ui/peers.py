@@ -69,8 +69,8 @@ def weights_controls(settings: widgets.PageSettings, result: an.PeersResult, mee
     with st.expander("Adjust weights", expanded=False):
         # The answer above the sliders, so that it is in view while a weight is moved on a projector.
         table_col, said_col = st.columns([3, 2])
-        with table_col.container(key="peers_top_three"):
-            st.dataframe(an.top_three_table(result), hide_index=True, width="stretch")
+        with table_col.container(key="peers_top_three"):  # a plain HTML table: read by screen readers, quick to draw
+            st.table(an.top_three_table(result), hide_index=True, border="horizontal")
         if moved == "sliders":
             with said_col:
                 _top_three_message(result)
