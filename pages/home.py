@@ -8,6 +8,7 @@ from piggyback.engines import landscape
 
 from piggyback.ui import widgets
 from piggyback.core.models import VEHICLES
+from piggyback.figures.similarity_figures import peer_map_figure
 
 store = widgets.get_store()
 profile = widgets.current_profile()
@@ -49,16 +50,11 @@ if charts.open:
                        f"{fmt.md_escape(by_vendor.index[0])} ({int(by_vendor.iloc[0])}). The table below lists each one."
                        if len(by_vendor) else "Chart in words: no vendor is named yet.")
         with right:
-            try:
-                from piggyback.figures.similarity_figures import peer_map_figure
-
-                st.plotly_chart(peer_map_figure(profile.model_dump() if profile else None, peers), width="stretch")
-                located = int(peers[["lat", "lon"]].notna().all(axis=1).sum()) if {"lat", "lon"} <= set(peers) else 0
-                st.caption(f"Map in words: {located} of the {len(peers)} peer deployments placed by their coordinates"
-                           + (f", with {fmt.md_escape(profile.name)} marked" if profile else "")
-                           + "; the table below lists every peer with its province or state.")
-            except ImportError:
-                st.caption("Map not available.")
+            st.plotly_chart(peer_map_figure(profile.model_dump() if profile else None, peers), width="stretch")
+            located = int(peers[["lat", "lon"]].notna().all(axis=1).sum()) if {"lat", "lon"} <= set(peers) else 0
+            st.caption(f"Map in words: {located} of the {len(peers)} peer deployments placed by their coordinates"
+                       + (f", with {fmt.md_escape(profile.name)} marked" if profile else "")
+                       + "; the table below lists every peer with its province or state.")
 
 claims = store.table("claims")
 with st.expander("What the vendor article claims, and what research found", expanded=profile is None):
