@@ -14,6 +14,14 @@ from __future__ import annotations
 
 import time
 
+# Issue #15's budgets (seconds, at the median): one table for the benchmark and the load test.
+BUDGETS_S = {
+    "first page": 3.0,
+    "weight change (Peers)": 1.0,
+    "population filter (Prospects)": 1.0,
+    "peer change (Compliance)": 1.0,
+}
+
 DONE = ("() => { const a = document.querySelector(\"[data-testid='stApp']\");"
         " return a && a.getAttribute('data-test-script-state') === 'notRunning'"
         " && document.querySelector(\"[data-testid='stMain'] h1\")"

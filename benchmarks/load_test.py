@@ -85,15 +85,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from browser_steps import finished, timed_goto, timed_rerun  # noqa: E402
-
-# Issue #15's budgets, judged at the median over sessions (seconds).
-BUDGETS_S = {
-    "first page": 3.0,
-    "weight change (Peers)": 1.0,
-    "population filter (Prospects)": 1.0,
-    "peer change (Compliance)": 1.0,
-}
+from browser_steps import BUDGETS_S, finished, timed_goto, timed_rerun  # noqa: E402  (judged at the median over sessions)
 DEFAULT_SESSIONS = 3
 DEFAULT_THINK_S = 3.0  # a person reads a page for a few seconds before the next action
 

@@ -40,17 +40,16 @@ from typing import Any
 import pandas as pd
 
 from piggyback.core import fmt
-from piggyback.engines import availability as avail_mod
 from piggyback.engines import compliance as comp
 from piggyback.engines import pricing as pr
 from piggyback.engines import similarity as sim
 from piggyback.engines import timeline as tl
 from piggyback.core.errors import PiggybackError
-from piggyback.core.models import number_or_none, MODULES, VEHICLES, AgencyProfile, Assumption, is_blank
+from piggyback.core.models import (number_or_none, MODULES, VEHICLES, AgencyProfile, Assumption, is_blank,
+                                   weakest_confidence)
 from piggyback.data.scenarios import snapshot_for
 
 TOP_PEERS = 5
-CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
 KIND_ORDER = {"primary": 0, "secondary": 1, "user-entered": 2, "derived": 3, "assumption": 4, "vendor-stated": 5}
 SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
 CONTRACT_FACTS = {
@@ -175,9 +174,7 @@ class _SourceBook:
                 "used_for": []})
             if entry["kind"] is None and kind:
                 entry["kind"] = kind
-            if confidence in CONFIDENCE_RANK and (entry["confidence"] is None
-                                                  or CONFIDENCE_RANK[confidence] < CONFIDENCE_RANK[entry["confidence"]]):
-                entry["confidence"] = confidence
+            entry["confidence"] = weakest_confidence(entry["confidence"], confidence)  # the least sure use counts
             if used_for not in entry["used_for"]:
                 entry["used_for"].append(used_for)
 
@@ -190,9 +187,7 @@ class _SourceBook:
         entry = self.cited.setdefault(key, {
             "url": None, "title": meta.get("title"), "publisher": meta.get("publisher"),
             "published": meta.get("published"), "kind": meta.get("kind"), "confidence": None, "used_for": []})
-        if confidence in CONFIDENCE_RANK and (entry["confidence"] is None
-                                              or CONFIDENCE_RANK[confidence] < CONFIDENCE_RANK[entry["confidence"]]):
-            entry["confidence"] = confidence
+        entry["confidence"] = weakest_confidence(entry["confidence"], confidence)
         if used_for not in entry["used_for"]:
             entry["used_for"].append(used_for)
 

@@ -21,7 +21,6 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from piggyback.core.errors import UnknownPeer
 from piggyback.core.models import Assumption, Deployment
 from piggyback.engines.pricing import (
     PriceItem,

@@ -36,11 +36,9 @@ import json
 import math
 import re
 import secrets
-import time
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any, Protocol, runtime_checkable
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from piggyback.core.errors import PiggybackError

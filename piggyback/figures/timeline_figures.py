@@ -8,12 +8,15 @@ fonts are sized for a projector.
 from __future__ import annotations
 
 import textwrap
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import plotly.graph_objects as go
 
 from piggyback.core import fmt
 from piggyback.engines.timeline import RANGE_KEYS, ROUTE_LABELS, ROUTES, TimelineResult
+
+if TYPE_CHECKING:  # the tables import pandas where they are built
+    import pandas as pd
 
 FONT = dict(size=18)
 TICK_FONT = dict(size=15)

@@ -24,7 +24,6 @@ import concurrent.futures
 import datetime as dt
 import importlib.util
 import io
-import os
 import shutil
 import threading
 import unicodedata

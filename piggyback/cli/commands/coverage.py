@@ -9,7 +9,6 @@ Both call the functions the Data & sources and Compliance pages call (``piggybac
 
 from __future__ import annotations
 
-import sys
 
 from piggyback import cli
 from piggyback.analyses.coverage import FACTS, coverage_of_store
