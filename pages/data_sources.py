@@ -6,6 +6,7 @@ import streamlit as st
 
 from piggyback.analyses import coverage as cov
 from piggyback.core import fmt, identity
+from piggyback.core import params as url_params
 from piggyback.ui import widgets
 from piggyback.data.interchange import deployments_table, import_bytes, neutralize, unknown_vendor_message
 from piggyback.core.errors import PiggybackError
@@ -19,6 +20,15 @@ def _population_text(value) -> str:
     return value if pd.isna(number) else fmt.integer(number)
 
 
+def _facts_param(raw) -> url_params.Param:
+    """``?facts=`` as peer deployment ids; one naming nothing known is ignored without listing the ids."""
+    read = url_params.choices(raw, "facts", store.peers()["deployment_id"].tolist())
+    if read.problem and not read.value:
+        return url_params.Param(None, "The link's 'facts' value names no peer deployment; every peer's facts "
+                                      "are listed.", given=True)
+    return read
+
+
 st.title("Data & sources")
 st.caption(f"Database built {meta.get('built_at', '?')} from the files in data/ (fingerprint "
            f"{meta.get('data_hash', '?')}). Steward imports applied: {meta.get('imports_applied', '0')}.")
@@ -27,14 +37,23 @@ facts = store.facts("deployment")
 sources = store.sources()
 kind_of = dict(zip(sources["url"], sources["kind"]))
 
+peers = store.peers()
+peer_names = dict(zip(peers["deployment_id"], peers["jurisdiction"]))
+# the peers whose facts are listed: kept for the session, in a scenario and in the link (?facts=ottawa-on,calgary-ab)
+settings = widgets.PageSettings("data_sources", {"peers": []}, url={"peers": ("facts", _facts_param)})
+settings.set("peers", [p for p in settings.value("peers") if p in peer_names])
+pick = settings.value("peers")
+
 tab_facts, tab_known, tab_claims, tab_outcomes, tab_sources, tab_census, tab_audit = st.tabs(
     ["Peer facts", "What we know", "Vendor claims", "Outcomes", "Sources", "Census", "Audit log"])
 
 with tab_facts:
-    peers = store.peers()
-    pick = st.multiselect("Peers", peers["deployment_id"].tolist(),
-                          format_func=dict(zip(peers["deployment_id"], peers["jurisdiction"])).__getitem__,
-                          placeholder="All peers")
+    if widgets.meeting_mode():  # no widget on the projector (#15): the peers chosen, in words
+        named = fmt.md_escape(", ".join(peer_names[p] for p in pick)) if pick else f"all {len(peer_names)}"
+        st.markdown(f"**Peers:** {named} (change them with meeting mode off)")
+    else:
+        st.multiselect("Peers", list(peer_names), format_func=peer_names.__getitem__, placeholder="All peers",
+                       **settings.bind("peers"))
     shown = facts[facts["entity_id"].isin(pick)] if pick else facts
     rows = shown.assign(
         source=shown["source_urls"].map(lambda u: u[0] if len(u) else None),

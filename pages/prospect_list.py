@@ -3,7 +3,7 @@
 Layout only: ``piggyback.analyses.peers.analyse_prospects`` ranks every municipality, county and
 state (except the reference's own), as ``python -m piggyback prospects`` does. The filters are
 kept in the scenario and in the link (?ref=ottawa-on&regions=ON,QC&pop_min=50000&types=City&
-preset=size only&top=100)."""
+preset=size only&top=100); ``piggyback.ui.prospects`` draws them (in meeting mode, as one line)."""
 
 import dataclasses
 
@@ -11,72 +11,20 @@ import streamlit as st
 
 from piggyback.core import fmt
 
-from piggyback.ui import widgets
-from piggyback.core import params as url_params
-from piggyback.data import peers as peer_data
+from piggyback.ui import prospects as ui, widgets
 from piggyback.analyses import peers as an
 from piggyback.core.errors import PiggybackError
-from piggyback.core.models import CA_PROVINCES, US_STATES
-from piggyback.engines.similarity import PRESETS
 
 store = widgets.get_store()
-peers = peer_data.peer_candidates(store)
-peer_ids = peers["deployment_id"].tolist()
-peer_label = dict(zip(peer_ids, peers["jurisdiction"] + " (" + peers["region"] + ") — "
-                      + peers["vendor"].fillna("vendor not known")))
-region_label = {**{c: f"{c} — {n}" for c, n in CA_PROVINCES.items()},
-                **{c: f"{c} — {n} (US)" for c, n in US_STATES.items()}}
-jtype_options = store.jurisdictions()["jtype"].value_counts().index.tolist()
-ref_param = lambda name: lambda raw: url_params.identifier(raw, name, known=peer_ids, what="peer deployment")  # noqa: E731
-LINK = {  # setting: (URL parameter, strict parser)
-    "reference": ("ref", ref_param("ref")),
-    "regions": ("regions", lambda raw: url_params.choices(raw, "regions", list(region_label))),
-    "pop_min": ("pop_min", lambda raw: url_params.whole_number(raw, "pop_min", 0, 50_000_000)),
-    "pop_max": ("pop_max", lambda raw: url_params.whole_number(raw, "pop_max", 0, 50_000_000)),
-    "jtypes": ("types", lambda raw: url_params.choices(raw, "types", jtype_options)),
-    "preset": ("preset", lambda raw: url_params.choice(raw, "preset", list(PRESETS), "balanced", fold=str.lower)),
-    "top": ("top", lambda raw: url_params.whole_number(raw, "top", 5, 1000, 50)),
-}
-settings = widgets.PageSettings("prospects", {"reference": None, "regions": [], "pop_min": None, "pop_max": None,
-                                              "jtypes": [], "preset": "balanced", "top": 50}, url=LINK)
-if not st.session_state.get("_prospects_peer_read") and not settings.value("reference") and "ref" not in st.query_params:
-    st.session_state["_prospects_peer_read"] = True  # a link's ?peer= (the other pages' peer), read once
-    settings.set("reference", url_params.identifier(st.query_params.get("peer"), "peer", known=peer_ids).value)
-for name, ok in {"reference": lambda v: v if v in peer_ids else None,
-                 "regions": lambda v: [r for r in v or [] if r in region_label],
-                 "jtypes": lambda v: [t for t in v or [] if t in jtype_options],
-                 "preset": lambda v: v if v in PRESETS else "balanced"}.items():
-    settings.set(name, ok(settings.value(name)))
+settings, opts = ui.page_settings(store)
 
 st.title("Prospects: who is like this peer?")
 st.caption("For vendor staff before a call: every Canadian municipality and US county, city and town, ranked by how "
            "alike it is to a peer deployment's jurisdiction (size, growth, households, kind of government, legal "
            "framework). Modules, legacy system and permit volume are not in the census, so they drop out.")
-reference = st.selectbox("Reference deployment", peer_ids, format_func=peer_label.__getitem__,
-                         placeholder="Choose a peer deployment …", **settings.bind("reference"),
-                         help="The live deployment you are selling from: its jurisdiction is the profile to match.")
-c1, c2, c3, c4 = st.columns([3, 2, 2, 3])
-c1.multiselect("Province / state", list(region_label), format_func=region_label.__getitem__, placeholder="Anywhere",
-               **settings.bind("regions"))
-c2.number_input("Population at least", min_value=0, max_value=50_000_000, step=10_000, placeholder="no minimum",
-                **settings.bind("pop_min"))
-c3.number_input("Population at most", min_value=0, max_value=50_000_000, step=10_000, placeholder="no maximum",
-                **settings.bind("pop_max"))
-c4.multiselect("Kind of government", jtype_options, placeholder="Any", **settings.bind("jtypes"),
-               help="As the census publishes it (City, Town, County, Township …)")
-c5, c6, _ = st.columns([2, 2, 5])
-c5.selectbox("Weights preset", list(PRESETS), format_func=str.capitalize, **settings.bind("preset"),
-             help="What 'alike' means; presets are assumptions (see the Peers page).")
-c6.number_input("Show the top", min_value=5, max_value=1000, step=5, **settings.bind("top"),
-                help="How many rows to show; the download has every jurisdiction that passes the filters.")
+# meeting mode (#15): the reference and filters in one line, no widget; the link's values still filter
+reference = ui.filter_controls(settings, opts, widgets.meeting_mode())
 values = settings.values()
-for name, (param, _parse) in LINK.items():  # the link names every setting that is not its default
-    value = values[name]
-    text = ",".join(value) if isinstance(value, list) else "" if value in (None, settings.defaults[name]) else str(value)
-    if text and st.query_params.get(param) != text:
-        st.query_params[param] = text
-    elif not text and param in st.query_params:
-        del st.query_params[param]
 if not reference:
     st.info("Choose the reference deployment: the peer whose jurisdiction the prospects should resemble.",
             icon=":material/travel_explore:")

@@ -438,9 +438,9 @@ class PageSettings:
     def _sync_url(self, name: str) -> None:
         if name not in self.url:
             return
-        param = self.url[name][0]
-        if name in self.section:
-            st.query_params[param] = str(self.section[name])
+        param, value = self.url[name][0], self.section.get(name)
+        if name in self.section:  # a list as the link writes it: ON,QC
+            st.query_params[param] = ",".join(map(str, value)) if isinstance(value, list) else str(value)
         elif param in st.query_params:
             del st.query_params[param]
 
