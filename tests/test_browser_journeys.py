@@ -636,3 +636,24 @@ def test_vendor_finds_the_prospect_its_sisters_and_the_ontario_list(browser, app
         assert GUELPH in {r["geo_id"] for r in rows}  # the prospect itself is on the list
         assert_no_exception(page)
         assert not page.errors
+
+
+def test_prospects_and_data_on_the_projector_in_meeting_mode(page, app_url, store):
+    """A link in meeting mode on the 1280×720 projector: Prospects and Data & sources show no editing
+    widget and no text under 18 px; each says its choices in a line, and Prospects' figures are the
+    ranking the link's filters give."""
+    expected = peers_analysis.analyse_prospects(store, "ottawa-on", {"regions": ["ON"], "pop_min": 40_000}).scored
+    problems = []
+    for path, title, line in (("prospects?ref=ottawa-on&regions=ON&pop_min=40000&meeting=1", "Prospects",
+                               "Reference: City of Ottawa (ON)"),
+                              ("data?facts=ottawa-on,calgary-ab&meeting=1", "Data & sources",
+                               "Peers: City of Ottawa, City of Calgary")):
+        page.goto(f"{app_url}/{path}")
+        wait_for_app(page)
+        expect(main(page).get_by_text(line)).to_be_visible(timeout=WAIT)
+        assert_no_exception(page)
+        problems += meeting_problems(page, title)[0]
+        if title == "Prospects":
+            expect(metric_value(page, "Jurisdictions ranked")).to_have_text(f"{len(expected):,}")
+            expect(metric_value(page, "Closest")).to_have_text(expected.iloc[0]["jurisdiction"])
+    assert not problems, problems
