@@ -107,3 +107,45 @@ def test_long_or_empty_queries_are_safe(index):
     assert finder.search(index, "   ") == []
     assert finder.search(index, "a" * 10_000) == []
     assert len(finder.search(index, "s", limit=7)) == 7
+
+
+def test_every_place_with_the_exact_name_is_an_exact_match(store, index):
+    jur = store.jurisdictions()
+    for name in ("springfield", "ottawa", "guelph"):
+        named = set(jur.loc[jur["name_key"] == name, "geo_id"])
+        found = finder.search(index, name, limit=len(named) + 20)
+        exact = [m.geo_id for m in found if m.tier == "exact"]
+        assert named and set(exact) >= named, name
+        assert exact == [m.geo_id for m in found[:len(exact)]]  # before any prefix or word match
+
+
+def test_the_index_leaves_little_for_the_garbage_collector(store):
+    """The index lives as long as the server: every object in it that the cyclic garbage collector
+    tracks is walked again by each full collection, which holds the GIL while the finder's answer
+    waits to be sent. A dict of one list per name made it about 23,000 objects."""
+    import gc
+
+    jur = store.jurisdictions()
+    gc.collect()
+    before = len(gc.get_objects())
+    index = finder.build_index(jur)
+    gc.collect()
+    assert len(gc.get_objects()) - before < 1_000
+    assert finder.search(index, "Guelph, ON")[0].geo_id == GUELPH
+
+
+def test_streamlit_does_not_force_a_full_collection_after_each_run():
+    """Streamlit's post-run gc.collect(2) held the GIL while the finder's suggestions were waiting to
+    go out (the keystroke-to-suggestions time in benchmarks/bench_browser.py): the project's
+    .streamlit/config.toml turns it off, and Streamlit reads it from there."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # A fresh process in the project's directory, as the server starts: Streamlit reads
+    # .streamlit/config.toml from the working directory (a misspelt key would leave the default).
+    read = subprocess.run([sys.executable, "-c", "from streamlit import config; "
+                           "print(config.get_option('runner.postScriptGC'))"],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.strip() == "False"

@@ -87,12 +87,13 @@ class FinderIndex:
         bare = jur["display_name"].astype(str).str.replace(r",\s*[A-Z]{2}$", "", regex=True)
         shown = [k if b == n else fold(b) for k, b, n in zip(keys, bare, names)]
         self.key = np.array(keys, dtype=object)
-        self.exact: dict[str, list[int]] = {}
+        # Exact names are read from the sorted keys too (an equal range): no dict of one list per
+        # name, as tens of thousands of small lists would make every full garbage collection of
+        # the server (the GIL held throughout) slower for as long as the index lives.
         starts: list[tuple[str, int]] = []
         words: list[tuple[str, int]] = []
         for i, (k, s) in enumerate(zip(keys, shown)):
             for variant in {k, s}:
-                self.exact.setdefault(variant, []).append(i)
                 starts.append((variant, i))
             for text in {k, s}:
                 parts = text.split(" ")
@@ -123,6 +124,11 @@ class FinderIndex:
             return self._postings
 
     # -- the groups ---------------------------------------------------------------------------
+    def _exact_rows(self, q: str) -> np.ndarray:
+        lo = bisect.bisect_left(self._starts_key, q)
+        hi = bisect.bisect_right(self._starts_key, q, lo)
+        return np.unique(self._starts_row[lo:hi])
+
     def _prefix_rows(self, sorted_keys: list[str], rows: np.ndarray, q: str) -> np.ndarray:
         lo = bisect.bisect_left(sorted_keys, q)
         hi = bisect.bisect_left(sorted_keys, q + "\uffff")
@@ -234,7 +240,7 @@ def _search(index: FinderIndex, q: str, region: str | None, country: str | None,
                 seen.add(i)
                 out.append(index.match(i, tier))
 
-    take(index._by_population(allowed(np.array(index.exact.get(q, []), dtype=np.int64))), "exact")
+    take(index._by_population(allowed(index._exact_rows(q))), "exact")
     if len(out) < limit:
         take(index._by_population(allowed(index._prefix_rows(index._starts_key, index._starts_row, q))), "prefix")
     if len(out) < limit and len(q) >= 3:
