@@ -64,9 +64,10 @@ with verdict_box:
     for line in show.what_blocks(verdict):
         st.markdown(line)
     if verdict["open_blockers"]:
-        with st.expander(f"What is missing: {len(verdict['open_blockers'])} blocker(s) lack facts or evidence",
-                         expanded=not verdict["failing"], key="cmp_missing_open"):
-            st.markdown(show.what_is_missing(verdict))
+        missing = st.expander(f"What is missing: {len(verdict['open_blockers'])} blocker(s) lack facts or evidence",
+                              expanded=not verdict["failing"], key="cmp_missing_open", on_change="rerun")
+        if missing.open:  # drawn only while open (#15)
+            missing.markdown(show.what_is_missing(verdict))
     if not peer:
         st.info("Choose the peer contract above: until then the contract items need evidence, and evidence "
                 "(kept per agency and peer) cannot be recorded.")

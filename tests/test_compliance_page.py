@@ -247,16 +247,65 @@ def test_a_closed_tab_is_not_drawn_and_appears_when_opened():
     assert rule_expanders(at) and not at.dataframe
 
 
-def test_a_closed_card_shows_its_facts_and_draws_its_evidence_form_once_opened():
-    """A closed rule card carries its reason and citation (what a reader scans) but no form; opening
-    it draws the form to record evidence, and the verdict above is unchanged."""
+def test_a_closed_card_draws_nothing_and_an_open_card_its_facts_citation_and_form(store):
+    """#15: a closed rule card sends only its title (status, severity, rule, requirement); opening it
+    draws its facts, citation, confidence and the form to record evidence, and the verdict above is
+    unchanged."""
     at = open_page(agency=GUELPH, peer="ottawa-on")
+    rule = next(r for r in analyse_compliance(store, profile_for(store, GUELPH), "ottawa-on", {},
+                                              today=dt.date.today()).results if r.rule_id == "ALL-12")
     card = rule_expanders(at)["ALL-12"]
-    assert label_status(card) == "❓ needs evidence" and card.markdown
+    assert label_status(card) == "❓ needs evidence" and card.proto.expanded is False
+    assert not card.children
     assert not [t for t in at.text_area if t.key == "ev_note_ALL-12"]
+    assert not any(fmt.md_escape(rule.citation) in m.value for m in at.markdown)
     verdict = at.warning[0].value
     open_card(at, "ALL-12")
     card = rule_expanders(at)["ALL-12"]
+    assert any(m.value.startswith(f"**Source:** [{fmt.md_escape(rule.citation)}]") for m in card.markdown)
+    assert any(c.value.startswith("Confidence ") for c in card.caption)
     assert [t.key for t in card.text_area] == ["ev_note_ALL-12"]
     assert [b.label for b in card.button] == ["Record evidence"]
     assert at.warning[0].value == verdict
+    others = [e for i, e in rule_expanders(at).items() if i != "ALL-12"]
+    assert others and all(not e.children for e in others if not e.proto.expanded)
+
+
+def test_a_failing_blockers_card_is_open_with_its_content_and_the_closed_cards_are_empty():
+    """Travis County + Newport Beach: the expired contract's blocker (ALL-04) starts open, its reason
+    drawn; every other card is closed and carries no content."""
+    at = open_page(agency=TRAVIS, peer="newport-beach-ca")
+    rules = rule_expanders(at)
+    assert rules["ALL-04"].proto.expanded is True and label_status(rules["ALL-04"]) == "❌ fail"
+    assert any("expired" in m.value for m in rules["ALL-04"].markdown)
+    closed = [e for i, e in rules.items() if i != "ALL-04"]
+    assert closed and all(not e.proto.expanded and not e.children for e in closed)
+
+
+def test_the_card_just_changed_stays_open_on_the_next_rerun(own_db):
+    """Recording evidence turns the card's status (and title) to pass: the card is open with the
+    message, and still open, its evidence listed, once the message is gone (the next rerun)."""
+    at = open_card(open_page(agency=GUELPH, peer="ottawa-on"), "ALL-12")
+    at.text_area(key="ev_note_ALL-12").input("Council approved on 2026-03-02")
+    at.button(key="ev_submit_ALL-12").click()
+    at.run()
+    exp = rule_expanders(at)["ALL-12"]
+    assert label_status(exp) == "✅ pass" and exp.success[0].value == "Evidence recorded."
+    open_tab(at, "Checklist")  # any rerun: the message is shown once
+    exp = rule_expanders(at)["ALL-12"]
+    assert not exp.success
+    assert any(fmt.md_escape("Council approved on 2026-03-02") in m.value for m in exp.markdown)
+    assert [b.label for b in exp.button] == ["Remove"]
+
+
+def test_what_is_missing_is_drawn_only_while_open():
+    """Gatineau + Ottawa at CAD 900,000 fails a blocker, so the list of missing facts starts closed
+    and is not sent; opened, it lists them."""
+    at = open_page(agency=GATINEAU, peer="ottawa-on")
+    at.number_input(key="compliance.value").set_value(900_000).run()
+    missing = next(e for e in at.expander if e.label.startswith("What is missing"))
+    assert missing.proto.expanded is False and not missing.children
+    at.session_state["cmp_missing_open"] = True
+    at.run()
+    missing = next(e for e in at.expander if e.label.startswith("What is missing"))
+    assert missing.markdown and missing.markdown[0].value.strip()

@@ -15,12 +15,18 @@ from piggyback.figures import compliance_display as show
 from piggyback.ui.widgets import PageSettings, current_user, link_column
 
 
+def rule_card_key(rule_id: str) -> str:
+    """The session-state key of a rule's card: True while it is open."""
+    return f"cmp_rule_{rule_id}"
+
+
 def checklist_tab(store: Store, result, peer: str | None, meeting: bool, can_record: bool, flash) -> None:
-    """Every rule as a card: blockers first, then warnings and information, each with its facts,
-    citation and evidence. Evidence controls are drawn in an open card only (#15: 30 closed forms
-    were half a rerun); a failing blocker's card, and the card just changed, start open."""
+    """Every rule as a card: blockers first, then warnings and information. A card's facts, citation
+    and evidence are computed and sent only while it is open (#15: some 30 cards' contents, drawn
+    while closed, were most of a peer change in the browser); opening one reruns the page. A failing
+    blocker's card starts open, and the card just changed is opened (by the evidence callback)."""
     st.caption("Every blocker first, whatever its subject, then warnings, then items for information; in each, "
-               "fails before open items. Failing blockers are open.")
+               "fails before open items. Failing blockers are open; open a card for its facts, citation and evidence.")
     if peer and meeting:
         st.caption("Meeting mode: evidence is shown but cannot be recorded or removed.")
     elif peer and store.read_only:
@@ -30,17 +36,17 @@ def checklist_tab(store: Store, result, peer: str | None, meeting: bool, can_rec
         if r.severity != severity:
             severity = r.severity
             st.subheader(show.SEVERITY_HEADINGS.get(severity, severity))
-        flashed = flash is not None and flash[0] == r.rule_id
-        card = st.expander(show.rule_label(r), expanded=(r.severity == "blocker" and r.status == "fail") or flashed,
-                           key=f"cmp_rule_{r.rule_id}", on_change="rerun")
+        card = st.expander(show.rule_label(r), expanded=r.severity == "blocker" and r.status == "fail",
+                           key=rule_card_key(r.rule_id), on_change="rerun")
+        if not card.open:
+            continue
         with card:
-            if flashed:
+            if flash is not None and flash[0] == r.rule_id:
                 (st.success if flash[1] == "success" else st.error)(fmt.md_escape(flash[2]))
             for line in show.rule_lines(r, result.decision_date):
                 st.markdown(line)
             st.caption(f"Confidence {fmt.confidence(r.confidence)} · applies to {r.applies_to}")
-            evidence_controls(store, result.scope, r, result.evidence.get(r.rule_id, {}).get("items", []),
-                              can_record and card.open)
+            evidence_controls(store, result.scope, r, result.evidence.get(r.rule_id, {}).get("items", []), can_record)
 
 
 def table_tab(result) -> None:
@@ -149,6 +155,7 @@ def compliance_inputs(settings: PageSettings, profile: AgencyProfile, result, cu
 def _compliance_evidence(store: Store, action: str, scope: str, rule_id: str, evidence_id: str | None = None) -> None:
     from piggyback.data import evidence
     keys = {f: f"ev_{f}_{rule_id}" for f in ("note", "document", "link", "who")}
+    st.session_state[rule_card_key(rule_id)] = True  # the card that says what happened stays open, whatever its new status
     try:
         if action == "record":
             evidence.record_evidence(store, scope, rule_id, note=st.session_state.get(keys["note"]),
