@@ -96,7 +96,6 @@ cols = [*st.columns(2), *st.columns(2)] if meeting else st.columns(4)
 for col, f in zip(cols, tables.decision_figures(case)):
     col.metric(f["label"], f["value"], help=f["help"])
     col.caption(f["caption"], help=f["caption_help"])
-comp = case["compliance"]
 
 tl = case["timeline"]
 if tl.get("status") == "ok":
@@ -115,24 +114,7 @@ if meeting:
 case_ui.case_peers_and_risks(case)
 case_ui.case_charts(case, height=480)
 
-with st.expander(f"Assumptions ({len(case['assumptions'])}, "
-                 f"{sum(1 for a in case['assumptions'] if a['edited'])} edited)"):
-    rows = tables.case_assumptions(case)
-    st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        "Source": widgets.link_column(), "Note": st.column_config.TextColumn(width="large")})
-    st.caption("Edit them on the Timeline, Cost, Compliance and Peers pages; a default assumption says so.")
-
-with st.expander(f"Sources ({len(case['sources'])}; vendor-stated ones marked)"):
-    rows = tables.case_sources(case)
-    st.dataframe(rows, hide_index=True, width="stretch", column_config={"Address": widgets.link_column("Address")})
-    if case["claims"]:
-        st.markdown("**Vendor-stated claims** (shown, never used as evidence)")
-        st.dataframe(tables.case_claims(case), hide_index=True, width="stretch")
-
-if comp.get("status") == "ok":
-    with st.expander(f"Compliance checklist ({comp['verdict']['text']})"):
-        st.dataframe(tables.case_checklist(case),
-                     hide_index=True, width="stretch", column_config={"Source": widgets.link_column()})
+case_ui.case_details(case)  # assumptions, sources and checklist: each drawn only while open (#15)
 
 # -- exports ---------------------------------------------------------------------------------------
 st.subheader("Export")

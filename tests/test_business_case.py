@@ -207,6 +207,33 @@ def test_page_shows_the_decision_figures_of_the_case(page_db, store):
     assert at.button(key="bc_pdf_build") is not None
 
 
+def test_details_are_drawn_only_once_their_expander_is_opened(page_db, store):
+    """#15: the assumptions, sources and checklist expanders start closed and send no table; opening
+    one (a click reruns the page) draws its table with the case's rows, the others stay empty."""
+    at = _open({"agency": GUELPH, "peer": "fayetteville-ar"})
+    case = build_business_case(store, profile_for(store, GUELPH), "fayetteville-ar", {}).to_dict()
+
+    def details():
+        return {e.label.split(" (")[0]: e for e in at.expander
+                if e.label.startswith(("Assumptions (", "Sources (", "Compliance checklist ("))}
+
+    assert list(details()) == ["Assumptions", "Sources", "Compliance checklist"]
+    assert all(not e.proto.expanded and not e.children for e in details().values())
+    at.session_state["bc_sources_open"] = True
+    at.session_state["bc_checklist_open"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = details()
+    assert not shown["Assumptions"].children
+    addresses = [a if isinstance(a, str) else None for a in shown["Sources"].dataframe[0].value["Address"]]
+    assert addresses == [s.get("url") for s in case["sources"]]
+    assert list(shown["Compliance checklist"].dataframe[0].value["Rule"]) == [
+        r["rule_id"] for r in case["compliance"]["results"]]
+    at.session_state["bc_assumptions_open"] = True
+    at.run()
+    assert list(details()["Assumptions"].dataframe[0].value["Id"]) == [a["assumption_id"] for a in case["assumptions"]]
+
+
 def test_save_scenario_appears_in_the_list_with_its_link(page_db):
     """Saving under a name lists the scenario, shows its link and stores the agency and peer."""
     at = _open({"agency": GUELPH, "peer": "fayetteville-ar"})

@@ -6,7 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from piggyback.core import fmt
+from piggyback.figures import tables
 from piggyback.ui.cost import cost_chart_words
+from piggyback.ui.widgets import link_column
 
 
 def case_exports(case: dict, fingerprint: str, base_name: str) -> None:
@@ -92,3 +94,31 @@ def case_peers_and_risks(case: dict) -> None:
         for risk in case["risks"][:7]:
             mark = {"high": ":red[**high**]", "medium": ":orange[**medium**]", "low": "low"}[risk["severity"]]
             st.markdown(f"{mark} · {fmt.md_escape(risk['text'])}", help=f"Basis: {fmt.md_escape(risk['basis'])}")
+
+
+def case_details(case: dict) -> None:
+    """The assumptions, the sources (with vendor claims) and the compliance checklist, each in an
+    expander whose table is computed and sent only while it is open (#15): opening one reruns the
+    page."""
+    comp = case["compliance"]
+    edited = sum(1 for a in case["assumptions"] if a["edited"])
+    box = st.expander(f"Assumptions ({len(case['assumptions'])}, {edited} edited)", key="bc_assumptions_open",
+                      on_change="rerun")
+    if box.open:
+        box.dataframe(tables.case_assumptions(case), hide_index=True, width="stretch", column_config={
+            "Source": link_column(), "Note": st.column_config.TextColumn(width="large")})
+        box.caption("Edit them on the Timeline, Cost, Compliance and Peers pages; a default assumption says so.")
+    box = st.expander(f"Sources ({len(case['sources'])}; vendor-stated ones marked)", key="bc_sources_open",
+                      on_change="rerun")
+    if box.open:
+        box.dataframe(tables.case_sources(case), hide_index=True, width="stretch",
+                      column_config={"Address": link_column("Address")})
+        if case["claims"]:
+            box.markdown("**Vendor-stated claims** (shown, never used as evidence)")
+            box.dataframe(tables.case_claims(case), hide_index=True, width="stretch")
+    if comp.get("status") != "ok":
+        return
+    box = st.expander(f"Compliance checklist ({comp['verdict']['text']})", key="bc_checklist_open", on_change="rerun")
+    if box.open:
+        box.dataframe(tables.case_checklist(case), hide_index=True, width="stretch",
+                      column_config={"Source": link_column()})
