@@ -7,7 +7,10 @@ server script time of the same step (an AppTest run, no browser: what the server
 browser draws), the budget and the ratio to it. The steps: the first page finished (< 3 s on a
 started server), a weight change on Peers, a population filter on Prospects and a peer change on
 Compliance (each < 1 s at the median), and the finder's first suggestions after a keystroke
-(200 ms on a warm server; 100 ms of it is the text box's typing pause, ``live="100ms"``).
+(200 ms on a warm server; the text box sends each keystroke at once, ``live="0ms"``). The finder's
+server column is the AppTest fragment run; in the browser it also waits for Streamlit's post-run
+work, which is why ``runner.postScriptGC`` is off in .streamlit/config.toml (a forced full garbage
+collection held the GIL while the suggestions waited to be sent).
 
 "Finished" means Streamlit's script state is back to notRunning with the page drawn, after a run
 seen since the event (``browser_steps.MARK``: a fixed wait for 'running' missed quick runs and
