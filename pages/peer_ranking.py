@@ -59,15 +59,19 @@ st.container(key="peers_ranking").dataframe(
         "Score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.2f",
                                                  help="Similarity 0–1; a dimension unknown for the peer counts 0")})
 
-# Only the open tab is drawn (the figures are the costly part of a rerun).
-tab_why, tab_map, tab_src = st.tabs(["Why these scores", "Map", "Sources & assumptions"], key="peers_tab",
-                                    on_change="rerun")
+# Only the open tab is drawn: a chart is the costly part of a rerun, so the scores' reasons open as
+# numbers (a screen reader reads them too) and their chart is one tab away.
+tab_why, tab_chart, tab_map, tab_src = st.tabs(["Why these scores", "Chart", "Map", "Sources & assumptions"],
+                                               key="peers_tab", on_change="rerun")
 if tab_why.open:
     with tab_why:
+        st.caption("What each dimension adds to the ten closest peers' scores (weight × how alike, summed to the "
+                   "score). A blank means the dimension is unknown for that peer: it adds 0 and widens the range.")
+        st.dataframe(contributions_table(result.scored, top=10), hide_index=True, width="stretch", key="peers_why")
+if tab_chart.open:
+    with tab_chart:
         st.plotly_chart(score_bar_figure(result.scored, top=10), width="stretch", key="peers_bars")
-        with st.expander("The numbers behind the bars"):
-            st.dataframe(contributions_table(result.scored, top=10), hide_index=True, width="stretch")
-            st.caption("A blank means the dimension is unknown for that peer: it adds 0 to the score and widens the range.")
+        st.caption("The same numbers as 'Why these scores': one bar per peer, one segment per dimension.")
 if tab_map.open:
     with tab_map:
         fig = peer_map_figure(profile.model_dump(), result.scored, title=f"{profile.name} and its peers")

@@ -44,6 +44,12 @@ def ranked(at: AppTest):
     return next(d.value for d in at.dataframe if "Why" in d.value.columns and "Peer" in d.value.columns)
 
 
+def open_filters(at: AppTest) -> AppTest:
+    """Open 'Filter peers' (its lists are drawn only while it is open)."""
+    at.session_state["peers_filters_open"] = True
+    return at.run()
+
+
 def messages(at: AppTest) -> list[str]:
     return [m.value for m in (*at.success, *at.warning, *at.info)]
 
@@ -77,7 +83,11 @@ def test_peers_page_ranks_every_peer_with_reasons(store):
     assert metrics["Its score"] == f"{table['Score'].iloc[0]:.2f}"
     # The robustness statement is one of the two forms, and the charts are drawn.
     assert any(m.startswith(("The top three are stable", "Fragile: moving")) for m in messages(at))
-    assert [c.key for c in at.get("plotly_chart")] == ["peers_bars"]  # only the open tab is drawn
+    # The open tab gives the reasons as numbers; no chart is drawn until its tab is opened.
+    assert not at.get("plotly_chart")
+    why = next(d.value for d in at.dataframe if "dimensions known" in d.value.columns)
+    assert why["peer"].tolist() == table["Peer"].head(10).tolist()
+    assert why["score"].round(2).tolist() == table["Score"].head(10).round(2).tolist()
     # The default preset reaches the URL so a shared link keeps it.
     assert at.query_params["weights"] in (["balanced"], "balanced")
 
@@ -89,6 +99,15 @@ def test_own_deployment_is_not_its_own_peer():
     assert "City of Fayetteville" not in set(table["Peer"])
     assert {m.label: m.value for m in at.metric}["Peers compared"] == f"{len(table)} of {len(table)}"
     assert any("Your own deployment on file (City of Fayetteville)" in c.value for c in at.caption)
+
+
+def test_chart_tab_draws_the_bars_and_says_they_are_the_numbers_of_the_first_tab():
+    at = page("peers", agency=GUELPH)
+    at.session_state["peers_tab"] = "Chart"
+    at.run()
+    assert not at.exception
+    assert [c.key for c in at.get("plotly_chart")] == ["peers_bars"]
+    assert any(c.value.startswith("The same numbers as 'Why these scores'") for c in at.caption)
 
 
 def test_map_tab_draws_the_agency_and_peers_and_says_what_is_missing():
@@ -152,7 +171,7 @@ def test_meeting_mode_shows_no_editing_widget_only_the_choices_in_words(monkeypa
     compare list, peer picker, contact form or draft letter); the weights, the filters, the compared
     peers and the chosen peer made before are shown in words and tables."""
     monkeypatch.setenv("PIGGYBACK_ALLOW_EDITS", "1")
-    at = page("peers", agency=GUELPH, weights="size only")
+    at = open_filters(page("peers", agency=GUELPH, weights="size only"))
     at.multiselect(key="peers.country").set_value(["CA"]).run()
     at.multiselect(key="peers.compare").set_value(["ottawa-on", "cambridge-on"]).run()
     at.session_state["meeting"] = True
@@ -192,6 +211,7 @@ def test_peers_filter_by_contract_availability(store):
     table = ranked(at)
     assert set(table["Contract"]) <= {"Available", "Expired", "Not adoptable", "Unknown"}
     assert table["Contract facts"].str.len().gt(0).all()
+    open_filters(at)
     at.multiselect(key="peers.availability").set_value(["expired"]).run()
     assert not at.exception, [e.value for e in at.exception]
     expired = ranked(at)
@@ -206,7 +226,7 @@ def test_peers_filter_by_contract_availability(store):
 
 def test_peers_vendor_filter_matches_aliases(store):
     """Choosing the canonical AMANDA vendor keeps every AMANDA peer, whatever its spelling."""
-    at = page("peers", agency=GUELPH)
+    at = open_filters(page("peers", agency=GUELPH))
     options = at.multiselect(key="peers.vendor").options
     assert "Granicus (AMANDA, formerly CSDC)" in options and "CSDC (now Granicus)" not in options
     at.multiselect(key="peers.vendor").set_value(["Granicus (AMANDA, formerly CSDC)"]).run()
@@ -220,11 +240,18 @@ def test_peers_vendor_filter_matches_aliases(store):
 def test_filters_narrow_the_ranking():
     """Filtering on one vendor ranks only that vendor's peers."""
     at = page("peers", agency=GUELPH)
-    at.multiselect(key="peers.vendor").set_value(["Computronix"]).run()
+    assert not at.main.get("multiselect") or all(m.key == "peers.compare" for m in at.main.get("multiselect"))
+    open_filters(at).multiselect(key="peers.vendor").set_value(["Computronix"]).run()
     assert not at.exception
     table = ranked(at)
     assert len(table) >= 2 and set(table["Vendor"]) == {"Computronix"}
     assert {m.label: m.value for m in at.metric}["Peers compared"].startswith(f"{len(table)} of ")
+    # Closed again, the lists are not drawn and the filter still holds; the title says it is on.
+    at.session_state["peers_filters_open"] = False
+    at.run()
+    assert [m.key for m in at.main.get("multiselect")] == ["peers.compare"]
+    assert set(ranked(at)["Vendor"]) == {"Computronix"}
+    assert any(e.label == "Filter peers (1 filter on)" for e in at.expander)
 
 
 def test_compare_two_peers_side_by_side_with_sources_and_claims():
@@ -261,6 +288,8 @@ def test_contact_form_present_for_a_steward_and_contacts_shown(monkeypatch):
     contacts = next(d.value for d in at.dataframe if "Department or role" in d.value.columns)
     assert len(contacts) == 3 and contacts["Contact"].str.startswith("https://").all()
     assert not [t for t in at.text_input if t.label == "Department or public role"]  # Ottawa has some
+    # Choosing a peer opens its introduction, drafted then (a closed one is not drawn).
+    assert next(e for e in at.expander if e.label.startswith("Ask for an introduction")).proto.expanded
     draft = at.text_area(key="peers_intro_ottawa-on").value
     assert "City of Ottawa" in draft and "Guelph" in draft and "[Your name]" in draft
     # Ottawa's contract record has no term, vehicle or clause: availability unknown, so the note asks.
@@ -566,7 +595,7 @@ def test_peers_page_reports_a_vendor_missing_from_the_vendor_list(monkeypatch, d
     con.execute("DELETE FROM vendors WHERE vendor_id = ?", ["clariti"])
     con.close()
     monkeypatch.setenv("PIGGYBACK_DB", str(db_copy))
-    at = page("peers", agency=GUELPH)
+    at = open_filters(page("peers", agency=GUELPH))  # said beside the vendor list
     text = " ".join(c.value for c in at.caption)
     assert "Not in the vendor list, so shown as spelled and not merged with any other: Clariti Cloud Inc." in text
     assert "Clariti Cloud Inc." in at.multiselect(key="peers.vendor").options

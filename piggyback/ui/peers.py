@@ -104,7 +104,10 @@ def filter_controls(settings: widgets.PageSettings, result: an.PeersResult, meet
             st.caption(said)
         return
     active = len(result.filters)
-    with st.expander(an.filters_title(active), expanded=bool(active)):
+    box = st.expander(an.filters_title(active), expanded=bool(active), key="peers_filters_open", on_change="rerun")
+    if not box.open:  # drawn when open (a weight change does not redraw five closed lists); filters persist
+        return
+    with box:
         for col, name in zip(st.columns(5), an.FILTERS):
             settings.set(name, [v for v in settings.value(name) if v in result.options[name]])
             col.multiselect(an.FILTER_LABELS[name], result.options[name],
@@ -224,8 +227,11 @@ def introduction_draft(store, result: an.PeersResult, chosen: str | None, meetin
         return
     intro_id = chosen or result.items[0]["deployment_id"]
     intro = result.item(intro_id)
-    with st.expander(f"Ask for an introduction to {fmt.md_escape(intro['jurisdiction'])}", expanded=bool(chosen),
-                     icon=":material/mail:"):
+    letter = st.expander(f"Ask for an introduction to {fmt.md_escape(intro['jurisdiction'])}", expanded=bool(chosen),
+                         icon=":material/mail:", key="peers_intro_open", on_change="rerun")
+    if not letter.open:  # drafted when opened: a weight change does not redraw a closed letter
+        return
+    with letter:
         contacts = peer_data.contacts_for(store, intro_id)
         first = contacts.iloc[0].to_dict() if not contacts.empty else None
         try:

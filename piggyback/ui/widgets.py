@@ -280,8 +280,12 @@ def frame(store: Store) -> AgencyProfile | None:
         meeting = st.toggle("Meeting mode", key="meeting",
                             help="Larger type and charts, decision figures only, no editing controls.")
         profile = None
-        if geo and not meeting:  # meeting mode hides editing controls; the values persist
-            with st.expander("What the census does not know", expanded=False):
+        # Meeting mode hides editing controls, and a closed expander draws none (a rerun on any page
+        # does not redraw them): the values persist either way.
+        census_gaps = None if not geo or meeting else st.expander(
+            "What the census does not know", expanded=False, key="census_gaps_open", on_change="rerun")
+        if census_gaps is not None and census_gaps.open:
+            with census_gaps:
                 st.multiselect("Modules needed", list(MODULES), format_func=MODULES.__getitem__, key="in_modules",
                                persist_state="session")
                 st.number_input("Permits a year", min_value=0, max_value=10_000_000, step=100, value=None,
