@@ -89,12 +89,13 @@ def test_no_budgets_prints_the_figures_but_judges_only_errors_and_scenarios(load
 
 
 def _fake_run(first_page: list[float], saved_right: bool = True):
-    def run(sessions, servers, think=0.0):
-        agencies = ["CA-CSD-3523008", "CA-CSD-3506008"][:sessions]
+    def run(sessions, servers, think=0.0, passes=3, all_browsers=False):
+        expected = {f"load {i}.0 {g}": g for i, g in enumerate(["CA-CSD-3523008", "CA-CSD-3506008"][:sessions])}
         timings = {"first page": first_page, "weight change (Peers)": [0.5] * sessions,
                    "population filter (Prospects)": [0.5] * sessions, "peer change (Compliance)": [0.5] * sessions}
         return {"sessions": sessions, "servers": servers, "wall_s": 1.0, "timings_s": timings, "errors": [],
-                "agencies": agencies, "saved": {f"load {g}": g if saved_right else "US-CO-48453" for g in agencies}}
+                "expected": expected,
+                "saved": {name: g if saved_right else "US-CO-48453" for name, g in expected.items()}}
     return run
 
 
@@ -109,4 +110,7 @@ def test_main_exits_on_the_verdict_and_writes_budgets_and_verdicts(load, monkeyp
     assert any(line.endswith("-> OVER budget") for line in written["verdict"])
     assert load.main(["--sessions", "2", "--no-budgets"]) == 0
     monkeypatch.setattr(load, "run", _fake_run([1.0, 1.0], saved_right=False))  # every save crossed
-    assert load.main(["--sessions", "2"]) == 1
+    assert load.main(["--sessions", "2", "--json", str(out)]) == 1
+    assert json.loads(out.read_text())["lost"] == [
+        "load 0.0 CA-CSD-3523008 (expected under CA-CSD-3523008, found under US-CO-48453)",
+        "load 1.0 CA-CSD-3506008 (expected under CA-CSD-3506008, found under US-CO-48453)"]
