@@ -345,7 +345,11 @@ def test_committee_on_the_projector(browser, app_url, store):
         for card in rule_cards.all():
             summary = card.locator("summary").inner_text()
             rule_id = re.search(r" · ([A-Z]{2,3}(?:-[A-Z]{2,3})?-\d{2}):", summary)[1]
-            if " · blocker · " in summary:  # each blocker with its citation
+            if " · blocker · " in summary:  # each blocker with its citation, in its card once open (#15: closed = empty)
+                if card.locator("details").get_attribute("open") is None:
+                    card.locator("summary").click()
+                    wait_for_app(page)
+                card.get_by_test_id("stMarkdown").first.wait_for()
                 assert f"Source: {citation[rule_id]}" in " ".join(card.text_content().split()), rule_id
 
         with steps.step("Compliance: record evidence for two blockers"):
@@ -356,7 +360,8 @@ def test_committee_on_the_projector(browser, app_url, store):
             for done, rule_id in enumerate(open_rules, start=1):
                 card = main(page).get_by_test_id("stExpander").filter(
                     has=page.locator("summary", has_text=f"· {rule_id}:"))
-                card.locator("summary").click()
+                if card.locator("details").get_attribute("open") is None:  # opened above to read its citation
+                    card.locator("summary").click()
                 card.get_by_label("Note").fill(f"Checked {rule_id} with the City of Ottawa's procurement office")
                 card.get_by_label("Link").fill("https://ottawa.ca/en/business/bids-and-contracts")
                 card.get_by_role("button", name="Record evidence").click()
