@@ -32,14 +32,22 @@ STARTED = ("() => document.querySelector(\"[data-testid='stApp']\")"
 # Arms the mark: window.__pbRan turns true once the script state has been 'running' since now.
 # The observer watches the whole body, so a replaced stApp element is still seen; oldValue
 # catches a run that started and ended before the callback.
-MARK = ("() => { window.__pbRan = false;"
+MARK = ("() => { window.__pbRan = false; window.__pbHref = location.href; window.__pbQuiet = 0;"
         " if (!window.__pbObserver) {"
         "  window.__pbObserver = new MutationObserver(records => { for (const r of records) {"
         "   if (r.oldValue === 'running' || r.target.getAttribute('data-test-script-state') === 'running')"
         "    window.__pbRan = true; } });"
         "  window.__pbObserver.observe(document.body, {attributes: true, subtree: true, attributeOldValue: true,"
         "   attributeFilter: ['data-test-script-state']}); } }")
-RAN_AND_DONE = f"() => window.__pbRan === true && ({DONE})()"
+# Finished after the event: a run was seen and the page is finished again. React can draw a quick
+# run's 'running' and 'notRunning' in one commit, so that run is never seen in the page; every
+# interaction timed here rewrites the link, so a changed link counts as a run once the page has
+# stayed finished for three frames after it (a run still going shows 'running' within them).
+RAN_AND_DONE = ("() => { const done = (" + DONE + ")();"
+                " if (window.__pbRan === true) return !!done;"
+                " if (location.href === window.__pbHref) return false;"
+                " if (!done) { window.__pbRan = true; return false; }"
+                " window.__pbQuiet += 1; return window.__pbQuiet >= 3; }")
 
 
 async def finished(page, timeout_ms: int = 300_000) -> None:
