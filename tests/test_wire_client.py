@@ -5,6 +5,7 @@ computes and the link it writes, as they do from Chromium (tests/test_browser_jo
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import shutil
 import sys
@@ -32,7 +33,10 @@ def url(built_db, tmp_path_factory):
 
 
 def _run(coro):
-    return asyncio.run(coro)
+    # A thread of its own: in a worker that also ran sync Playwright, this thread's event loop is
+    # still marked running, and asyncio.run refuses to start another in it.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def test_a_weight_slider_moves_the_weights_in_the_link(url):
