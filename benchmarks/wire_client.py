@@ -17,6 +17,7 @@ client reports no cached messages, so every element is sent in full.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.asyncio.client import connect
 
 # How each kind of widget's value travels (Streamlit 1.67's serdes): the WidgetState field.
 VALUE_FIELD = {"slider": "double_array_value", "number_input": "double_value", "selectbox": "string_value",
@@ -69,8 +71,6 @@ class WireClient:
         """Open a link to ``page`` (its URL path: "" for the first page, "peers" …) with this query
         string, as a browser's address bar does: a new session on the server, as the timed browser's
         ``goto`` makes; seconds from the connection until the first run has finished."""
-        from websockets.asyncio.client import connect
-
         t = time.perf_counter()
         if self._ws is not None:
             await self._ws.close()
@@ -121,8 +121,6 @@ class WireClient:
         return time.perf_counter() - t
 
     async def _until_finished(self) -> None:
-        import asyncio
-
         deadline = time.perf_counter() + self.timeout_s
         while True:
             left = deadline - time.perf_counter()

@@ -22,7 +22,7 @@ def _population_text(value) -> str:
 
 def _facts_param(raw) -> url_params.Param:
     """``?facts=`` as peer deployment ids; one naming nothing known is ignored without listing the ids."""
-    read = url_params.choices(raw, "facts", store.peers()["deployment_id"].tolist())
+    read = url_params.choices(raw, "facts", list(peer_names))
     if read.problem and not read.value:
         return url_params.Param(None, "The link's 'facts' value names no peer deployment; every peer's facts "
                                       "are listed.", given=True)

@@ -201,6 +201,19 @@ def wait_for_app(page) -> None:
         " && !document.querySelector(\"[data-testid='stSkeleton']\"); }", timeout=60_000)
 
 
+def save_scenario(page, name: str, timeout_ms: int = 60_000) -> str:
+    """On the Business case page: save the analysis under ``name`` as a person does (type the name,
+    Enter, the button) and wait for the page to say it; returns the scenario's link as shown."""
+    box = page.get_by_role("textbox", name="Scenario name")
+    box.fill(name)
+    box.press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Save scenario").click()
+    wait_for_app(page)
+    page.get_by_text(f"Saved '{name}' (version 1).").wait_for(timeout=timeout_ms)
+    return page.get_by_test_id("stMain").get_by_test_id("stCode").inner_text().strip()
+
+
 def assert_no_exception(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0, page.locator(
         "[data-testid='stException']").first.inner_text()

@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from conftest import assert_no_exception, wait_for_app
+from conftest import assert_no_exception, save_scenario, wait_for_app
 from piggyback.analyses import peers as peers_analysis
 from piggyback.analyses.business_case import build_business_case
 from piggyback.analyses.compliance import DEFAULTS as COMPLIANCE_DEFAULTS
@@ -465,14 +465,7 @@ def test_committee_on_the_projector(browser, app_url, store):
             wait_for_app(page)
             assert "Fayetteville" in page.get_by_role("combobox", name="Peer contract to adopt").input_value()
             assert "peer=fayetteville-ar" in page.url and "meeting=1" not in page.url, page.url
-            name = page.get_by_role("textbox", name="Scenario name")
-            name.fill("Committee vote")
-            name.press("Enter")
-            wait_for_app(page)
-            page.get_by_role("button", name="Save scenario").click()
-            wait_for_app(page)
-            page.get_by_text("Saved 'Committee vote' (version 1).").wait_for(timeout=WAIT)
-            link = main(page).get_by_test_id("stCode").inner_text().strip()
+            link = save_scenario(page, "Committee vote", timeout_ms=WAIT)
         assert "/business-case?scenario=" in link
         assert_no_exception(page)
         with steps.step("reopen the scenario's link in another browser"):

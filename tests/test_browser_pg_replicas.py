@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import pg_cluster
-from conftest import ROOT, assert_no_exception, start_server, wait_for_app
+from conftest import ROOT, assert_no_exception, save_scenario, start_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 GUELPH = "CA-CSD-3523008"
@@ -71,14 +71,7 @@ def test_a_scenario_saved_on_server_a_opens_by_its_link_on_server_b(page, server
     page.goto(a + f"/business-case?agency={GUELPH}&peer=fayetteville-ar")
     wait_for_app(page)
     page.get_by_test_id("stMetricValue").first.wait_for()
-    name = page.get_by_role("textbox", name="Scenario name")
-    name.fill("Saved on server A")
-    name.press("Enter")
-    wait_for_app(page)
-    page.get_by_role("button", name="Save scenario").click()
-    wait_for_app(page)
-    page.get_by_text("Saved 'Saved on server A' (version 1).").wait_for()
-    link = page.get_by_test_id("stCode").inner_text().strip()
+    link = save_scenario(page, "Saved on server A")
     scenario_id = re.search(r"scenario=([0-9a-f]+)", link).group(1)
     assert_no_exception(page)
 

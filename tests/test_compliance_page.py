@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from piggyback.data import evidence as ev
 from piggyback.core import fmt
 from piggyback.analyses.compliance import analyse_compliance, default_golive
-from piggyback.engines.compliance import CATEGORY_LABELS, CATEGORY_ORDER, SEVERITY_ORDER
+from piggyback.engines.compliance import SEVERITY_ORDER
 from piggyback.data.profile import profile_for
 
 from conftest import ROOT
